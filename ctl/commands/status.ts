@@ -1,0 +1,32 @@
+import type { StatusResult } from "../../protocol/rpc.ts";
+import { type CtlCommand, printJson } from "../command.ts";
+import { formatUptime } from "../duration.ts";
+import { CTL_VERSION } from "../version.ts";
+
+let warnedAboutVersion = false;
+
+export const status: CtlCommand = {
+  command: "status",
+  describe: "show listeners, workers and sessions",
+  async run(ctx) {
+    const result = await (await ctx.client()).call<StatusResult>("status");
+    if (result.version !== CTL_VERSION && !warnedAboutVersion) {
+      warnedAboutVersion = true;
+      ctx.err(`warning: tsctl ${CTL_VERSION} talks to tsd-daemon ${result.version}`);
+    }
+    if (ctx.json) return printJson(ctx, result);
+    const lines = [
+      `tsd ${result.version}, pid ${result.pid}, up ${formatUptime(result.uptimeSeconds)}${result.paused ? ", PAUSED (new connections refused)" : ""}`,
+      "listeners:",
+      ...result.listeners.map(
+        (l) => `  ${l.service.padEnd(5)} ${l.host}:${l.port}  ${l.listening ? "listening" : "not listening"}`,
+      ),
+      `workers: ${result.workers.length}`,
+      ...result.workers.map(
+        (w) => `  worker ${w.id}  pid ${w.pid}  threads ${w.threads}  sessions ${w.sessions}`,
+      ),
+      `sessions: chat ${result.sessions.chat}, echo ${result.sessions.echo}; users online ${result.usersOnline}`,
+    ];
+    ctx.out(lines.join("\n"));
+  },
+};

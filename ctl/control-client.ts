@@ -1,0 +1,97 @@
+import net from "node:net";
+import { JSONRPCClient, type JSONRPCResponse } from "json-rpc-2.0";
+import { NdjsonReader } from "../protocol/ndjson.ts";
+import { MAX_CONTROL_LINE } from "../protocol/rpc.ts";
+import { CtlError, DaemonError, DaemonNotRunning, ExitCode, SocketPermissionDenied } from "./errors.ts";
+
+type NotificationHandler = (method: string, params: unknown) => void;
+
+/** ControlClient is tsctl's connection to the daemon's control socket. */
+export class ControlClient {
+  private readonly socket: net.Socket;
+  private readonly rpc: JSONRPCClient;
+  private readonly socketPath: string;
+  private readonly timeoutMs: number;
+  private notificationHandler: NotificationHandler = () => {};
+  private closedBy: Error | null = null;
+
+  private constructor(socket: net.Socket, socketPath: string, timeoutMs: number) {
+    this.socket = socket;
+    this.socketPath = socketPath;
+    this.timeoutMs = timeoutMs;
+    this.rpc = new JSONRPCClient((payload) => {
+      socket.write(`${JSON.stringify(payload)}\n`);
+    });
+    const reader = new NdjsonReader(64 * MAX_CONTROL_LINE);
+    socket.on("data", (chunk: Buffer) => {
+      reader.push(chunk, (line) => {
+        const message = JSON.parse(line) as { method?: string; params?: unknown };
+        if (typeof message.method === "string") this.notificationHandler(message.method, message.params);
+        else this.rpc.receive(message as JSONRPCResponse);
+      });
+    });
+    socket.on("close", () => {
+      this.closedBy ??= new CtlError(
+        `the daemon closed the control connection (${socketPath})`,
+        ExitCode.daemonError,
+      );
+      this.rpc.rejectAllPendingRequests(this.closedBy.message);
+    });
+  }
+
+  static connect(socketPath: string, timeoutMs: number): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(socketPath);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new DaemonNotRunning(socketPath, new Error("connect timed out")));
+      }, timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        socket.on("error", () => {});
+        resolve(new ControlClient(socket, socketPath, timeoutMs));
+      });
+      socket.once("error", (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (error.code === "EACCES" || error.code === "EPERM")
+          reject(new SocketPermissionDenied(socketPath, error));
+        else reject(new DaemonNotRunning(socketPath, error));
+      });
+    });
+  }
+
+  /** One call; the daemon's JSON-RPC error becomes a DaemonError. */
+  async call<T = unknown>(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    const response = await this.rpc
+      .timeout(timeoutMs, (id) => ({
+        jsonrpc: "2.0",
+        id,
+        error: { code: -32000, message: `no answer from ${this.socketPath} within ${timeoutMs} ms` },
+      }))
+      .requestAdvanced({ jsonrpc: "2.0", id: this.nextId(), method, params });
+    if (response.error) throw new DaemonError(response.error.code, response.error.message);
+    return response.result as T;
+  }
+
+  onNotification(handler: NotificationHandler): void {
+    this.notificationHandler = handler;
+  }
+
+  /** Resolves when the daemon closes the connection. */
+  closed(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) resolve();
+      else this.socket.once("close", () => resolve());
+    });
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+
+  private id = 0;
+  private nextId(): number {
+    return ++this.id;
+  }
+}

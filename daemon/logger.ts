@@ -1,0 +1,48 @@
+import path from "node:path";
+import winston from "winston";
+import type { LogLevel } from "../protocol/hub-messages.ts";
+import { LogFileTransport } from "./log-file.ts";
+
+export interface DaemonLogger {
+  log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void;
+  readonly file: LogFileTransport;
+  close(): Promise<void>;
+}
+
+const SPLAT_KEYS = new Set(["level", "message", "timestamp", "source"]);
+
+function textLine(info: winston.Logform.TransformableInfo): string {
+  let line = `${info.timestamp} ${info.level.padEnd(5)} ${info.source ?? "main"} ${info.message}`;
+  for (const [key, value] of Object.entries(info)) {
+    if (SPLAT_KEYS.has(key)) continue;
+    line += ` ${key}=${typeof value === "string" && !/\s/.test(value) ? value : JSON.stringify(value)}`;
+  }
+  return line;
+}
+
+/** The daemon's one logger: every process's and thread's records end here (architecture.md). */
+export function createLogger(opts: {
+  level: LogLevel;
+  format: "text" | "json";
+  logDir: string;
+}): DaemonLogger {
+  const format =
+    opts.format === "json"
+      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+      : winston.format.combine(winston.format.timestamp(), winston.format.printf(textLine));
+  const logger = winston.createLogger({ level: opts.level, format });
+  logger.add(new winston.transports.Console());
+  const file = new LogFileTransport(path.join(opts.logDir, "tsd.log"), (error) => {
+    logger.warn("cannot write the log file; logging to stdout only", { error: error.message });
+  });
+  logger.add(file);
+  return {
+    log(level, msg, meta) {
+      logger.log(level, msg, meta);
+    },
+    file,
+    async close() {
+      await file.flush();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import yargs from "yargs";
+import type { LogLevel } from "../protocol/hub-messages.ts";
+
+export interface DaemonOptions {
+  host: string;
+  chatPort: number | null;
+  echoPort: number | null;
+  workers: number;
+  threads: number;
+  stateDir: string | undefined;
+  logDir: string | undefined;
+  socket: string | undefined;
+  socketGroup: string | undefined;
+  logLevel: LogLevel;
+  logFormat: "text" | "json";
+  maxLine: number;
+  loginTimeout: number;
+  maxPerAddress: number;
+  floodBurst: number;
+  floodRate: number;
+  outputLimit: number;
+  console: boolean;
+}
+
+/**
+ * Defaults measured on a 2-core machine (docs/architecture.md): two processes of one thread
+ * each keep both cores busy; more threads only add isolates competing for the same cores.
+ */
+export const DEFAULT_WORKERS = 2;
+export const DEFAULT_THREADS = 1;
+
+function port(name: string) {
+  return (value: unknown): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new Error(`--${name} must be a port number 0-65535`);
+    return n;
+  };
+}
+
+function positive(name: string, min: number, max: number) {
+  return (value: unknown): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`--${name} must be an integer ${min}-${max}`);
+    return n;
+  };
+}
+
+/** Flags, then env TSD_*, then the JSON file of --config, then the defaults (control.md). */
+export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions> {
+  const parsed = await yargs(argv)
+    .scriptName("tsd-daemon")
+    .usage("$0 [options]\n\nRuns the tsd chat and echo daemon in the foreground.")
+    .env("TSD")
+    .config("config", "a JSON file of options (flags and TSD_* env win over it)")
+    .options({
+      host: {
+        type: "string",
+        default: "127.0.0.1",
+        describe: "address to listen on (0.0.0.0 or :: to expose)",
+      },
+      "chat-port": { default: 4040, coerce: port("chat-port"), describe: "chat port, 0 = any free port" },
+      "echo-port": {
+        default: 4007,
+        coerce: port("echo-port"),
+        describe: "echo port (RFC 862), 0 = any free port",
+      },
+      chat: { type: "boolean", default: true, describe: "serve chat (--no-chat disables it)" },
+      echo: { type: "boolean", default: true, describe: "serve echo (--no-echo disables it)" },
+      workers: { default: DEFAULT_WORKERS, coerce: positive("workers", 1, 64), describe: "worker processes" },
+      threads: {
+        default: DEFAULT_THREADS,
+        coerce: positive("threads", 1, 64),
+        describe: "session threads per worker",
+      },
+      "state-dir": {
+        type: "string",
+        describe: "state directory [$STATE_DIRECTORY, $XDG_STATE_HOME/tsd, ~/.local/state/tsd]",
+      },
+      "log-dir": { type: "string", describe: "log directory [$LOGS_DIRECTORY, the state directory]" },
+      socket: {
+        type: "string",
+        describe: "control socket [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
+      },
+      "socket-group": {
+        type: "string",
+        describe: "group allowed to use the control socket (dir 0750, socket 0660)",
+      },
+      "log-level": { choices: ["error", "warn", "info", "debug"] as const, default: "info" as const },
+      "log-format": {
+        choices: ["text", "json"] as const,
+        default: "text" as const,
+        describe: "log line format",
+      },
+      "max-line": {
+        default: 4096,
+        coerce: positive("max-line", 16, 1 << 20),
+        describe: "longest chat input line, bytes",
+      },
+      "login-timeout": {
+        default: 60,
+        coerce: positive("login-timeout", 1, 3600),
+        describe: "seconds to sign in",
+      },
+      "max-per-address": {
+        default: 50,
+        coerce: positive("max-per-address", 0, 1 << 20),
+        describe: "connections per client address, 0 = no cap",
+      },
+      "flood-burst": {
+        default: 20,
+        coerce: positive("flood-burst", 1, 1 << 20),
+        describe: "lines a user may send at once",
+      },
+      "flood-rate": {
+        default: 5,
+        coerce: positive("flood-rate", 0, 1 << 20),
+        describe: "lines per second after the burst, 0 = no flood control",
+      },
+      "output-limit": {
+        default: 1 << 20,
+        coerce: positive("output-limit", 4096, 1 << 30),
+        describe: "bytes queued for a client before it is disconnected",
+      },
+      console: { type: "boolean", default: false, describe: "read operator commands from the terminal" },
+    })
+    .strict()
+    .version(false)
+    .help()
+    .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .parseAsync();
+  return {
+    host: parsed.host,
+    chatPort: parsed.chat ? parsed["chat-port"] : null,
+    echoPort: parsed.echo ? parsed["echo-port"] : null,
+    workers: parsed.workers,
+    threads: parsed.threads,
+    stateDir: parsed["state-dir"],
+    logDir: parsed["log-dir"],
+    socket: parsed.socket,
+    socketGroup: parsed["socket-group"],
+    logLevel: parsed["log-level"],
+    logFormat: parsed["log-format"],
+    maxLine: parsed["max-line"],
+    loginTimeout: parsed["login-timeout"],
+    maxPerAddress: parsed["max-per-address"],
+    floodBurst: parsed["flood-burst"],
+    floodRate: parsed["flood-rate"],
+    outputLimit: parsed["output-limit"],
+    console: parsed.console,
+  };
+}

@@ -1,0 +1,282 @@
+import cluster from "node:cluster";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import type { LogLevel, ServiceConfig, ServiceName } from "../protocol/hub-messages.ts";
+import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
+import {
+  isOwnSocketDir,
+  type PathEnv,
+  resolveLogDir,
+  resolveSocketPath,
+  resolveStateDir,
+} from "../protocol/paths.ts";
+import { buildControlMethods, type DaemonControl } from "./control-methods.ts";
+import { createControlServer } from "./control-server.ts";
+import { prepareSocketPath, secureSocketFile } from "./control-socket.ts";
+import { HubServer, type ThreadLink } from "./hub-server.ts";
+import { createLogger } from "./logger.ts";
+import type { DaemonOptions } from "./options.ts";
+import { WorkerSupervisor } from "./supervisor.ts";
+
+const STARTUP_TIMEOUT_MS = 30_000;
+const DEFAULT_GRACE_MS = 5000;
+
+export class StartupError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StartupError";
+  }
+}
+
+function pathEnv(): PathEnv {
+  return { env: process.env, uid: process.getuid?.() ?? 0, home: os.homedir(), platform: process.platform };
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Binds port 0 once in the primary so every thread can share the one port the kernel chose. */
+function reservePort(host: string, port: number): Promise<{ port: number; release: () => void }> {
+  if (port !== 0) return Promise.resolve({ port, release: () => {} });
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer((socket) => socket.destroy());
+    probe.once("error", reject);
+    probe.listen({ host, port: 0, reusePort: true }, () => {
+      const bound = (probe.address() as net.AddressInfo).port;
+      resolve({ port: bound, release: () => probe.close() });
+    });
+  });
+}
+
+function ensureWritableDir(dir: string, what: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (error) {
+    throw new StartupError(`the ${what} directory ${dir} is not writable: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Runs the primary: supervisor, hub, control socket and the one logger. Resolves when it has started. */
+export async function runPrimary(opts: DaemonOptions): Promise<void> {
+  const pe = pathEnv();
+  const socketPath = resolveSocketPath(opts.socket, pe);
+  const stateDir = resolveStateDir(opts.stateDir, pe);
+  const logDir = resolveLogDir(opts.logDir, stateDir, pe);
+  const { gid } = await prepareSocketPath(socketPath, {
+    ownDir: isOwnSocketDir(socketPath, pe),
+    group: opts.socketGroup,
+  }).catch((error: Error) => {
+    throw new StartupError(error.message, { cause: error });
+  });
+  ensureWritableDir(stateDir, "state");
+  ensureWritableDir(logDir, "log");
+
+  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, logDir });
+  const log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => logger.log(level, msg, meta);
+  const startedAt = new Date();
+
+  const services: { name: ServiceName; port: number; release: () => void }[] = [];
+  for (const [name, port] of [
+    ["chat", opts.chatPort],
+    ["echo", opts.echoPort],
+  ] as const) {
+    if (port === null) continue;
+    const reserved = await reservePort(opts.host, port).catch((error: Error) => {
+      throw new StartupError(`cannot listen for ${name} on ${opts.host}:${port}: ${error.message}`);
+    });
+    services.push({ name, ...reserved });
+  }
+
+  const hubPath = process.platform === "win32" ? `\\\\.\\pipe\\tsd-hub-${process.pid}` : `${socketPath}.hub`;
+  if (process.platform !== "win32") fs.rmSync(hubPath, { force: true });
+
+  let paused = false;
+  let stopping = false;
+  const expectedListeners = opts.workers * opts.threads * services.length;
+  const ready = Promise.withResolvers<void>();
+  const startupListeners = new Set<string>();
+
+  const hub = new HubServer({
+    onHello: (link) => {
+      log("info", "session thread connected", { worker: link.worker, thread: link.thread });
+      return { paused: paused || stopping };
+    },
+    onListening: (link, service, ok, error) => {
+      if (error) {
+        log("error", "listen failed", { worker: link.worker, thread: link.thread, service, error });
+        ready.reject(new StartupError(`cannot listen for ${service} on ${opts.host}: ${error}`));
+        return;
+      }
+      if (ok) startupListeners.add(`${link.worker}.${link.thread}.${service}`);
+      if (startupListeners.size >= expectedListeners) ready.resolve();
+    },
+    onLog: (link, record) => {
+      const source = link ? `w${link.worker}.t${link.thread}` : "thread";
+      logger.log(record.level, record.msg, { ...record.meta, source });
+    },
+    onGone: (link) => {
+      if (!stopping) log("warn", "session thread gone", { worker: link.worker, thread: link.thread });
+    },
+  });
+  await hub.listen(hubPath);
+  if (process.platform !== "win32") fs.chmodSync(hubPath, 0o600);
+
+  const config: ServiceConfig = {
+    host: opts.host,
+    chatPort: services.find((s) => s.name === "chat")?.port ?? null,
+    echoPort: services.find((s) => s.name === "echo")?.port ?? null,
+    threads: opts.threads,
+    hubPath,
+    maxLine: opts.maxLine,
+    loginTimeoutSeconds: opts.loginTimeout,
+    maxPerAddress: opts.maxPerAddress,
+    floodBurst: opts.floodBurst,
+    floodRate: opts.floodRate,
+    outputLimit: opts.outputLimit,
+  };
+
+  cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker-process.ts", import.meta.url)) });
+  const supervisor = new WorkerSupervisor(
+    opts.workers,
+    { [WORKER_CONFIG_ENV]: JSON.stringify(config) },
+    log,
+    (worker, record) => {
+      if (record?.k === "log")
+        logger.log(record.level, record.msg, { ...record.meta, source: `w${worker.id}` });
+    },
+  );
+
+  const linksOf = (workerId: number): ThreadLink[] =>
+    [...hub.links].filter((link) => link.worker === workerId);
+
+  async function stop(graceMs: number, reason: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log("info", "stopping", { reason, graceMs });
+    hub.broadcast({ k: "shutdown", graceMs });
+    await supervisor.stop(graceMs + 3000);
+    control.close();
+    hub.close();
+    if (process.platform !== "win32") {
+      fs.rmSync(socketPath, { force: true });
+      fs.rmSync(hubPath, { force: true });
+    }
+    log("info", "stopped");
+    await logger.close();
+    process.exit(0);
+  }
+
+  function setPaused(next: boolean): boolean {
+    if (paused === next) return false;
+    paused = next;
+    log("info", next ? "paused: listeners closed" : "resumed: listeners open");
+    hub.broadcast({ k: "listen", on: !next });
+    return true;
+  }
+
+  const daemon: DaemonControl = {
+    status: () => {
+      const links = [...hub.links];
+      const sessions = { chat: 0, echo: 0 };
+      for (const link of links) {
+        sessions.chat += link.sessions.chat;
+        sessions.echo += link.sessions.echo;
+      }
+      return {
+        version: readVersion(),
+        pid: process.pid,
+        startedAt: startedAt.toISOString(),
+        uptimeSeconds: Math.floor((Date.now() - startedAt.getTime()) / 1000),
+        paused,
+        listeners: services.map((s) => ({
+          service: s.name,
+          host: opts.host,
+          port: s.port,
+          listening: !paused && links.some((link) => link.listening[s.name] === true),
+        })),
+        workers: supervisor.workers.map((worker) => {
+          const own = linksOf(worker.id);
+          return {
+            id: worker.id,
+            pid: worker.process.pid ?? 0,
+            threads: own.length,
+            sessions: own.reduce((sum, link) => sum + link.sessions.chat + link.sessions.echo, 0),
+          };
+        }),
+        sessions,
+        usersOnline: 0,
+      };
+    },
+    stop: (graceMs) => {
+      setImmediate(() => void stop(graceMs, "control request"));
+    },
+    pause: () => setPaused(true),
+    resume: () => setPaused(false),
+  };
+
+  const control = createControlServer(buildControlMethods(daemon, DEFAULT_GRACE_MS), (msg, meta) =>
+    log("error", msg, meta),
+  );
+  await new Promise<void>((resolve, reject) => {
+    control.once("error", reject);
+    control.listen(socketPath, () => resolve());
+  });
+  secureSocketFile(socketPath, gid);
+
+  process.on("SIGTERM", () => void stop(DEFAULT_GRACE_MS, "SIGTERM"));
+  process.on("SIGINT", () => void stop(DEFAULT_GRACE_MS, "SIGINT"));
+  process.on("SIGHUP", () => {
+    logger.file.reopen();
+    log("info", "log file reopened (SIGHUP)");
+  });
+
+  log("info", "starting", {
+    workers: opts.workers,
+    threads: opts.threads,
+    stateDir,
+    logDir,
+    socket: socketPath,
+  });
+  supervisor.start();
+  const timeout = setTimeout(
+    () => ready.reject(new StartupError(`listeners not ready after ${STARTUP_TIMEOUT_MS / 1000} s`)),
+    STARTUP_TIMEOUT_MS,
+  );
+  try {
+    await ready.promise;
+  } catch (error) {
+    log("error", (error as Error).message);
+    await supervisor.stop(2000);
+    control.close();
+    fs.rmSync(socketPath, { force: true });
+    fs.rmSync(hubPath, { force: true });
+    await logger.close();
+    throw error;
+  } finally {
+    clearTimeout(timeout);
+  }
+  for (const s of services) s.release();
+
+  const fields = services.map((s) => `${s.name}=${formatHost(opts.host)}:${s.port}`);
+  fields.push(
+    `control=${socketPath}`,
+    `pid=${process.pid}`,
+    `workers=${opts.workers}`,
+    `threads=${opts.threads}`,
+  );
+  log("info", "ready", { listeners: fields.join(" ") });
+  process.stdout.write(`tsd-daemon ready: ${fields.join(" ")}\n`);
+}
+
+function formatHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}

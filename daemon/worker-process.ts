@@ -1,0 +1,52 @@
+import cluster from "node:cluster";
+import { Worker } from "node:worker_threads";
+import type { LogLevel, ProcessToPrimary, ServiceConfig } from "../protocol/hub-messages.ts";
+import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
+import { Backoff } from "./backoff.ts";
+
+/** The data a session thread is started with. */
+export interface ThreadData {
+  config: ServiceConfig;
+  worker: number;
+  thread: number;
+}
+
+const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as ServiceConfig | null;
+const workerId = cluster.worker?.id;
+if (!config || workerId === undefined) {
+  console.error("worker-process.ts is started by tsd-daemon, not by hand");
+  process.exit(2);
+}
+
+function log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void {
+  const record: ProcessToPrimary = { k: "log", level, msg, meta: { ...meta, worker: workerId } };
+  process.send?.(record);
+}
+
+// A worker whose primary is gone must not run headless: no worker survives the primary.
+process.on("disconnect", () => process.exit(0));
+
+let running = 0;
+
+/** Starts the thread of one slot and restarts it with back-off when it dies; exit code 0 means it stopped on purpose. */
+function runThread(slot: number, backoff: Backoff): void {
+  const startedAt = Date.now();
+  const data: ThreadData = { config: config!, worker: workerId!, thread: slot };
+  const thread = new Worker(new URL("./session-thread.ts", import.meta.url), { workerData: data });
+  running++;
+  thread.on("error", (error) =>
+    log("error", "session thread failed", { thread: slot, error: String(error.stack ?? error) }),
+  );
+  thread.on("exit", (code) => {
+    running--;
+    if (code === 0) {
+      if (running === 0) process.exit(0);
+      return;
+    }
+    const delay = backoff.next(Date.now() - startedAt);
+    log("error", "session thread died; restarting", { thread: slot, code, restartInMs: delay });
+    setTimeout(() => runThread(slot, backoff), delay);
+  });
+}
+
+for (let slot = 1; slot <= config.threads; slot++) runThread(slot, new Backoff(100, 5000, 30_000));

@@ -1,0 +1,46 @@
+import path from "node:path";
+
+/** Inputs of path resolution: everything comes in as data so the rules stay pure and testable. */
+export interface PathEnv {
+  env: Record<string, string | undefined>;
+  uid: number;
+  home: string;
+  platform: NodeJS.Platform;
+}
+
+export const WINDOWS_PIPE = "\\\\.\\pipe\\tsd-control";
+
+/** Where the control socket is, first match wins (control.md). */
+export function resolveSocketPath(flag: string | undefined, pe: PathEnv): string {
+  if (flag) return flag;
+  if (pe.env.TSD_SOCKET) return pe.env.TSD_SOCKET;
+  if (pe.platform === "win32") return WINDOWS_PIPE;
+  if (pe.env.RUNTIME_DIRECTORY) return path.join(firstOf(pe.env.RUNTIME_DIRECTORY), "control.sock");
+  if (pe.env.XDG_RUNTIME_DIR) return path.join(pe.env.XDG_RUNTIME_DIR, "tsd", "control.sock");
+  return path.join("/tmp", `tsd-${pe.uid}`, "control.sock");
+}
+
+/** True when the socket's directory is one tsd owns by convention (and may therefore chmod). */
+export function isOwnSocketDir(socketPath: string, pe: PathEnv): boolean {
+  const dir = path.dirname(socketPath);
+  if (pe.env.RUNTIME_DIRECTORY && dir === firstOf(pe.env.RUNTIME_DIRECTORY)) return true;
+  return path.basename(dir) === "tsd" || path.basename(dir) === `tsd-${pe.uid}`;
+}
+
+export function resolveStateDir(flag: string | undefined, pe: PathEnv): string {
+  if (flag) return flag;
+  if (pe.env.STATE_DIRECTORY) return firstOf(pe.env.STATE_DIRECTORY);
+  if (pe.env.XDG_STATE_HOME) return path.join(pe.env.XDG_STATE_HOME, "tsd");
+  return path.join(pe.home, ".local", "state", "tsd");
+}
+
+export function resolveLogDir(flag: string | undefined, stateDir: string, pe: PathEnv): string {
+  if (flag) return flag;
+  if (pe.env.LOGS_DIRECTORY) return firstOf(pe.env.LOGS_DIRECTORY);
+  return stateDir;
+}
+
+/** systemd passes several directories colon-separated; the first is ours. */
+function firstOf(list: string): string {
+  return list.split(":")[0]!;
+}
