@@ -73,8 +73,12 @@ export function createControlServer(
             message: `request line over ${MAX_CONTROL_LINE} bytes`,
           },
         });
+        // Discard what is still in flight for a moment so the client can read the error
+        // (destroying with unread input would reset the connection and lose it).
+        socket.removeAllListeners("data");
+        socket.on("data", () => {});
         socket.end();
-        socket.pause();
+        setTimeout(() => socket.destroy(), 1000).unref();
       }
     });
     socket.on("error", () => {});

@@ -210,6 +210,9 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
             pid: worker.process.pid ?? 0,
             threads: own.length,
             sessions: own.reduce((sum, link) => sum + link.sessions.chat + link.sessions.echo, 0),
+            threadSessions: own
+              .sort((a, b) => a.thread - b.thread)
+              .map((link) => link.sessions.chat + link.sessions.echo),
           };
         }),
         sessions,

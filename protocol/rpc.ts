@@ -27,6 +27,8 @@ export interface WorkerStatus {
   pid: number;
   threads: number;
   sessions: number;
+  /** Sessions of each of the worker's threads, in thread order (an addition to control.md's shape). */
+  threadSessions: number[];
 }
 
 export interface StatusResult {

@@ -1,0 +1,167 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const DAEMON = path.join(ROOT, "bin", "tsd-daemon.js");
+const TSCTL = path.join(ROOT, "bin", "tsctl.js");
+
+export interface RunningDaemon {
+  proc: ChildProcess;
+  dir: string;
+  socket: string;
+  stateDir: string;
+  logDir: string;
+  echoPort: number;
+  chatPort: number;
+  /** Everything the daemon printed on stdout so far. */
+  stdout(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  tsctl(args: string[], opts?: { input?: string }): Promise<CtlResult>;
+  /** Stops the daemon (SIGTERM) unless it is already gone, and removes its directory. */
+  cleanup(): Promise<void>;
+}
+
+export interface CtlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "tsd-test-"));
+}
+
+/** Runs the real tsctl. */
+export function tsctl(
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CtlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [TSCTL, ...args],
+      { env: opts.env ?? process.env, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(opts.input ?? "");
+  });
+}
+
+/**
+ * Starts the real tsd-daemon on free ports in a fresh temporary directory and waits for
+ * its ready line.
+ */
+export async function startDaemon(
+  args: string[] = [],
+  opts: { dir?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningDaemon> {
+  const dir = opts.dir ?? tempDir();
+  const socket = path.join(dir, "run", "control.sock");
+  const stateDir = path.join(dir, "state");
+  const logDir = path.join(dir, "log");
+  const proc = spawn(
+    process.execPath,
+    [
+      DAEMON,
+      "--chat-port",
+      "0",
+      "--echo-port",
+      "0",
+      "--socket",
+      socket,
+      "--state-dir",
+      stateDir,
+      "--log-dir",
+      logDir,
+      ...args,
+    ],
+    { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  let err = "";
+  proc.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon not ready in 30 s\n${out}\n${err}`)), 30_000);
+    const check = () => {
+      const line = out.split("\n").find((l) => l.startsWith("tsd-daemon ready:"));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    };
+    proc.stdout!.on("data", check);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code} before it was ready\n${out}\n${err}`));
+    });
+  });
+  const port = (service: string) => Number(new RegExp(`${service}=[^ ]*:(\\d+)`).exec(ready)?.[1] ?? 0);
+  const daemon: RunningDaemon = {
+    proc,
+    dir,
+    socket,
+    stateDir,
+    logDir,
+    echoPort: port("echo"),
+    chatPort: port("chat"),
+    stdout: () => out,
+    exited,
+    tsctl: (ctlArgs, ctlOpts) => tsctl(["--socket", socket, ...ctlArgs], ctlOpts),
+    async cleanup() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill("SIGTERM");
+        const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return daemon;
+}
+
+/** Polls until check returns a truthy value, or fails after timeoutMs. */
+export async function waitFor<T>(
+  check: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Whether a process id is alive (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resident set size of a process in bytes, from /proc. */
+export function rssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
