@@ -1,6 +1,7 @@
 import net from "node:net";
 import type { HubToThread, LogRecord, ServiceName, ThreadToHub } from "../protocol/hub-messages.ts";
 import { NdjsonReader } from "../protocol/ndjson.ts";
+import type { ChatHub } from "./chat-hub.ts";
 
 /** The longest hub message accepted from a thread; chat lines are far shorter. */
 const MAX_HUB_LINE = 4 << 20;
@@ -30,8 +31,10 @@ export class HubServer {
   readonly links = new Set<ThreadLink>();
   private readonly server: net.Server;
   private readonly events: HubEvents;
+  private readonly chat: ChatHub;
 
-  constructor(events: HubEvents) {
+  constructor(chat: ChatHub, events: HubEvents) {
+    this.chat = chat;
     this.events = events;
     this.server = net.createServer((socket) => this.accept(socket));
   }
@@ -91,15 +94,57 @@ export class HubServer {
           link.sessions.echo = message.echo;
           return;
       }
+      if (!link) return;
+      const chat = this.chat;
+      const peer = link;
+      const reply = (seq: number, body: unknown) => send({ k: "reply", seq, body });
+      switch (message.k) {
+        case "admit":
+          return reply(message.seq, { ok: chat.admit(peer, message.address) });
+        case "release":
+          return chat.release(peer, message.address);
+        case "throttle":
+          return reply(message.seq, { delayMs: chat.throttleDelay(message.key, message.address) });
+        case "failed":
+          return chat.failed(message.key, message.address);
+        case "reserve":
+          return reply(message.seq, { ok: chat.reserve(peer, message.sid, message.key) });
+        case "join":
+          return reply(message.seq, chat.join(peer, message.sid, message.key, message.name, message.address));
+        case "leave":
+          return chat.leave(peer, message.sid, message.reason);
+        case "say":
+          return chat.say(peer, message.sid, message.text);
+        case "act":
+          return chat.act(peer, message.sid, message.text);
+        case "msg":
+          return reply(message.seq, chat.msg(peer, message.sid, message.to, message.text));
+        case "who":
+          return reply(message.seq, { names: chat.who() });
+        case "history":
+          return reply(message.seq, { records: chat.history(message.n) });
+      }
     };
     socket.on("data", (chunk: Buffer) => {
-      const ok = reader.push(chunk, (line) => dispatch(JSON.parse(line) as ThreadToHub));
+      const ok = reader.push(chunk, (line) => {
+        try {
+          dispatch(JSON.parse(line) as ThreadToHub);
+        } catch (error) {
+          this.events.onLog(link, {
+            k: "log",
+            level: "error",
+            msg: "hub message failed",
+            meta: { error: String(error) },
+          });
+        }
+      });
       if (!ok) socket.destroy(new Error("hub message too large"));
     });
     socket.on("error", () => {});
     socket.on("close", () => {
       if (!link) return;
       this.links.delete(link);
+      this.chat.peerGone(link);
       this.events.onGone(link);
     });
   }

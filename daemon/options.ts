@@ -19,6 +19,8 @@ export interface DaemonOptions {
   floodBurst: number;
   floodRate: number;
   outputLimit: number;
+  historyKeep: number;
+  historyMaxBytes: number;
   console: boolean;
 }
 
@@ -123,6 +125,16 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         coerce: positive("output-limit", 4096, 1 << 30),
         describe: "bytes queued for a client before it is disconnected",
       },
+      "history-keep": {
+        default: 1000,
+        coerce: positive("history-keep", 500, 1_000_000),
+        describe: "history records kept in memory",
+      },
+      "history-max-bytes": {
+        default: 16 << 20,
+        coerce: positive("history-max-bytes", 65_536, 1 << 30),
+        describe: "history file size before it is compacted",
+      },
       console: { type: "boolean", default: false, describe: "read operator commands from the terminal" },
     })
     .strict()
@@ -148,6 +160,8 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     floodBurst: parsed["flood-burst"],
     floodRate: parsed["flood-rate"],
     outputLimit: parsed["output-limit"],
+    historyKeep: parsed["history-keep"],
+    historyMaxBytes: parsed["history-max-bytes"],
     console: parsed.console,
   };
 }

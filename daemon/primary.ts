@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { LogLevel, ServiceConfig, ServiceName } from "../protocol/hub-messages.ts";
 import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
@@ -15,7 +16,10 @@ import {
 import { buildControlMethods, type DaemonControl } from "./control-methods.ts";
 import { createControlServer } from "./control-server.ts";
 import { prepareSocketPath, secureSocketFile } from "./control-socket.ts";
+import { EmbeddedChatHub } from "./chat-hub.ts";
+import { HistoryStore } from "./history-store.ts";
 import { HubServer, type ThreadLink } from "./hub-server.ts";
+import { IdentityFileCorrupt, IdentityStore } from "./identity-store.ts";
 import { createLogger } from "./logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
@@ -80,6 +84,13 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   ensureWritableDir(stateDir, "state");
   ensureWritableDir(logDir, "log");
 
+  try {
+    await new IdentityStore(path.join(stateDir, "identities.json")).check();
+  } catch (error) {
+    if (error instanceof IdentityFileCorrupt) throw new StartupError(error.message, { cause: error });
+    throw error;
+  }
+
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, logDir });
   const log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => logger.log(level, msg, meta);
   const startedAt = new Date();
@@ -105,7 +116,18 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   const ready = Promise.withResolvers<void>();
   const startupListeners = new Set<string>();
 
-  const hub = new HubServer({
+  const history = await HistoryStore.open({
+    file: path.join(stateDir, "history.jsonl"),
+    memoryLimit: opts.historyKeep,
+    diskLimitBytes: opts.historyMaxBytes,
+    onError: (error: Error) =>
+      log("error", "cannot write the history file; history is kept in memory only", { error: error.message }),
+  });
+  if (history.skippedOnLoad > 0)
+    log("warn", "history records skipped on load (cut short or corrupt)", { skipped: history.skippedOnLoad });
+  const chat = new EmbeddedChatHub({ maxPerAddress: opts.maxPerAddress, history, log });
+
+  const hub = new HubServer(chat, {
     onHello: (link) => {
       log("info", "session thread connected", { worker: link.worker, thread: link.thread });
       return { paused: paused || stopping };
@@ -142,6 +164,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     floodBurst: opts.floodBurst,
     floodRate: opts.floodRate,
     outputLimit: opts.outputLimit,
+    stateDir,
   };
 
   cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker-process.ts", import.meta.url)) });
@@ -164,6 +187,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     log("info", "stopping", { reason, graceMs });
     hub.broadcast({ k: "shutdown", graceMs });
     await supervisor.stop(graceMs + 3000);
+    await history.close();
     control.close();
     hub.close();
     if (process.platform !== "win32") {
@@ -216,7 +240,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
           };
         }),
         sessions,
-        usersOnline: 0,
+        usersOnline: chat.onlineCount,
       };
     },
     stop: (graceMs) => {

@@ -1,19 +1,23 @@
 import net from "node:net";
+import path from "node:path";
 import { workerData } from "node:worker_threads";
-import type { HubToThread, LogLevel, ServiceName } from "../protocol/hub-messages.ts";
+import { TOO_MANY_CONNECTIONS } from "../protocol/chat-lines.ts";
+import type { AdmitReply, HubToThread, LogLevel } from "../protocol/hub-messages.ts";
+import { ChatService } from "./chat-service.ts";
 import { EchoService } from "./echo-service.ts";
 import { HubLink } from "./hub-link.ts";
+import { IdentityStore } from "./identity-store.ts";
 import type { Service } from "./service.ts";
 import type { ThreadData } from "./worker-process.ts";
 
 const { config, worker, thread } = workerData as ThreadData;
 
 // A thread that loses the hub exits rather than running headless; its process restarts it.
-const link = new HubLink(config.hubPath, dispatch, () => process.exit(1));
-link.send({ k: "hello", worker, thread, pid: process.pid });
+const hub = new HubLink(config.hubPath, dispatch, () => process.exit(1));
+hub.send({ k: "hello", worker, thread, pid: process.pid });
 
 function log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void {
-  link.send({ k: "log", level, msg, meta });
+  hub.send({ k: "log", level, msg, meta });
 }
 
 let statsQueued = false;
@@ -23,21 +27,66 @@ function sessionsChanged(): void {
   statsQueued = true;
   setImmediate(() => {
     statsQueued = false;
-    link.send({ k: "stats", chat: 0, echo: echo.sessions });
+    hub.send({ k: "stats", chat: chat.sessions, echo: echo.sessions });
   });
 }
 
 const echo = new EchoService(log, sessionsChanged);
-const services: { service: Service; port: number; server: net.Server | null }[] = [];
-if (config.echoPort !== null) services.push({ service: echo, port: config.echoPort, server: null });
+const chat = new ChatService(
+  {
+    hub,
+    identities: new IdentityStore(path.join(config.stateDir, "identities.json")),
+    limits: {
+      maxLine: config.maxLine,
+      loginTimeoutMs: config.loginTimeoutSeconds * 1000,
+      floodBurst: config.floodBurst,
+      floodRate: config.floodRate,
+      outputLimit: config.outputLimit,
+    },
+    log,
+  },
+  `${worker}.${thread}`,
+  sessionsChanged,
+);
+
+interface Listener {
+  service: Service;
+  port: number;
+  server: net.Server | null;
+}
+const listeners: Listener[] = [];
+if (config.chatPort !== null) listeners.push({ service: chat, port: config.chatPort, server: null });
+if (config.echoPort !== null) listeners.push({ service: echo, port: config.echoPort, server: null });
+
+/** Applies the per-address cap (kept by the hub, across every thread) before a service sees the connection. */
+async function admit(service: Service, socket: net.Socket): Promise<void> {
+  if (config.maxPerAddress === 0) return service.accept(socket);
+  const address = socket.remoteAddress ?? "unknown";
+  socket.pause();
+  const { ok } = await hub.request<AdmitReply>({ k: "admit", address });
+  if (!ok) {
+    log("info", "connection refused: too many from this address", { service: service.name, address });
+    if (service.name === "chat") socket.end(TOO_MANY_CONNECTIONS);
+    else socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+    return;
+  }
+  socket.once("close", () => hub.send({ k: "release", address }));
+  if (socket.destroyed) return;
+  service.accept(socket);
+  socket.resume();
+}
 
 function openListeners(): void {
-  for (const entry of services) {
+  for (const entry of listeners) {
     if (entry.server) continue;
-    const server = net.createServer({ noDelay: true }, (socket) => entry.service.accept(socket));
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      socket.on("error", () => {});
+      void admit(entry.service, socket);
+    });
     entry.server = server;
     const report = (ok: boolean, error?: string) =>
-      link.send({ k: "listening", service: entry.service.name as ServiceName, port: entry.port, ok, error });
+      hub.send({ k: "listening", service: entry.service.name, port: entry.port, ok, error });
     server.once("error", (error) => {
       entry.server = null;
       report(false, error.message);
@@ -49,22 +98,31 @@ function openListeners(): void {
 }
 
 function closeListeners(): void {
-  for (const entry of services) {
+  for (const entry of listeners) {
     entry.server?.close();
     entry.server = null;
-    link.send({ k: "listening", service: entry.service.name, port: entry.port, ok: false });
+    hub.send({ k: "listening", service: entry.service.name, port: entry.port, ok: false });
   }
 }
 
 async function shutdown(graceMs: number): Promise<void> {
   closeListeners();
-  await Promise.all(services.map((entry) => entry.service.shutdown(graceMs)));
-  await link.close();
+  await Promise.all(listeners.map((entry) => entry.service.shutdown(graceMs)));
+  await hub.close();
   process.exit(0);
 }
 
 function dispatch(message: HubToThread): void {
   switch (message.k) {
+    case "deliver":
+      chat.deliver(message);
+      return;
+    case "direct":
+      chat.direct(message);
+      return;
+    case "drop":
+      chat.drop(message);
+      return;
     case "welcome":
       if (!message.paused) openListeners();
       return;
@@ -74,6 +132,8 @@ function dispatch(message: HubToThread): void {
       return;
     case "shutdown":
       void shutdown(message.graceMs);
+      return;
+    case "reply":
       return;
   }
 }

@@ -41,7 +41,174 @@ export interface LogRecord {
   meta?: Record<string, unknown>;
 }
 
-export type ThreadToHub = Hello | Listening | Stats | LogRecord;
+/** Thread -> hub: may a new connection from this address be served? (the per-address cap). Reply: AdmitReply. */
+export interface Admit {
+  k: "admit";
+  seq: number;
+  address: string;
+}
+
+/** Thread -> hub: a connection admitted earlier has closed. */
+export interface Release {
+  k: "release";
+  address: string;
+}
+
+/** Thread -> hub: how long must this account+address wait before its next password check? Reply: ThrottleReply. */
+export interface Throttle {
+  k: "throttle";
+  seq: number;
+  key: string;
+  address: string;
+}
+
+/** Thread -> hub: a wrong password for this account from this address (the delay grows). */
+export interface Failed {
+  k: "failed";
+  key: string;
+  address: string;
+}
+
+/** Thread -> hub: hold a new name for this session while it registers; refused if the name is online or held. Reply: OkReply. */
+export interface Reserve {
+  k: "reserve";
+  seq: number;
+  sid: string;
+  key: string;
+}
+
+/** Thread -> hub: a session signed in (taking over any older session of the same user). Reply: JoinReply. */
+export interface Join {
+  k: "join";
+  seq: number;
+  sid: string;
+  key: string;
+  name: string;
+  address: string;
+}
+
+/** Thread -> hub: a session ended (a signed-in one is announced as left; a reservation is dropped). */
+export interface Leave {
+  k: "leave";
+  sid: string;
+  reason?: string;
+}
+
+/** Thread -> hub: a chat line from a signed-in session. */
+export interface Say {
+  k: "say";
+  sid: string;
+  text: string;
+}
+
+/** Thread -> hub: a /me action. */
+export interface Act {
+  k: "act";
+  sid: string;
+  text: string;
+}
+
+/** Thread -> hub: a private message. Reply: MsgReply. */
+export interface Msg {
+  k: "msg";
+  seq: number;
+  sid: string;
+  to: string;
+  text: string;
+}
+
+/** Thread -> hub: who is online. Reply: WhoReply. */
+export interface Who {
+  k: "who";
+  seq: number;
+}
+
+/** Thread -> hub: the newest n history records. Reply: HistoryReply. */
+export interface HistoryRequest {
+  k: "history";
+  seq: number;
+  n: number;
+}
+
+export type ThreadToHub =
+  | Hello
+  | Listening
+  | Stats
+  | LogRecord
+  | Admit
+  | Release
+  | Throttle
+  | Failed
+  | Reserve
+  | Join
+  | Leave
+  | Say
+  | Act
+  | Msg
+  | Who
+  | HistoryRequest;
+
+/** Thread -> hub messages that expect a Reply with the same seq. */
+export type HubRequest = Admit | Throttle | Reserve | Join | Msg | Who | HistoryRequest;
+
+export interface HistoryEntry {
+  time: number;
+  name: string;
+  text: string;
+}
+
+export interface AdmitReply {
+  ok: boolean;
+}
+export interface ThrottleReply {
+  delayMs: number;
+}
+export interface OkReply {
+  ok: boolean;
+}
+export interface JoinReply {
+  online: string[];
+  history: HistoryEntry[];
+}
+export interface MsgReply {
+  ok: boolean;
+  name?: string;
+}
+export interface WhoReply {
+  names: string[];
+}
+export interface HistoryReply {
+  records: HistoryEntry[];
+}
+
+/** Hub -> thread: the answer to a request, by seq. */
+export interface Reply {
+  k: "reply";
+  seq: number;
+  body: unknown;
+}
+
+/** Hub -> thread: one line for every signed-in session of the thread except `except`. */
+export interface Deliver {
+  k: "deliver";
+  line: string;
+  except: string | null;
+}
+
+/** Hub -> thread: one line for one session. */
+export interface Direct {
+  k: "direct";
+  sid: string;
+  line: string;
+}
+
+/** Hub -> thread: send this session its last line and close it (takeover, kick). */
+export interface Drop {
+  k: "drop";
+  sid: string;
+  line: string;
+  reason: string;
+}
 
 /** Hub -> thread: the answer to hello. */
 export interface Welcome {
@@ -61,7 +228,7 @@ export interface Shutdown {
   graceMs: number;
 }
 
-export type HubToThread = Welcome | Listen | Shutdown;
+export type HubToThread = Welcome | Listen | Shutdown | Reply | Deliver | Direct | Drop;
 
 /** Worker process -> primary over cluster IPC. */
 export type ProcessToPrimary = LogRecord;
@@ -79,6 +246,7 @@ export interface ServiceConfig {
   floodBurst: number;
   floodRate: number;
   outputLimit: number;
+  stateDir: string;
 }
 
 export const WORKER_CONFIG_ENV = "TSD_WORKER_CONFIG";

@@ -16,7 +16,7 @@ const INITIAL_PENDING = 256;
  * LineFramer cuts lines out of a byte stream fed in chunks of any size.
  *
  * - A CR ending a chunk followed by LF or NUL at the start of the next is one line end.
- * - Empty lines are not emitted.
+ * - Empty lines are not emitted unless emitEmpty is set.
  * - A line longer than maxLine bytes (not counting its end) is reported once through
  *   onTooLong, its bytes are discarded, and framing resumes after its line end; no more
  *   than maxLine bytes are ever buffered.
@@ -26,6 +26,8 @@ const INITIAL_PENDING = 256;
  */
 export class LineFramer {
   readonly maxLine: number;
+  /** Emit empty lines too (a sign-in prompt answers them); by default they are dropped. */
+  readonly emitEmpty: boolean;
   #pending: Uint8Array | null = null;
   #pendingLen = 0;
   /** discarding the rest of a too-long line until its line end */
@@ -33,7 +35,8 @@ export class LineFramer {
   /** the previous chunk ended with a CR: an LF or NUL starting the next one belongs to it */
   #afterCR = false;
 
-  constructor(maxLine: number) {
+  constructor(maxLine: number, opts: { emitEmpty?: boolean } = {}) {
+    this.emitEmpty = opts.emitEmpty ?? false;
     if (!Number.isInteger(maxLine) || maxLine < 1)
       throw new RangeError(`maxLine must be a positive integer, got ${maxLine}`);
     this.maxLine = maxLine;
@@ -127,7 +130,7 @@ export class LineFramer {
     const pendingLen = this.#pendingLen;
     if (pendingLen === 0) {
       if (len > this.maxLine) onTooLong();
-      else if (len > 0) onLine(chunk.subarray(start, end));
+      else if (len > 0 || this.emitEmpty) onLine(chunk.subarray(start, end));
       return;
     }
     this.#pendingLen = 0;

@@ -1,0 +1,167 @@
+import net from "node:net";
+
+/**
+ * ChatClient speaks to the chat service the way a person with nc does: raw bytes in, CR LF
+ * lines and prompts out. Reads consume the received text in order, so a test asserts the
+ * exact sequence the server sent.
+ */
+export class ChatClient {
+  readonly socket: net.Socket;
+  private text = "";
+  private readonly raw: Buffer[] = [];
+  private readonly decoder = new TextDecoder();
+  private cursor = 0;
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      this.raw.push(chunk);
+      this.text += this.decoder.decode(chunk, { stream: true });
+      this.wake();
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
+  }
+
+  static connect(port: number): Promise<ChatClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ port, host: "127.0.0.1" });
+      socket.once("connect", () => resolve(new ChatClient(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  /** Everything received and not yet consumed. */
+  get unread(): string {
+    return this.text.slice(this.cursor);
+  }
+
+  /** Everything received so far. */
+  get all(): string {
+    return this.text;
+  }
+
+  /** Every byte received so far. */
+  get bytes(): Buffer {
+    return Buffer.concat(this.raw);
+  }
+
+  send(line: string): void {
+    this.socket.write(`${line}\r\n`);
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Consumes up to and including the next complete line that matches; resolves with it (without CR LF). */
+  async line(match: string | RegExp, timeoutMs = 5000): Promise<string> {
+    return this.until(timeoutMs, `a line matching ${match}`, () => {
+      let at = this.cursor;
+      for (;;) {
+        const end = this.text.indexOf("\r\n", at);
+        if (end === -1) return null;
+        const line = this.text.slice(at, end);
+        at = end + 2;
+        if (typeof match === "string" ? line === match : match.test(line)) {
+          this.cursor = at;
+          return line;
+        }
+      }
+    });
+  }
+
+  /** Consumes the next complete line, whatever it is. */
+  async next(timeoutMs = 5000): Promise<string> {
+    return this.line(/[\s\S]*/, timeoutMs);
+  }
+
+  /** Consumes up to and including the next occurrence of a prompt such as "login: ". */
+  async prompt(text: string, timeoutMs = 5000): Promise<void> {
+    await this.until(timeoutMs, `the prompt ${JSON.stringify(text)}`, () => {
+      const at = this.text.indexOf(text, this.cursor);
+      if (at === -1) return null;
+      this.cursor = at + text.length;
+      return true;
+    });
+  }
+
+  /** Resolves when the server has closed the connection. */
+  async closedByServer(timeoutMs = 5000): Promise<void> {
+    await this.until(timeoutMs, "the server to close the connection", () => (this.closed ? true : null));
+  }
+
+  /** Consumes a login prompt, `login: ` or `login [name]: `; resolves with the name offered, if any. */
+  async loginPrompt(timeoutMs = 5000): Promise<string | undefined> {
+    return this.until(timeoutMs, "a login prompt", () => {
+      const match = /login(?: \[([^\]]*)\])?: /.exec(this.text.slice(this.cursor));
+      if (!match) return null;
+      this.cursor += match.index + match[0].length;
+      return match[1] ?? "";
+    }).then((name) => name || undefined);
+  }
+
+  /** Registers a new account; resolves with the "* N online" line. */
+  async register(name: string, password: string): Promise<string> {
+    await this.loginPrompt();
+    this.send(name);
+    await this.prompt("new password: ");
+    this.send(password);
+    await this.prompt("repeat password: ");
+    this.send(password);
+    return this.line(/^\* \d+ online: /);
+  }
+
+  /** Signs in to an existing account; resolves with the "* N online" line. */
+  async signIn(name: string, password: string): Promise<string> {
+    await this.loginPrompt();
+    this.send(name);
+    await this.prompt("password: ");
+    this.send(password);
+    return this.line(/^\* \d+ online: /);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private async until<T>(timeoutMs: number, what: string, check: () => T | null): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = check();
+      if (value !== null) return value;
+      if (this.closed && !what.includes("close"))
+        throw new Error(
+          `connection closed while waiting for ${what}; unread: ${JSON.stringify(this.unread)}`,
+        );
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; unread: ${JSON.stringify(this.unread.slice(0, 500))}`,
+        );
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Resolves after ms. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
