@@ -2,41 +2,75 @@ import os from "node:os";
 import yargs, { type Argv } from "yargs";
 import { resolveSocketPath } from "../protocol/paths.ts";
 import type { CtlCommand, CtlContext } from "./command.ts";
+import { announce } from "./commands/announce.ts";
+import { identities } from "./commands/identities.ts";
+import { kick } from "./commands/kick.ts";
+import { logs } from "./commands/logs.ts";
 import { pause, resume } from "./commands/pause.ts";
 import { status } from "./commands/status.ts";
 import { stop } from "./commands/stop.ts";
+import { who } from "./commands/who.ts";
 import { ControlClient } from "./control-client.ts";
 import { parseDuration } from "./duration.ts";
 import { CtlError, ExitCode, UsageError } from "./errors.ts";
 import { CTL_VERSION } from "./version.ts";
 
-export const COMMANDS: readonly CtlCommand[] = [status, stop, pause, resume];
+export const COMMANDS: readonly CtlCommand[] = [
+  status,
+  stop,
+  pause,
+  resume,
+  logs,
+  identities,
+  who,
+  kick,
+  announce,
+];
 
+/** Where a command's output goes and how it talks to a person; the CLI, the shell and the console each give one. */
 export interface CtlIo {
   out(text: string): void;
   err(text: string): void;
   interactive: boolean;
+  confirm(question: string): Promise<boolean>;
+  /** Resolves on Ctrl-C. */
+  interrupted(): Promise<void>;
 }
 
-/** The options every command shares. */
+/** A connection kept across the commands of one shell session. */
+export interface CtlSession {
+  client?: Promise<ControlClient>;
+  /** Options given on tsctl's own command line, applied to every shell command. */
+  defaults?: string[];
+}
+
 function globalOptions(y: Argv) {
   return y
-    .option("socket", { type: "string", describe: "control socket path [$TSD_SOCKET, ...]" })
+    .option("socket", {
+      type: "string",
+      describe: "control socket path [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
+    })
     .option("json", { type: "boolean", default: false, describe: "print results as JSON" })
     .option("timeout", { type: "string", default: "10s", describe: "how long one call may take" });
 }
 
-/** Runs one tsctl command line; returns the exit code. `shared` keeps one connection across shell lines. */
-export async function runCli(
-  argv: string[],
-  io: CtlIo,
-  shared?: { client?: Promise<ControlClient> },
-): Promise<number> {
+export function socketPathFor(flag: string | undefined): string {
+  return resolveSocketPath(flag, {
+    env: process.env,
+    uid: process.getuid?.() ?? 0,
+    home: os.homedir(),
+    platform: process.platform,
+  });
+}
+
+/** Runs one tsctl command line; returns the exit code. */
+export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}): Promise<number> {
   let failure: CtlError | null = null;
-  const state = shared ?? {};
-  let parser = globalOptions(yargs(argv))
+  let parser = globalOptions(yargs([...(session.defaults ?? []), ...argv]))
     .scriptName("tsctl")
-    .usage("$0 [command] [options]\n\nControls a running tsd-daemon over its control socket.")
+    .usage(
+      "$0 [command] [options]\n\nControls a running tsd-daemon over its control socket.\nWith no command: an interactive shell.",
+    )
     .version(CTL_VERSION)
     .strict()
     .demandCommand(1, "")
@@ -52,22 +86,30 @@ export async function runCli(
       cmd.describe,
       (y) => (cmd.builder ? cmd.builder(y) : y),
       async (args) => {
-        const socketPath = resolveSocketPath(args.socket as string | undefined, {
-          env: process.env,
-          uid: process.getuid?.() ?? 0,
-          home: os.homedir(),
-          platform: process.platform,
-        });
-        const timeoutMs = parseDuration(String(args.timeout), "--timeout");
+        // A global option given twice (the shell's defaults, then the line's own): the last wins.
+        const socketPath = socketPathFor(last(args.socket) as string | undefined);
+        const timeoutMs = parseDuration(String(last(args.timeout)), "--timeout");
         const ctx: CtlContext = {
           client: () => {
-            state.client ??= ControlClient.connect(socketPath, timeoutMs);
-            return state.client;
+            session.client ??= ControlClient.connect(socketPath, timeoutMs);
+            session.client.catch(() => {
+              session.client = undefined;
+            });
+            return session.client;
           },
-          json: Boolean(args.json),
+          dropClient: () => {
+            void session.client?.then(
+              (c) => c.close(),
+              () => {},
+            );
+            session.client = undefined;
+          },
+          json: Boolean(last(args.json)),
           out: io.out,
           err: io.err,
           interactive: io.interactive,
+          confirm: io.confirm,
+          untilInterrupted: (done) => Promise.race([done, io.interrupted()]),
         };
         await cmd.run(ctx, args);
       },
@@ -87,4 +129,8 @@ export async function runCli(
     return error.exitCode;
   }
   return ExitCode.ok;
+}
+
+function last(value: unknown): unknown {
+  return Array.isArray(value) ? value.at(-1) : value;
 }

@@ -1,5 +1,14 @@
-import type { StatusResult } from "../protocol/rpc.ts";
-import { type ControlMethod, invalidParams } from "./control-server.ts";
+import { JSONRPCErrorException } from "json-rpc-2.0";
+import { RpcErrorCode, type StatusResult } from "../protocol/rpc.ts";
+import type { OnlineUser } from "./chat-hub.ts";
+import { type ControlConnection, type ControlMethod, invalidParams } from "./control-server.ts";
+
+export interface IdentitySummary {
+  name: string;
+  createdAt: string;
+  lastLoginAt: string | null;
+  lastAddress: string | null;
+}
 
 /** What the control methods can ask of the running daemon. */
 export interface DaemonControl {
@@ -8,9 +17,20 @@ export interface DaemonControl {
   /** Returns whether anything changed. */
   pause(): boolean;
   resume(): boolean;
+  logsTail(lines: number): Promise<string[]>;
+  logsFollow(conn: ControlConnection): void;
+  logsClear(): number;
+  logsReopen(): void;
+  identitiesList(): Promise<IdentitySummary[]>;
+  identitiesWipe(): Promise<number>;
+  usersList(): OnlineUser[];
+  kick(name: string, reason?: string): boolean;
+  announce(text: string): number;
 }
 
 const MAX_GRACE_MS = 10 * 60_000;
+const MAX_TAIL_LINES = 100_000;
+const MAX_TEXT = 4096;
 
 function objectParams(params: unknown): Record<string, unknown> {
   if (params === undefined || params === null) return {};
@@ -18,11 +38,49 @@ function objectParams(params: unknown): Record<string, unknown> {
   return params as Record<string, unknown>;
 }
 
+function text(params: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const value = params[name];
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== "string" || (required && value.trim() === "") || value.length > MAX_TEXT) {
+    throw invalidParams(
+      `${name} must be a ${required ? "non-empty " : ""}string of at most ${MAX_TEXT} characters`,
+    );
+  }
+  return value;
+}
+
 /** The control socket's method table, kept in name order (a test checks it). */
 export function buildControlMethods(
   daemon: DaemonControl,
   defaultGraceMs: number,
 ): Record<string, ControlMethod> {
+  const serveChatAnnounce: ControlMethod = (params) => {
+    const message = text(objectParams(params), "text", true)!;
+    return { delivered: daemon.announce(message) };
+  };
+
+  const serveIdentitiesList: ControlMethod = () => daemon.identitiesList();
+
+  const serveIdentitiesWipe: ControlMethod = async () => ({ removed: await daemon.identitiesWipe() });
+
+  const serveLogsClear: ControlMethod = () => ({ cleared: true, bytes: daemon.logsClear() });
+
+  const serveLogsReopen: ControlMethod = () => {
+    daemon.logsReopen();
+    return { reopened: true };
+  };
+
+  const serveLogsTail: ControlMethod = async (params, conn) => {
+    const { lines = 50, follow = false } = objectParams(params);
+    if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0 || lines > MAX_TAIL_LINES) {
+      throw invalidParams(`lines must be an integer 0-${MAX_TAIL_LINES}`);
+    }
+    if (typeof follow !== "boolean") throw invalidParams("follow must be true or false");
+    const tail = await daemon.logsTail(lines);
+    if (follow) daemon.logsFollow(conn);
+    return { lines: tail };
+  };
+
   const servePause: ControlMethod = () => ({ paused: true, changed: daemon.pause() });
 
   const serveResume: ControlMethod = () => ({ paused: false, changed: daemon.resume() });
@@ -38,10 +96,29 @@ export function buildControlMethods(
     return { stopping: true };
   };
 
+  const serveUsersKick: ControlMethod = (params) => {
+    const p = objectParams(params);
+    const name = text(p, "name", true)!;
+    const reason = text(p, "reason", false);
+    if (!daemon.kick(name, reason))
+      throw new JSONRPCErrorException(`${name} is not online`, RpcErrorCode.notOnline);
+    return { kicked: true };
+  };
+
+  const serveUsersList: ControlMethod = () => daemon.usersList();
+
   return {
+    "chat.announce": serveChatAnnounce,
+    "identities.list": serveIdentitiesList,
+    "identities.wipe": serveIdentitiesWipe,
+    "logs.clear": serveLogsClear,
+    "logs.reopen": serveLogsReopen,
+    "logs.tail": serveLogsTail,
     pause: servePause,
     resume: serveResume,
     status: serveStatus,
     stop: serveStop,
+    "users.kick": serveUsersKick,
+    "users.list": serveUsersList,
   };
 }

@@ -8,6 +8,9 @@ export interface ControlConnection {
   notify(method: string, params: unknown): void;
   onClose(listener: () => void): void;
   readonly closed: boolean;
+  /** Bytes written to this client and not yet taken by it. */
+  readonly backlog: number;
+  close(): void;
 }
 
 export type ControlMethod = (params: unknown, conn: ControlConnection) => unknown;
@@ -53,6 +56,10 @@ export function createControlServer(
       get closed() {
         return closed;
       },
+      get backlog() {
+        return socket.writableLength;
+      },
+      close: () => socket.destroy(),
     };
     const reader = new NdjsonReader(MAX_CONTROL_LINE);
     socket.on("data", (chunk: Buffer) => {

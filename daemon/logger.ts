@@ -1,12 +1,28 @@
 import path from "node:path";
 import winston from "winston";
+import TransportStream from "winston-transport";
 import type { LogLevel } from "../protocol/hub-messages.ts";
 import { LogFileTransport } from "./log-file.ts";
 
 export interface DaemonLogger {
   log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void;
   readonly file: LogFileTransport;
+  /** Calls listener with every formatted line from now on; returns the function that stops it. */
+  follow(listener: (line: string) => void): () => void;
   close(): Promise<void>;
+}
+
+const MESSAGE = Symbol.for("message");
+
+/** FollowTransport hands each formatted record to whoever follows the log (tsctl logs -f). */
+class FollowTransport extends TransportStream {
+  readonly followers = new Set<(line: string) => void>();
+
+  override log(info: Record<symbol, unknown>, callback: () => void): void {
+    const line = String(info[MESSAGE]);
+    for (const listener of this.followers) listener(line);
+    callback();
+  }
 }
 
 const SPLAT_KEYS = new Set(["level", "message", "timestamp", "source"]);
@@ -36,7 +52,13 @@ export function createLogger(opts: {
     logger.warn("cannot write the log file; logging to stdout only", { error: error.message });
   });
   logger.add(file);
+  const followers = new FollowTransport();
+  logger.add(followers);
   return {
+    follow(listener) {
+      followers.followers.add(listener);
+      return () => followers.followers.delete(listener);
+    },
     log(level, msg, meta) {
       logger.log(level, msg, meta);
     },

@@ -13,6 +13,7 @@ import {
   resolveSocketPath,
   resolveStateDir,
 } from "../protocol/paths.ts";
+import { runShell } from "../ctl/shell.ts";
 import { buildControlMethods, type DaemonControl } from "./control-methods.ts";
 import { createControlServer } from "./control-server.ts";
 import { prepareSocketPath, secureSocketFile } from "./control-socket.ts";
@@ -20,12 +21,14 @@ import { EmbeddedChatHub } from "./chat-hub.ts";
 import { HistoryStore } from "./history-store.ts";
 import { HubServer, type ThreadLink } from "./hub-server.ts";
 import { IdentityFileCorrupt, IdentityStore } from "./identity-store.ts";
+import { readLastLines } from "./log-tail.ts";
 import { createLogger } from "./logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
 
 const STARTUP_TIMEOUT_MS = 30_000;
 const DEFAULT_GRACE_MS = 5000;
+const MAX_FOLLOW_BACKLOG = 4 << 20;
 
 export class StartupError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -84,8 +87,9 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   ensureWritableDir(stateDir, "state");
   ensureWritableDir(logDir, "log");
 
+  const identities = new IdentityStore(path.join(stateDir, "identities.json"));
   try {
-    await new IdentityStore(path.join(stateDir, "identities.json")).check();
+    await identities.check();
   } catch (error) {
     if (error instanceof IdentityFileCorrupt) throw new StartupError(error.message, { cause: error });
     throw error;
@@ -248,6 +252,40 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     },
     pause: () => setPaused(true),
     resume: () => setPaused(false),
+    logsTail: (lines) => readLastLines(logger.file.filename, lines),
+    logsFollow: (conn) => {
+      const unfollow = logger.follow((line) => {
+        if (conn.backlog > MAX_FOLLOW_BACKLOG) {
+          // A follower that stops reading is cut off rather than buffered without bound.
+          unfollow();
+          conn.close();
+          return;
+        }
+        conn.notify("logs.line", { line });
+      });
+      conn.onClose(unfollow);
+    },
+    logsClear: () => {
+      const bytes = logger.file.clear();
+      log("info", "log file cleared", { bytes });
+      return bytes;
+    },
+    logsReopen: () => {
+      logger.file.reopen();
+      log("info", "log file reopened");
+    },
+    identitiesList: () => identities.list(),
+    identitiesWipe: async () => {
+      const removed = await identities.wipe();
+      log("info", "identities wiped", { removed });
+      return removed;
+    },
+    usersList: () => chat.users(),
+    kick: (name, reason) => chat.kick(name, reason),
+    announce: (text) => {
+      log("info", "announcement", { text });
+      return chat.announce(text);
+    },
   };
 
   const control = createControlServer(buildControlMethods(daemon, DEFAULT_GRACE_MS), (msg, meta) =>
@@ -302,6 +340,25 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   );
   log("info", "ready", { listeners: fields.join(" ") });
   process.stdout.write(`tsd-daemon ready: ${fields.join(" ")}\n`);
+  if (opts.console) startConsole(socketPath, log);
+}
+
+/** The operator's console: the tsctl shell on the daemon's own terminal, talking to its own socket. */
+function startConsole(socketPath: string, log: (level: LogLevel, msg: string) => void): void {
+  if (!process.stdin.isTTY) {
+    log("warn", "--console needs a terminal on stdin; no console");
+    return;
+  }
+  void runShell({
+    input: process.stdin,
+    output: process.stdout,
+    errors: process.stderr,
+    terminal: true,
+    session: { defaults: ["--socket", socketPath] },
+  }).then(() => {
+    process.stdin.pause();
+    log("info", "console closed; the daemon goes on (tsctl stop ends it)");
+  });
 }
 
 function formatHost(host: string): string {

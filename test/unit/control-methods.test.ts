@@ -9,6 +9,15 @@ const noop: DaemonControl = {
   stop: () => {},
   pause: () => true,
   resume: () => false,
+  logsTail: async () => [],
+  logsFollow: () => {},
+  logsClear: () => 0,
+  logsReopen: () => {},
+  identitiesList: async () => [],
+  identitiesWipe: async () => 0,
+  usersList: () => [],
+  kick: () => false,
+  announce: () => 0,
 };
 
 test("control methods - the table is kept in name order", (t) => {
@@ -20,7 +29,7 @@ test("control methods - the table is kept in name order", (t) => {
 test("control methods - stop validates graceMs before stopping anything", (t) => {
   const calls: number[] = [];
   const methods = buildControlMethods({ ...noop, stop: (ms) => calls.push(ms) }, 5000);
-  const conn = { notify: () => {}, onClose: () => {}, closed: false };
+  const conn = { notify: () => {}, onClose: () => {}, closed: false, backlog: 0, close: () => {} };
   t.throws(() => methods.stop!({ graceMs: "soon" }, conn), { message: /graceMs/ });
   t.throws(() => methods.stop!([1], conn), { message: /object/ });
   t.deepEqual(calls, []);
@@ -35,4 +44,23 @@ test("tsctl durations - 5s, 500ms, 2m and bare seconds; garbage is a usage error
   t.is(parseDuration("2m", "--grace"), 120_000);
   t.is(parseDuration("3", "--grace"), 3000);
   t.throws(() => parseDuration("soon", "--grace"), { message: /--grace/ });
+});
+
+test("control methods - kick, announce and logs.tail refuse bad params with -32602; kick of nobody is -32001", async (t) => {
+  const methods = buildControlMethods(noop, 5000);
+  const conn = { notify: () => {}, onClose: () => {}, closed: false, backlog: 0, close: () => {} };
+  for (const [method, params] of [
+    ["users.kick", {}],
+    ["users.kick", { name: 5 }],
+    ["chat.announce", { text: "" }],
+    ["chat.announce", { text: "x".repeat(5000) }],
+    ["logs.tail", { lines: -1 }],
+    ["logs.tail", { lines: 10, follow: "yes" }],
+  ] as const) {
+    const error = await t.throwsAsync(async () => methods[method]!(params, conn));
+    t.is((error as unknown as { code: number }).code, -32602, `${method} ${JSON.stringify(params)}`);
+  }
+  const error = await t.throwsAsync(async () => methods["users.kick"]!({ name: "bob" }, conn));
+  t.is((error as unknown as { code: number }).code, -32001);
+  t.regex(error!.message, /bob is not online/);
 });

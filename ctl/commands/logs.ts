@@ -1,0 +1,47 @@
+import { type CtlCommand, printJson } from "../command.ts";
+import { UsageError } from "../errors.ts";
+
+export const logs: CtlCommand = {
+  command: "logs [action]",
+  describe: "show the last log lines (-n), follow them (-f), or clear / reopen the log file",
+  builder: (yargs) =>
+    yargs
+      .positional("action", {
+        choices: ["clear", "reopen"] as const,
+        describe: "clear the log file or reopen it",
+      })
+      .option("n", { alias: "lines", type: "number", default: 50, describe: "how many lines" })
+      .option("f", {
+        alias: "follow",
+        type: "boolean",
+        default: false,
+        describe: "keep printing new lines until Ctrl-C",
+      }),
+  async run(ctx, args) {
+    const client = await ctx.client();
+    if (args.action === "clear") {
+      const result = await client.call<{ cleared: boolean; bytes: number }>("logs.clear");
+      return ctx.json ? printJson(ctx, result) : ctx.out(`log file cleared (${result.bytes} bytes)`);
+    }
+    if (args.action === "reopen") {
+      const result = await client.call("logs.reopen");
+      return ctx.json ? printJson(ctx, result) : ctx.out("log file reopened");
+    }
+    const lines = Number(args.n);
+    if (!Number.isInteger(lines) || lines < 0) throw new UsageError("-n takes a whole number of lines");
+    const follow = Boolean(args.f);
+    const print = (line: string) => (ctx.json ? ctx.out(JSON.stringify({ line })) : ctx.out(line));
+    if (follow) {
+      client.onNotification((method, params) => {
+        if (method === "logs.line") print((params as { line: string }).line);
+      });
+    }
+    const result = await client.call<{ lines: string[] }>("logs.tail", { lines, follow });
+    if (ctx.json && !follow) return printJson(ctx, result);
+    for (const line of result.lines) print(line);
+    if (follow) {
+      await ctx.untilInterrupted(client.closed());
+      ctx.dropClient();
+    }
+  },
+};
