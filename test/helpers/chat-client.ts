@@ -60,7 +60,7 @@ export class ChatClient {
   }
 
   /** Consumes up to and including the next complete line that matches; resolves with it (without CR LF). */
-  async line(match: string | RegExp, timeoutMs = 5000): Promise<string> {
+  async line(match: string | RegExp, timeoutMs = 15_000): Promise<string> {
     return this.until(timeoutMs, `a line matching ${match}`, () => {
       let at = this.cursor;
       for (;;) {
@@ -77,12 +77,12 @@ export class ChatClient {
   }
 
   /** Consumes the next complete line, whatever it is. */
-  async next(timeoutMs = 5000): Promise<string> {
+  async next(timeoutMs = 15_000): Promise<string> {
     return this.line(/[\s\S]*/, timeoutMs);
   }
 
   /** Consumes up to and including the next occurrence of a prompt such as "login: ". */
-  async prompt(text: string, timeoutMs = 5000): Promise<void> {
+  async prompt(text: string, timeoutMs = 15_000): Promise<void> {
     await this.until(timeoutMs, `the prompt ${JSON.stringify(text)}`, () => {
       const at = this.text.indexOf(text, this.cursor);
       if (at === -1) return null;
@@ -92,12 +92,12 @@ export class ChatClient {
   }
 
   /** Resolves when the server has closed the connection. */
-  async closedByServer(timeoutMs = 5000): Promise<void> {
+  async closedByServer(timeoutMs = 15_000): Promise<void> {
     await this.until(timeoutMs, "the server to close the connection", () => (this.closed ? true : null));
   }
 
   /** Consumes a login prompt, `login: ` or `login [name]: `; resolves with the name offered, if any. */
-  async loginPrompt(timeoutMs = 5000): Promise<string | undefined> {
+  async loginPrompt(timeoutMs = 15_000): Promise<string | undefined> {
     return this.until(timeoutMs, "a login prompt", () => {
       const match = /login(?: \[([^\]]*)\])?: /.exec(this.text.slice(this.cursor));
       if (!match) return null;
@@ -107,14 +107,14 @@ export class ChatClient {
   }
 
   /** Registers a new account; resolves with the "* N online" line. */
-  async register(name: string, password: string): Promise<string> {
-    await this.loginPrompt();
+  async register(name: string, password: string, timeoutMs = 15_000): Promise<string> {
+    await this.loginPrompt(timeoutMs);
     this.send(name);
-    await this.prompt("new password: ");
+    await this.prompt("new password: ", timeoutMs);
     this.send(password);
-    await this.prompt("repeat password: ");
+    await this.prompt("repeat password: ", timeoutMs);
     this.send(password);
-    return this.line(/^\* \d+ online: /);
+    return this.line(/^\* \d+ online: /, timeoutMs);
   }
 
   /** Signs in to an existing account; resolves with the "* N online" line. */

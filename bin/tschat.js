@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import "./runtime-check.js";
+
+await import("../client/main.ts");
