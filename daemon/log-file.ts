@@ -6,30 +6,56 @@ interface Info {
   [key: symbol]: unknown;
 }
 const MESSAGE = Symbol.for("message");
+/** Records queued for a file that cannot keep up are dropped past this, so logging never grows memory without bound. */
+const MAX_PENDING_BYTES = 16 << 20;
+
+export interface LogFileOptions {
+  /** Rotate when the file passes this size (0: never; logrotate and SIGHUP are the other way). */
+  maxBytes: number;
+  /** Rotated files kept: tsd.log.1 ... tsd.log.N. */
+  keep: number;
+  onFailure: (error: Error) => void;
+}
 
 /**
  * LogFileTransport appends formatted records to one file and supports what operators need
- * of it: reopen (logrotate moved the file), clear (truncate in place, logging goes on) and a
- * flush on exit. If the file cannot be written the daemon keeps serving: the transport
- * reports the failure once through onFailure and then drops records.
+ * of it: reopen (logrotate moved the file), clear (truncate in place, logging goes on),
+ * size-based rotation, and a flush on exit. If the file cannot be written the daemon keeps
+ * serving: the transport reports the failure once through onFailure and drops records.
  */
 export class LogFileTransport extends TransportStream {
   readonly filename: string;
   private stream: fs.WriteStream | null = null;
   private failed = false;
-  private readonly onFailure: (error: Error) => void;
+  private size = 0;
+  private dropped = 0;
+  private readonly opts: LogFileOptions;
 
-  constructor(filename: string, onFailure: (error: Error) => void, level?: string) {
-    super({ level });
+  constructor(filename: string, opts: LogFileOptions) {
+    super();
     this.filename = filename;
-    this.onFailure = onFailure;
+    this.opts = opts;
     this.open();
   }
 
   override log(info: Info, callback: Callback): void {
     const stream = this.stream;
-    if (stream && !this.failed) stream.write(`${String(info[MESSAGE])}\n`);
+    if (stream && !this.failed) {
+      if (stream.writableLength > MAX_PENDING_BYTES) {
+        this.dropped++;
+      } else {
+        const line = `${String(info[MESSAGE])}\n`;
+        stream.write(line);
+        this.size += Buffer.byteLength(line);
+        if (this.opts.maxBytes > 0 && this.size > this.opts.maxBytes) this.rotate();
+      }
+    }
     callback();
+  }
+
+  /** Records dropped because the file could not keep up. */
+  get droppedRecords(): number {
+    return this.dropped;
   }
 
   reopen(): void {
@@ -45,6 +71,7 @@ export class LogFileTransport extends TransportStream {
     try {
       bytes = fs.statSync(this.filename).size;
       fs.truncateSync(this.filename, 0);
+      this.size = 0;
     } catch (error) {
       this.fail(error as Error);
     }
@@ -57,7 +84,27 @@ export class LogFileTransport extends TransportStream {
     return new Promise((resolve) => stream.end(resolve));
   }
 
+  private rotate(): void {
+    try {
+      for (let i = this.opts.keep - 1; i >= 1; i--) {
+        if (fs.existsSync(`${this.filename}.${i}`))
+          fs.renameSync(`${this.filename}.${i}`, `${this.filename}.${i + 1}`);
+      }
+      if (this.opts.keep > 0) fs.renameSync(this.filename, `${this.filename}.1`);
+      else fs.rmSync(this.filename, { force: true });
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.reopen();
+  }
+
   private open(): void {
+    try {
+      this.size = fs.statSync(this.filename).size;
+    } catch {
+      this.size = 0;
+    }
     const stream = fs.createWriteStream(this.filename, { flags: "a", mode: 0o640 });
     stream.on("error", (error) => this.fail(error));
     this.stream = stream;
@@ -66,6 +113,6 @@ export class LogFileTransport extends TransportStream {
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = true;
-    this.onFailure(error);
+    this.opts.onFailure(error);
   }
 }

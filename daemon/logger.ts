@@ -41,6 +41,8 @@ export function createLogger(opts: {
   level: LogLevel;
   format: "text" | "json";
   logDir: string;
+  maxBytes: number;
+  keep: number;
 }): DaemonLogger {
   const format =
     opts.format === "json"
@@ -48,8 +50,12 @@ export function createLogger(opts: {
       : winston.format.combine(winston.format.timestamp(), winston.format.printf(textLine));
   const logger = winston.createLogger({ level: opts.level, format });
   logger.add(new winston.transports.Console());
-  const file = new LogFileTransport(path.join(opts.logDir, "tsd.log"), (error) => {
-    logger.warn("cannot write the log file; logging to stdout only", { error: error.message });
+  const file = new LogFileTransport(path.join(opts.logDir, "tsd.log"), {
+    maxBytes: opts.maxBytes,
+    keep: opts.keep,
+    onFailure: (error) => {
+      logger.warn("cannot write the log file; logging to stdout only", { error: error.message });
+    },
   });
   logger.add(file);
   const followers = new FollowTransport();

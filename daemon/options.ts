@@ -13,6 +13,8 @@ export interface DaemonOptions {
   socketGroup: string | undefined;
   logLevel: LogLevel;
   logFormat: "text" | "json";
+  logMaxBytes: number;
+  logKeep: number;
   maxLine: number;
   loginTimeout: number;
   maxPerAddress: number;
@@ -55,6 +57,7 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     .scriptName("tsd-daemon")
     .usage("$0 [options]\n\nRuns the tsd chat and echo daemon in the foreground.")
     .env("TSD")
+    .parserConfiguration({ "duplicate-arguments-array": false })
     .config("config", "a JSON file of options (flags and TSD_* env win over it)")
     .options({
       host: {
@@ -94,6 +97,16 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         choices: ["text", "json"] as const,
         default: "text" as const,
         describe: "log line format",
+      },
+      "log-max-bytes": {
+        default: 0,
+        coerce: positive("log-max-bytes", 0, 2 ** 40),
+        describe: "rotate tsd.log past this size, 0 = never (use logrotate)",
+      },
+      "log-keep": {
+        default: 5,
+        coerce: positive("log-keep", 0, 1000),
+        describe: "rotated log files kept (tsd.log.1 ...)",
       },
       "max-line": {
         default: 4096,
@@ -154,6 +167,8 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     socketGroup: parsed["socket-group"],
     logLevel: parsed["log-level"],
     logFormat: parsed["log-format"],
+    logMaxBytes: parsed["log-max-bytes"],
+    logKeep: parsed["log-keep"],
     maxLine: parsed["max-line"],
     loginTimeout: parsed["login-timeout"],
     maxPerAddress: parsed["max-per-address"],

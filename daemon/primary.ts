@@ -16,6 +16,7 @@ import {
 import { runShell } from "../ctl/shell.ts";
 import { buildControlMethods, type DaemonControl } from "./control-methods.ts";
 import { createControlServer } from "./control-server.ts";
+import { sibling } from "./entry-file.ts";
 import { prepareSocketPath, secureSocketFile } from "./control-socket.ts";
 import { EmbeddedChatHub } from "./chat-hub.ts";
 import { HistoryStore } from "./history-store.ts";
@@ -85,7 +86,10 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     throw new StartupError(error.message, { cause: error });
   });
   ensureWritableDir(stateDir, "state");
-  ensureWritableDir(logDir, "log");
+  // An unwritable log directory is not fatal: the daemon serves and logs to stdout (the log file says so once).
+  try {
+    fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  } catch {}
 
   const identities = new IdentityStore(path.join(stateDir, "identities.json"));
   try {
@@ -95,7 +99,13 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     throw error;
   }
 
-  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, logDir });
+  const logger = createLogger({
+    level: opts.logLevel,
+    format: opts.logFormat,
+    logDir,
+    maxBytes: opts.logMaxBytes,
+    keep: opts.logKeep,
+  });
   const log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => logger.log(level, msg, meta);
   const startedAt = new Date();
 
@@ -169,9 +179,10 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     floodRate: opts.floodRate,
     outputLimit: opts.outputLimit,
     stateDir,
+    logLevel: opts.logLevel,
   };
 
-  cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker-process.ts", import.meta.url)) });
+  cluster.setupPrimary({ exec: fileURLToPath(sibling("worker-process", import.meta.url)) });
   const supervisor = new WorkerSupervisor(
     opts.workers,
     { [WORKER_CONFIG_ENV]: JSON.stringify(config) },

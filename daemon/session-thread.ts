@@ -16,8 +16,11 @@ const { config, worker, thread } = workerData as ThreadData;
 const hub = new HubLink(config.hubPath, dispatch, () => process.exit(1));
 hub.send({ k: "hello", worker, thread, pid: process.pid });
 
+const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+const maxLevel = LEVELS[config.logLevel];
+
 function log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void {
-  hub.send({ k: "log", level, msg, meta });
+  if (LEVELS[level] <= maxLevel) hub.send({ k: "log", level, msg, meta });
 }
 
 let statsQueued = false;

@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import type { LogLevel, ProcessToPrimary, ServiceConfig } from "../protocol/hub-messages.ts";
 import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
 import { Backoff } from "./backoff.ts";
+import { sibling } from "./entry-file.ts";
 
 /** The data a session thread is started with. */
 export interface ThreadData {
@@ -32,7 +33,7 @@ let running = 0;
 function runThread(slot: number, backoff: Backoff): void {
   const startedAt = Date.now();
   const data: ThreadData = { config: config!, worker: workerId!, thread: slot };
-  const thread = new Worker(new URL("./session-thread.ts", import.meta.url), { workerData: data });
+  const thread = new Worker(sibling("session-thread", import.meta.url), { workerData: data });
   running++;
   thread.on("error", (error) =>
     log("error", "session thread failed", { thread: slot, error: String(error.stack ?? error) }),

@@ -247,6 +247,8 @@ export interface ServiceConfig {
   floodRate: number;
   outputLimit: number;
   stateDir: string;
+  /** Threads drop records below this level before they cross to the primary. */
+  logLevel: LogLevel;
 }
 
 export const WORKER_CONFIG_ENV = "TSD_WORKER_CONFIG";
