@@ -35,10 +35,11 @@ function sessionsChanged(): void {
 }
 
 const echo = new EchoService(log, sessionsChanged);
+const identities = new IdentityStore(path.join(config.stateDir, "identities.json"));
 const chat = new ChatService(
   {
     hub,
-    identities: new IdentityStore(path.join(config.stateDir, "identities.json")),
+    identities,
     limits: {
       maxLine: config.maxLine,
       loginTimeoutMs: config.loginTimeoutSeconds * 1000,
@@ -111,6 +112,7 @@ function closeListeners(): void {
 async function shutdown(graceMs: number): Promise<void> {
   closeListeners();
   await Promise.all(listeners.map((entry) => entry.service.shutdown(graceMs)));
+  await identities.flush().catch(() => {});
   await hub.close();
   process.exit(0);
 }
