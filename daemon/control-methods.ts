@@ -26,6 +26,8 @@ export interface DaemonControl {
   usersList(): OnlineUser[];
   kick(name: string, reason?: string): boolean;
   announce(text: string): number;
+  /** Debug-only fault injection; false when no such thread. */
+  crashThread(worker: number, thread: number): boolean;
 }
 
 const MAX_GRACE_MS = 10 * 60_000;
@@ -53,10 +55,21 @@ function text(params: Record<string, unknown>, name: string, required: boolean):
 export function buildControlMethods(
   daemon: DaemonControl,
   defaultGraceMs: number,
+  opts: { debugFaults?: boolean } = {},
 ): Record<string, ControlMethod> {
   const serveChatAnnounce: ControlMethod = (params) => {
     const message = text(objectParams(params), "text", true)!;
     return { delivered: daemon.announce(message) };
+  };
+
+  const serveDebugCrashThread: ControlMethod = (params) => {
+    const { worker, thread } = objectParams(params);
+    if (!Number.isInteger(worker) || !Number.isInteger(thread))
+      throw invalidParams("worker and thread must be integers");
+    if (!daemon.crashThread(worker as number, thread as number)) {
+      throw new JSONRPCErrorException(`no thread ${thread} in worker ${worker}`, RpcErrorCode.unavailable);
+    }
+    return { crashing: true };
   };
 
   const serveIdentitiesList: ControlMethod = () => daemon.identitiesList();
@@ -109,6 +122,7 @@ export function buildControlMethods(
 
   return {
     "chat.announce": serveChatAnnounce,
+    ...(opts.debugFaults ? { "debug.crashThread": serveDebugCrashThread } : {}),
     "identities.list": serveIdentitiesList,
     "identities.wipe": serveIdentitiesWipe,
     "logs.clear": serveLogsClear,

@@ -24,6 +24,7 @@ export interface DaemonOptions {
   historyKeep: number;
   historyMaxBytes: number;
   console: boolean;
+  debugFaults: boolean;
 }
 
 /**
@@ -148,6 +149,12 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         coerce: positive("history-max-bytes", 65_536, 1 << 30),
         describe: "history file size before it is compacted",
       },
+      "debug-faults": {
+        type: "boolean",
+        default: false,
+        hidden: true,
+        describe: "debug only: enable the debug.crashThread control method (fault injection for tests)",
+      },
       console: { type: "boolean", default: false, describe: "read operator commands from the terminal" },
     })
     .strict()
@@ -178,5 +185,6 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     historyKeep: parsed["history-keep"],
     historyMaxBytes: parsed["history-max-bytes"],
     console: parsed.console,
+    debugFaults: parsed["debug-faults"],
   };
 }

@@ -293,14 +293,22 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     },
     usersList: () => chat.users(),
     kick: (name, reason) => chat.kick(name, reason),
+    crashThread: (worker, thread) => {
+      const link = [...hub.links].find((l) => l.worker === worker && l.thread === thread);
+      if (!link) return false;
+      log("warn", "crashing a session thread on request (--debug-faults)", { worker, thread });
+      link.send({ k: "crash" });
+      return true;
+    },
     announce: (text) => {
       log("info", "announcement", { text });
       return chat.announce(text);
     },
   };
 
-  const control = createControlServer(buildControlMethods(daemon, DEFAULT_GRACE_MS), (msg, meta) =>
-    log("error", msg, meta),
+  const control = createControlServer(
+    buildControlMethods(daemon, DEFAULT_GRACE_MS, { debugFaults: opts.debugFaults }),
+    (msg, meta) => log("error", msg, meta),
   );
   await new Promise<void>((resolve, reject) => {
     control.once("error", reject);

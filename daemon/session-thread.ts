@@ -138,6 +138,11 @@ function dispatch(message: HubToThread): void {
     case "shutdown":
       void shutdown(message.graceMs);
       return;
+    case "crash":
+      setImmediate(() => {
+        throw new Error("crash requested through debug.crashThread");
+      });
+      return;
     case "reply":
       return;
   }

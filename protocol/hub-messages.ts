@@ -228,7 +228,12 @@ export interface Shutdown {
   graceMs: number;
 }
 
-export type HubToThread = Welcome | Listen | Shutdown | Reply | Deliver | Direct | Drop;
+/** Hub -> thread: throw an uncaught error (debug-only fault injection, --debug-faults). */
+export interface Crash {
+  k: "crash";
+}
+
+export type HubToThread = Welcome | Listen | Shutdown | Reply | Deliver | Direct | Drop | Crash;
 
 /** Worker process -> primary over cluster IPC. */
 export type ProcessToPrimary = LogRecord;

@@ -18,11 +18,16 @@ const noop: DaemonControl = {
   usersList: () => [],
   kick: () => false,
   announce: () => 0,
+  crashThread: () => false,
 };
 
 test("control methods - the table is kept in name order", (t) => {
   const names = Object.keys(buildControlMethods(noop, 5000));
   t.deepEqual(names, [...names].sort());
+  const withDebug = Object.keys(buildControlMethods(noop, 5000, { debugFaults: true }));
+  t.deepEqual(withDebug, [...withDebug].sort());
+  t.false(names.includes("debug.crashThread"), "fault injection only when asked for");
+  t.true(withDebug.includes("debug.crashThread"));
   t.true(names.includes("status") && names.includes("stop"));
 });
 
