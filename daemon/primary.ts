@@ -25,6 +25,7 @@ import { IdentityFileCorrupt, IdentityStore } from "./identity-store.ts";
 import { readLastLines } from "./log-tail.ts";
 import { createLogger } from "./logger.ts";
 import type { DaemonOptions } from "./options.ts";
+import { notifyReady } from "./sd-notify.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -359,6 +360,9 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   );
   log("info", "ready", { listeners: fields.join(" ") });
   process.stdout.write(`tsd-daemon ready: ${fields.join(" ")}\n`);
+  notifyReady((error) =>
+    log("warn", "could not tell systemd that the daemon is ready", { error: error.message }),
+  );
   if (opts.console) startConsole(socketPath, log);
 }
 
