@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import "./runtime-check.js";
+import { start } from "./runtime-check.js";
 
-await import("../daemon/main.ts");
+await start("daemon");
