@@ -194,26 +194,28 @@ test("chat faults - users on a killed worker are announced as left exactly once"
   ]);
   t.teardown(() => daemon.cleanup());
   const clients: ChatClient[] = [];
-  for (let i = 0; i < 8; i++) {
+  let users: { name: string; worker: number }[] = [];
+  // Sign in until both workers hold at least two users (the kernel spreads connections by hash).
+  for (let i = 0; i < 40; i++) {
     const c = await ChatClient.connect(daemon.chatPort);
     await c.register(`k${i}`, "secret1");
     clients.push(c);
+    users = JSON.parse((await daemon.tsctl(["who", "--json"])).stdout) as { name: string; worker: number }[];
+    const counts = new Map<number, number>();
+    for (const u of users) counts.set(u.worker, (counts.get(u.worker) ?? 0) + 1);
+    if (i >= 7 && counts.size === 2 && [...counts.values()].every((n) => n >= 2)) break;
   }
-  const users = JSON.parse((await daemon.tsctl(["who", "--json"])).stdout) as {
-    name: string;
-    worker: number;
-  }[];
   const status = JSON.parse((await daemon.tsctl(["status", "--json"])).stdout) as {
     workers: { id: number; pid: number }[];
   };
-  const victim = status.workers.find((w) => users.some((u) => u.worker === w.id && u.name !== "k0"))!;
+  const victim = status.workers.find((w) => users.some((u) => u.worker === w.id))!;
   const lost = users.filter((u) => u.worker === victim.id).map((u) => u.name);
   const survivors = clients.filter((_, i) => !lost.includes(`k${i}`));
   t.true(lost.length > 0 && survivors.length > 0);
   process.kill(victim.pid, "SIGKILL");
   await waitFor(
     () => survivors.every((c) => lost.every((n) => c.all.includes(`* ${n} left`))),
-    10_000,
+    20_000,
     "left notices",
   );
   await sleep(500);
