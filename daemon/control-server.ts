@@ -13,6 +13,13 @@ export interface ControlConnection {
   close(): void;
 }
 
+/** Answers a client has not taken yet past which its requests are no longer read (backpressure). */
+const MAX_BACKLOG = 1 << 20;
+/** Requests of one client being answered at once past which its requests are no longer read. */
+const MAX_IN_FLIGHT = 64;
+/** Unread output past which a control client is disconnected. */
+const MAX_UNREAD = 16 << 20;
+
 export type ControlMethod = (params: unknown, conn: ControlConnection) => unknown;
 
 export function invalidParams(message: string): JSONRPCErrorException {
@@ -48,7 +55,10 @@ export function createControlServer(
     const closeListeners: (() => void)[] = [];
     let closed = false;
     const write = (value: unknown) => {
-      if (!closed) socket.write(`${JSON.stringify(value)}\n`);
+      if (closed) return;
+      socket.write(`${JSON.stringify(value)}\n`);
+      // Reads pause at MAX_BACKLOG; this catches what still piles up (one chunk's answers, notifications).
+      if (socket.writableLength > MAX_UNREAD) socket.destroy();
     };
     const conn: ControlConnection = {
       notify: (method, params) => write({ jsonrpc: "2.0", method, params }),
@@ -62,15 +72,30 @@ export function createControlServer(
       close: () => socket.destroy(),
     };
     const reader = new NdjsonReader(MAX_CONTROL_LINE);
+    // Backpressure: a client that sends requests faster than it takes the answers is not
+    // read until it catches up, so its answers cannot pile up in our memory.
+    let inFlight = 0;
+    const busy = () => inFlight >= MAX_IN_FLIGHT || socket.writableLength > MAX_BACKLOG;
+    const maybeResume = () => {
+      if (!closed && socket.isPaused() && !busy()) socket.resume();
+    };
+    socket.on("drain", maybeResume);
     socket.on("data", (chunk: Buffer) => {
       const ok = reader.push(chunk, (line) => {
-        rpc.receiveJSON(line, conn).then(
-          (response) => {
-            if (response !== null) write(response);
-          },
-          (error) => onError("control request failed", { error: String(error) }),
-        );
+        inFlight++;
+        Promise.resolve(rpc.receiveJSON(line, conn))
+          .then(
+            (response) => {
+              if (response !== null) write(response);
+            },
+            (error) => onError("control request failed", { error: String(error) }),
+          )
+          .finally(() => {
+            inFlight--;
+            maybeResume();
+          });
       });
+      if (ok && busy()) socket.pause();
       if (!ok) {
         write({
           jsonrpc: "2.0",
