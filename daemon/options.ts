@@ -28,11 +28,13 @@ export interface DaemonOptions {
 }
 
 /**
- * Defaults measured on a 2-core machine (docs/architecture.md): two processes of one thread
- * each keep both cores busy; more threads only add isolates competing for the same cores.
+ * Defaults measured on a 2-core machine with `npm run bench` (docs/architecture.md): one
+ * process with two session threads gave the most echo messages/s and the lowest p99 there
+ * (two event loops, one process's memory); two processes of one thread each, plus the
+ * primary, fought over the same two cores (p99 x2.7). On bigger machines raise --workers.
  */
-export const DEFAULT_WORKERS = 2;
-export const DEFAULT_THREADS = 1;
+export const DEFAULT_WORKERS = 1;
+export const DEFAULT_THREADS = 2;
 
 function port(name: string) {
   return (value: unknown): number => {
