@@ -80,6 +80,8 @@ const THROTTLE_MAX_ENTRIES = 100_000;
 export interface ChatHubOptions {
   maxPerAddress: number;
   history: HistorySink;
+  /** Whether message bodies are logged (debug level); checked before building the record. */
+  debug?: boolean;
   log: (level: "info" | "debug" | "warn", msg: string, meta?: Record<string, unknown>) => void;
   now?: () => number;
 }
@@ -190,14 +192,14 @@ export class EmbeddedChatHub implements ChatHub {
     const member = this.bySid.get(sid);
     if (!member) return;
     this.opts.history.append({ time: this.now(), name: member.name, text });
-    this.opts.log("debug", "message", { name: member.name, text });
+    if (this.opts.debug) this.opts.log("debug", "message", { name: member.name, text });
     this.broadcast(chatLine(member.name, text), sid);
   }
 
   act(_peer: HubPeer, sid: string, text: string): void {
     const member = this.bySid.get(sid);
     if (!member) return;
-    this.opts.log("debug", "action", { name: member.name, text });
+    if (this.opts.debug) this.opts.log("debug", "action", { name: member.name, text });
     this.broadcast(actionLine(member.name, text), sid);
   }
 
@@ -205,7 +207,8 @@ export class EmbeddedChatHub implements ChatHub {
     const from = this.bySid.get(sid);
     const target = this.byKey.get(nameKey(to));
     if (!from || !target) return { ok: false };
-    this.opts.log("debug", "private message", { from: from.name, to: target.name, text });
+    if (this.opts.debug)
+      this.opts.log("debug", "private message", { from: from.name, to: target.name, text });
     target.peer.send({ k: "direct", sid: target.sid, line: privateIn(from.name, text) });
     return { ok: true, name: target.name };
   }

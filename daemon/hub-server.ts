@@ -3,6 +3,17 @@ import type { HubToThread, LogRecord, ServiceName, ThreadToHub } from "../protoc
 import { NdjsonReader } from "../protocol/ndjson.ts";
 import type { ChatHub } from "./chat-hub.ts";
 
+let lastMessage: HubToThread | null = null;
+let lastEncoded = "";
+/** A broadcast sends one message object to every thread: it is serialised once, not once per thread. */
+function encode(message: HubToThread): string {
+  if (message !== lastMessage) {
+    lastMessage = message;
+    lastEncoded = `${JSON.stringify(message)}\n`;
+  }
+  return lastEncoded;
+}
+
 /** The longest hub message accepted from a thread; chat lines are far shorter. */
 const MAX_HUB_LINE = 4 << 20;
 
@@ -61,8 +72,18 @@ export class HubServer {
     socket.setNoDelay(true);
     let link: ThreadLink | null = null;
     const reader = new NdjsonReader(MAX_HUB_LINE);
+    let corked = false;
     const send = (message: HubToThread) => {
-      socket.write(`${JSON.stringify(message)}\n`);
+      // Everything sent to this thread in one tick leaves in one write.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        queueMicrotask(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      socket.write(encode(message));
     };
     const dispatch = (message: ThreadToHub) => {
       switch (message.k) {

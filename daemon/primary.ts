@@ -140,7 +140,12 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   });
   if (history.skippedOnLoad > 0)
     log("warn", "history records skipped on load (cut short or corrupt)", { skipped: history.skippedOnLoad });
-  const chat = new EmbeddedChatHub({ maxPerAddress: opts.maxPerAddress, history, log });
+  const chat = new EmbeddedChatHub({
+    maxPerAddress: opts.maxPerAddress,
+    history,
+    log,
+    debug: opts.logLevel === "debug",
+  });
 
   const hub = new HubServer(chat, {
     onHello: (link) => {

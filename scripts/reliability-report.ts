@@ -36,7 +36,7 @@ for (const raw of output.split("\n")) {
   }
 }
 
-const escape = (text: string) => text.replaceAll("|", "\\|");
+const cell = (text: string) => text.replaceAll("|", "\\|");
 const lines = [
   "# Reliability: load held, faults survived, bad inputs tried",
   "",
@@ -49,14 +49,14 @@ const lines = [
   "",
   "| test | result |",
   "|---|---|",
-  ...outcomes.map((o) => `| ${escape(o.name)} | ${o.ok ? "passed" : "FAILED"} |`),
+  ...outcomes.map((o) => `| ${cell(o.name)} | ${o.ok ? "passed" : "FAILED"} |`),
   "",
   "## Bounds measured",
   "",
 ];
 for (const [area, list] of [...bounds].sort(([a], [b]) => a.localeCompare(b))) {
   lines.push(`### ${area}`, "", "| what | measured |", "|---|---|");
-  for (const { what, value } of list) lines.push(`| ${escape(what)} | ${escape(value)} |`);
+  for (const { what, value } of list) lines.push(`| ${cell(what)} | ${cell(value)} |`);
   lines.push("");
 }
 lines.push(
