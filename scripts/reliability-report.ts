@@ -28,7 +28,7 @@ for (const raw of output.split("\n")) {
   const line = raw.trim();
   const outcome = /^(✔|✘)\s+(?:\[fail\]:\s+)?(.*?)(?:\s+\(\d+(?:\.\d+)?m?s\))?$/.exec(line);
   if (outcome) outcomes.push({ ok: outcome[1] === "✔", name: outcome[2]!.replace(/ › /g, " / ") });
-  const bound = /BOUND ([^:]+): (.*) = (.*)$/.exec(line);
+  const bound = /BOUND ([^:]+): (.*?) = (.*)$/.exec(line);
   if (bound) {
     const list = bounds.get(bound[1]!) ?? [];
     list.push({ what: bound[2]!, value: bound[3]! });
