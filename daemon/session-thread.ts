@@ -75,8 +75,12 @@ async function admit(service: Service, socket: net.Socket): Promise<void> {
     setTimeout(() => socket.destroy(), 1000).unref();
     return;
   }
+  if (socket.destroyed) {
+    // Closed while the hub was asked: its close event has passed, so release here.
+    hub.send({ k: "release", address });
+    return;
+  }
   socket.once("close", () => hub.send({ k: "release", address }));
-  if (socket.destroyed) return;
   service.accept(socket);
   socket.resume();
 }
