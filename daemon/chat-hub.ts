@@ -89,7 +89,8 @@ export interface ChatHubOptions {
 export class EmbeddedChatHub implements ChatHub {
   private readonly bySid = new Map<string, Member>();
   private readonly byKey = new Map<string, Member>();
-  private readonly reservations = new Map<string, string>();
+  /** Names held by sessions that are registering them: key -> the session and its thread. */
+  private readonly reservations = new Map<string, { sid: string; peer: HubPeer }>();
   private readonly membersPerPeer = new Map<HubPeer, number>();
   private readonly connections = new Map<string, number>();
   private readonly connectionsPerPeer = new Map<HubPeer, Map<string, number>>();
@@ -149,16 +150,16 @@ export class EmbeddedChatHub implements ChatHub {
     if (this.failures.size > THROTTLE_MAX_ENTRIES) this.failures.delete(this.failures.keys().next().value!);
   }
 
-  reserve(_peer: HubPeer, sid: string, key: string): boolean {
+  reserve(peer: HubPeer, sid: string, key: string): boolean {
     if (this.byKey.has(key)) return false;
     const holder = this.reservations.get(key);
-    if (holder !== undefined && holder !== sid) return false;
-    this.reservations.set(key, sid);
+    if (holder !== undefined && holder.sid !== sid) return false;
+    this.reservations.set(key, { sid, peer });
     return true;
   }
 
   join(peer: HubPeer, sid: string, key: string, name: string, address: string): JoinReply {
-    if (this.reservations.get(key) === sid) this.reservations.delete(key);
+    if (this.reservations.get(key)?.sid === sid) this.reservations.delete(key);
     this.failures.delete(`${key}\n${address}`);
     const previous = this.byKey.get(key);
     const member: Member = { sid, key, name, address, since: new Date(this.now()), peer };
@@ -181,7 +182,7 @@ export class EmbeddedChatHub implements ChatHub {
   leave(_peer: HubPeer, sid: string, reason?: string): void {
     const member = this.bySid.get(sid);
     if (!member) {
-      for (const [key, holder] of this.reservations) if (holder === sid) this.reservations.delete(key);
+      for (const [key, holder] of this.reservations) if (holder.sid === sid) this.reservations.delete(key);
       return;
     }
     this.removeMember(member);
@@ -232,6 +233,7 @@ export class EmbeddedChatHub implements ChatHub {
     }
     this.connectionsPerPeer.delete(peer);
     this.membersPerPeer.delete(peer);
+    for (const [key, holder] of this.reservations) if (holder.peer === peer) this.reservations.delete(key);
   }
 
   users(): OnlineUser[] {
