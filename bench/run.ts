@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { killChatgens } from "./chatgen.ts";
 import { ensureLoadgen, killLoadgens, loadgenBinary } from "./loadgen.ts";
 import { planPinning } from "./proc.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
@@ -69,7 +70,17 @@ if (values.help) {
 const selected =
   positionals.length === 0 || positionals.includes("all")
     ? [...SCENARIOS]
-    : positionals.map((name) => SCENARIOS.find((s) => s.name === name) ?? fail(`unknown scenario ${name}`));
+    : [
+        ...new Set(
+          positionals.flatMap((name) => {
+            const exact = SCENARIOS.find((s) => s.name === name);
+            if (exact) return [exact];
+            // A prefix selects a family: `chat`, `chat-fanout`, `echo`.
+            const family = SCENARIOS.filter((s) => s.name.startsWith(`${name}-`));
+            return family.length > 0 ? family : fail(`unknown scenario ${name}`);
+          }),
+        ),
+      ];
 
 const options: BenchOptions = {
   runs: Math.round(positiveNumber("runs", values.runs, values.quick ? 1 : 3)),
@@ -114,6 +125,7 @@ const limitS = Math.round((budgetS + extraS) * 2 + 60);
 const watchdog = setTimeout(async () => {
   process.stderr.write(`bench: still running after ${limitS} s, giving up\n`);
   killLoadgens();
+  killChatgens();
   await stopAllServers();
   process.exit(1);
 }, limitS * 1000);
@@ -122,6 +134,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, async () => {
     process.stderr.write(`bench: ${signal}, stopping servers\n`);
     killLoadgens();
+    killChatgens();
     await stopAllServers();
     process.exit(130);
   });
@@ -171,6 +184,7 @@ for (const scenario of selected) {
   } catch (err) {
     failed = true;
     process.stderr.write(`bench: ${scenario.name} failed: ${(err as Error).stack ?? err}\n`);
+    killChatgens();
     await stopAllServers();
   }
 }

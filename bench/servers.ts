@@ -3,13 +3,14 @@
 // add a ServerKind here: `start` must resolve once the server accepts
 // connections and report where, and `stop` must leave no process behind.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { pinned, treeCpuSeconds } from "./proc.ts";
+import { pinned, treeCpuSeconds, which } from "./proc.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -27,6 +28,11 @@ export interface StartOptions {
   cpus?: string;
   /** How long to wait for the ready line. */
   readyTimeoutMs?: number;
+  /**
+   * Called with the server's fresh state directory before it starts (tsd: the
+   * chat scenarios write identities.json there). Peers without accounts ignore it.
+   */
+  prepare?: (stateDir: string) => Promise<void>;
 }
 
 export interface RunningServer {
@@ -102,6 +108,12 @@ export interface SpawnSpec {
   cpus?: string;
   readyTimeoutMs: number;
   cleanup?: () => Promise<void>;
+  /**
+   * For servers that print no `ready:` line (ncat, ngircd, redis): the server
+   * is ready once a TCP connection to this port succeeds; the ready line is
+   * then made up as `ID ready: chat=127.0.0.1:PORT`.
+   */
+  probePort?: number;
 }
 
 function tail(s: string, n = 2000): string {
@@ -131,8 +143,18 @@ export async function spawnUntilReady(spec: SpawnSpec): Promise<RunningServer> {
   const lines = createInterface({ input: child.stdout! });
   const ready = new Promise<string>((resolve) => {
     lines.on("line", (line) => {
-      if (parseReadyLine(line)) resolve(line);
+      if (spec.probePort === undefined && parseReadyLine(line)) resolve(line);
     });
+    if (spec.probePort !== undefined) {
+      const port = spec.probePort;
+      void (async () => {
+        const deadline = Date.now() + spec.readyTimeoutMs;
+        while (Date.now() < deadline && child.exitCode === null) {
+          if (await probeTcp(port)) return resolve(`${spec.id} ready: chat=127.0.0.1:${port}`);
+          await sleep(100);
+        }
+      })();
+    }
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<{ timeout: true }>((resolve) => {
@@ -217,6 +239,42 @@ export async function spawnUntilReady(spec: SpawnSpec): Promise<RunningServer> {
   return server;
 }
 
+/**
+ * One TCP connection to 127.0.0.1:port: true when it connects. It waits for the
+ * server's first bytes (or 300 ms) before closing, because ncat --chat exits
+ * when a client is gone before it has looked at it.
+ */
+function probeTcp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port });
+    let connected = false;
+    const done = () => {
+      sock.destroy();
+      resolve(connected);
+    };
+    sock.on("connect", () => {
+      connected = true;
+      setTimeout(() => sock.end(), 300).unref();
+    });
+    sock.on("data", () => sock.end());
+    sock.on("close", done);
+    sock.on("error", done);
+    sock.setTimeout(2000, done);
+  });
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot take port 0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -264,9 +322,11 @@ function tsd(id: string, label: string, extraArgs: string[], shape: string): Ser
         "0",
       ];
       if (opts.services.includes("echo")) args.push("--echo-port", "0");
+      else args.push("--no-echo");
       if (opts.services.includes("chat")) args.push("--chat-port", "0");
       else args.push("--no-chat");
       args.push(...extraArgs);
+      await opts.prepare?.(dir);
       return spawnUntilReady({
         id,
         cmd: process.execPath,
@@ -296,6 +356,104 @@ const nodeEcho: ServerKind = {
   },
 };
 
+// ---------------------------------------------------------------------------
+// Chat peers: Debian packages (bench/setup.sh installs them). None prints a
+// ready line, so they are started on a free port and probed.
+
+const sbin = (cmd: string) =>
+  which(cmd) ?? [`/usr/sbin/${cmd}`, `/usr/bin/${cmd}`].find((p) => existsSync(p));
+const missing = (cmd: string, pkg: string) =>
+  sbin(cmd) ? undefined : `${cmd} is not installed (apt-get install -y ${pkg}, or sh bench/setup.sh)`;
+
+const ncatChat: ServerKind = {
+  id: "ncat",
+  label: "ncat",
+  describe:
+    "ncat --chat -k -m 19000 (nmap's ncat: relays each line to every other client as `<userN> line`; no sign-in)",
+  services: ["chat"],
+  unavailable: () => missing("ncat", "ncat"),
+  async start(opts) {
+    const port = await freePort();
+    return spawnUntilReady({
+      id: "ncat",
+      cmd: sbin("ncat")!,
+      args: ["-l", "127.0.0.1", String(port), "--chat", "-k", "-m", "19000"],
+      cpus: opts.cpus,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 10000,
+      probePort: port,
+    });
+  },
+};
+
+const ngircdConf = path.join(repoRoot, "bench", "ngircd.conf");
+const ngircd: ServerKind = {
+  id: "ngircd",
+  label: "ngircd",
+  describe:
+    "ngIRCd IRC server, bench/ngircd.conf (penalties off, no connection/join limits, no DNS/ident/PAM); " +
+    "NICK/USER, JOIN #bench, PRIVMSG #bench",
+  services: ["chat"],
+  unavailable: () =>
+    missing("ngircd", "ngircd") ?? (existsSync(ngircdConf) ? undefined : "bench/ngircd.conf missing"),
+  async start(opts) {
+    const port = await freePort();
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tsd-bench-ngircd-"));
+    await chmod(dir, 0o755);
+    const conf = path.join(dir, "ngircd.conf");
+    await writeFile(
+      conf,
+      readFileSync(ngircdConf, "utf8").replaceAll("@PORT@", String(port)).replaceAll("@DIR@", dir),
+      { mode: 0o644 },
+    );
+    return spawnUntilReady({
+      id: "ngircd",
+      cmd: sbin("ngircd")!,
+      args: ["-n", "-f", conf],
+      cpus: opts.cpus,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 10000,
+      probePort: port,
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    });
+  },
+};
+
+const redis: ServerKind = {
+  id: "redis",
+  label: "redis",
+  describe:
+    "redis-server --save '' --appendonly no --maxclients 19000; receivers SUBSCRIBE bench, senders PUBLISH bench MSG (RESP)",
+  services: ["chat"],
+  unavailable: () => missing("redis-server", "redis-server"),
+  async start(opts) {
+    const port = await freePort();
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tsd-bench-redis-"));
+    return spawnUntilReady({
+      id: "redis",
+      cmd: sbin("redis-server")!,
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--maxclients",
+        "19000",
+        "--dir",
+        dir,
+        "--loglevel",
+        "warning",
+      ],
+      cpus: opts.cpus,
+      readyTimeoutMs: opts.readyTimeoutMs ?? 10000,
+      probePort: port,
+      cleanup: () => rm(dir, { recursive: true, force: true }),
+    });
+  },
+};
+
 export const SERVERS: Record<string, ServerKind> = {
   tsd: tsd("tsd", "tsd", [], "its defaults"),
   "tsd-w1t1": tsd(
@@ -317,4 +475,7 @@ export const SERVERS: Record<string, ServerKind> = {
     "1 worker process, 2 threads",
   ),
   "node-echo": nodeEcho,
+  ncat: ncatChat,
+  ngircd,
+  redis,
 };

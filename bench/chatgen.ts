@@ -1,0 +1,102 @@
+// Building and running the chat load generator (bench/chatgen.c; its header
+// comment documents the protocols, modes and output lines).
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { pinned } from "./proc.ts";
+import { repoRoot } from "./servers.ts";
+
+export const chatgenSource = path.join(repoRoot, "bench", "chatgen.c");
+export const chatgenBinary = path.join(repoRoot, "bench", "build", "chatgen");
+
+/** Compile bench/build/chatgen with `cc -O2` if it is missing or older than its source. */
+export function ensureChatgen(log: (msg: string) => void): string {
+  const mtime = (p: string) => {
+    try {
+      return statSync(p).mtimeMs;
+    } catch {
+      return -1;
+    }
+  };
+  if (mtime(chatgenBinary) >= mtime(chatgenSource)) return chatgenBinary;
+  mkdirSync(path.dirname(chatgenBinary), { recursive: true });
+  const cc = process.env.CC || "cc";
+  const args = ["-O2", "-Wall", "-Wextra", "-o", chatgenBinary, chatgenSource];
+  log(`building chat load generator: ${cc} ${args.join(" ")}`);
+  const r = spawnSync(cc, args, { encoding: "utf8", timeout: 60000 });
+  if (r.error || r.status !== 0)
+    throw new Error(`could not build ${chatgenBinary}: ${r.error?.message ?? ""}${r.stderr ?? ""}`);
+  return chatgenBinary;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Kill every chatgen still running (Ctrl-C, watchdog, a failed scenario). */
+export function killChatgens(): void {
+  for (const child of live) child.kill("SIGKILL");
+}
+
+export type ChatProto = "tsd" | "ncat" | "irc" | "redis";
+
+export interface ChatgenRun {
+  /** Every JSON line chatgen printed, parsed. */
+  results: Record<string, number | string>[];
+  exitCode: number | null;
+  stderr: string;
+  pid: number;
+}
+
+export interface ChatgenHandle {
+  pid: number;
+  /** Closes chatgen's stdin (idle mode: it then exits). */
+  closeStdin(): void;
+  done: Promise<ChatgenRun>;
+}
+
+/**
+ * Start chatgen with the given arguments (without the binary). `onLine` sees
+ * every stdout line as it comes (`measure-start R`, `ready N ...`), so the
+ * caller can sample the server over the same window. Killed after `limitS`.
+ */
+export function startChatgen(
+  binary: string,
+  args: string[],
+  opts: { cpus?: string; limitS: number; onLine?: (line: string, pid: number) => void },
+): ChatgenHandle {
+  const [cmd, fullArgs] = pinned(opts.cpus, binary, args);
+  const child = spawn(cmd, fullArgs, { stdio: ["pipe", "pipe", "pipe"] });
+  live.add(child);
+  const run: ChatgenRun = { results: [], exitCode: null, stderr: "", pid: child.pid ?? -1 };
+  child.stdin.on("error", () => {});
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => {
+    if (run.stderr.length < 4000) run.stderr += d;
+  });
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    if (line.startsWith("{")) {
+      try {
+        run.results.push(JSON.parse(line) as Record<string, number | string>);
+      } catch {
+        run.stderr += `unparsable line: ${line}\n`;
+      }
+    }
+    opts.onLine?.(line, child.pid!);
+  });
+  const done = new Promise<ChatgenRun>((resolve) => {
+    const killer = setTimeout(() => {
+      run.stderr += `chatgen overran its ${opts.limitS} s limit and was killed\n`;
+      child.kill("SIGKILL");
+    }, opts.limitS * 1000);
+    child.on("error", (err) => {
+      run.stderr += `${err.message}\n`;
+    });
+    child.on("close", (code) => {
+      clearTimeout(killer);
+      live.delete(child);
+      run.exitCode = code;
+      resolve(run);
+    });
+  });
+  return { pid: child.pid ?? -1, closeStdin: () => child.stdin.end(), done };
+}
