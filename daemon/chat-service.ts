@@ -56,15 +56,16 @@ export class ChatService implements Service {
   }
 
   /**
-   * Holds a session's writes until the current burst of hub messages is handled, so many
-   * lines for one client leave in one write (writev) instead of one syscall per line.
+   * Holds a session's writes until the event loop has handled every hub message that arrived
+   * in this turn (setImmediate runs after the poll phase), so many lines for one client leave
+   * in one write (writev) instead of one syscall per line.
    */
   private corkForTick(session: ChatSession): void {
     if (this.corked.has(session)) return;
     session.cork();
     this.corked.add(session);
     if (this.corked.size === 1) {
-      queueMicrotask(() => {
+      setImmediate(() => {
         for (const s of this.corked) s.uncork();
         this.corked.clear();
       });
