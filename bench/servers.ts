@@ -468,6 +468,12 @@ export const SERVERS: Record<string, ServerKind> = {
     ["--workers", "2", "--threads", "2"],
     "2 worker processes, 2 threads each",
   ),
+  "tsd-w2t1": tsd(
+    "tsd-w2t1",
+    "tsd w2 t1",
+    ["--workers", "2", "--threads", "1"],
+    "2 worker processes, 1 thread each",
+  ),
   "tsd-w1t2": tsd(
     "tsd-w1t2",
     "tsd w1 t2",

@@ -164,7 +164,7 @@ function echoScenario(
   return {
     name,
     title,
-    defaultServers: ["tsd", "tsd-w1t2", "node-echo"],
+    defaultServers: ["tsd", "tsd-w2t1", "node-echo"],
     estimateSeconds: (o: BenchOptions, servers: number, rounds = o.runs) =>
       servers * (rounds * (o.durationS + o.warmupS + 0.6) + 2),
     async run(ctx: BenchContext, serverIds: string[]): Promise<ScenarioReport> {
