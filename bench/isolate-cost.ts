@@ -1,6 +1,6 @@
 /**
  * What a worker thread costs: the time to start one and the RSS it adds. The figures behind
- * tsd's M:N shape (many sessions per thread) instead of the lab's thread per client.
+ * tsd's M:N shape (many sessions per thread) instead of a thread per client.
  * Run: node bench/isolate-cost.ts [threads]
  */
 import { Worker } from "node:worker_threads";
