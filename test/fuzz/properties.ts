@@ -17,6 +17,7 @@ import { checkName, NAME_MAX_CHARS, nameKey } from "../../protocol/names.ts";
 import { NdjsonReader } from "../../protocol/ndjson.ts";
 import { MAX_SB_BYTES, TelnetFilter } from "../../protocol/telnet.ts";
 import { decodeUtf8, hasControlChars, sanitize } from "../../protocol/text.ts";
+import { concat, split } from "../protocol/helpers.ts";
 
 // ---------------------------------------------------------------------------------------
 // helpers
@@ -38,31 +39,6 @@ export function firstForbidden(text: string): number {
     if (isForbiddenCodePoint(cp)) return cp;
   }
   return -1;
-}
-
-/** split cuts data at the given positions (any order, duplicates and out-of-range allowed). */
-export function split(data: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => Math.max(0, Math.min(data.length, c))))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    chunks.push(data.subarray(prev, p));
-    prev = p;
-  }
-  chunks.push(data.subarray(prev));
-  return chunks;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
 
 /** Copies each chunk into a fresh buffer, as a socket would hand them over (no shared memory). */
