@@ -62,7 +62,12 @@ for (const [area, list] of [...bounds].sort(([a], [b]) => a.localeCompare(b))) {
 lines.push(
   "## Longer runs (by script, not in CI)",
   "",
-  "- `node scripts/soak.ts --sessions 10000 --seconds 120`: the full soak (10,000 signed-in sessions, churn, chat).",
+  "- `node scripts/soak.ts --sessions 10000 --seconds 120 --churn 10 --rate 5 --workers 2 --threads 2`: the full soak.",
+  "  Last run (2026-11-27): 10,000 sessions signed in in 155 s (the join notices make a sign-in storm O(n^2));",
+  "  then 120 s with 441 sessions churned and 220 messages (the soak's own single Node process, receiving",
+  "  ~90,000 lines/s, could not hold the asked 10/s and 5/s); 2,198,635 deliveries checked, 0 missing,",
+  "  0 duplicated, 0 errors; daemon RSS 2,583 MiB after warm-up, 2,495 MiB at the end (flat, but",
+  "  ~230 KiB per session: see docs/performance.md on idle memory).",
   "- `node scripts/fuzz-long.ts [minutes]`: the fuzz properties with hundreds of thousands of cases each.",
   "",
 );
