@@ -2,12 +2,13 @@ import type net from "node:net";
 import { SHUTTING_DOWN } from "../protocol/chat-lines.ts";
 import type { Deliver, Direct, Drop } from "../protocol/hub-messages.ts";
 import { ChatSession, type SessionHost } from "./chat-session.ts";
+import { type Outgoing, planWrites } from "./outgoing-batch.ts";
 import type { Service } from "./service.ts";
 
 /**
  * ChatService hosts a thread's chat sessions and carries out what the hub sends: one
- * deliver per message for the whole thread, turned into bytes once and written to every
- * signed-in session here.
+ * deliver per message for the whole thread; a turn's lines are encoded once and written to
+ * every signed-in session in one write.
  */
 export class ChatService implements Service {
   readonly name = "chat" as const;
@@ -17,7 +18,7 @@ export class ChatService implements Service {
   private readonly sidPrefix: string;
   private readonly changed: () => void;
   private nextId = 0;
-  private readonly corked = new Set<ChatSession>();
+  private pending: Outgoing[] = [];
 
   constructor(host: Omit<SessionHost, "signedIn" | "ended">, sidPrefix: string, changed: () => void) {
     this.host = host;
@@ -47,40 +48,40 @@ export class ChatService implements Service {
   }
 
   deliver(message: Deliver): void {
-    const bytes = Buffer.from(message.line);
-    for (const [sid, session] of this.signedIn) {
-      if (sid === message.except) continue;
-      this.corkForTick(session);
-      session.send(bytes);
-    }
-  }
-
-  /**
-   * Holds a session's writes until the event loop has handled every hub message that arrived
-   * in this turn (setImmediate runs after the poll phase), so many lines for one client leave
-   * in one write (writev) instead of one syscall per line.
-   */
-  private corkForTick(session: ChatSession): void {
-    if (this.corked.has(session)) return;
-    session.cork();
-    this.corked.add(session);
-    if (this.corked.size === 1) {
-      setImmediate(() => {
-        for (const s of this.corked) s.uncork();
-        this.corked.clear();
-      });
-    }
+    this.queue({ line: message.line, except: message.except, to: null });
   }
 
   direct(message: Direct): void {
-    this.signedIn.get(message.sid)?.send(message.line);
+    this.queue({ line: message.line, except: null, to: message.sid });
+  }
+
+  /**
+   * Lines from the hub wait until the event loop has handled every hub message of this turn
+   * (setImmediate runs after the poll phase); then each session gets one write.
+   */
+  private queue(item: Outgoing): void {
+    this.pending.push(item);
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const { shared, own } = planWrites(this.pending);
+    this.pending = [];
+    for (const [sid, session] of this.signedIn) {
+      const data = own.has(sid) ? own.get(sid) : shared;
+      if (data) session.send(data);
+    }
   }
 
   drop(message: Drop): void {
+    // Lines the hub sent before the drop reach the session before its last line.
+    this.flush();
     this.open.get(message.sid)?.close(message.reason, message.line);
   }
 
   async shutdown(graceMs: number): Promise<void> {
+    this.flush();
     for (const session of this.open.values()) session.close("server shutting down", SHUTTING_DOWN);
     const deadline = Date.now() + graceMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

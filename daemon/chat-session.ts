@@ -163,14 +163,6 @@ export class ChatSession {
     }
   }
 
-  cork(): void {
-    this.socket.cork();
-  }
-
-  uncork(): void {
-    if (!this.socket.destroyed) this.socket.uncork();
-  }
-
   /** Sends a last line and closes; the reason goes to the log, leaveReason to the others. */
   close(reason: string, lastLine?: string, leaveReason?: string): void {
     if (this.stage.kind === "closed") return;
