@@ -27,13 +27,24 @@ function log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void
 // A worker whose primary is gone must not run headless: no worker survives the primary.
 process.on("disconnect", () => process.exit(0));
 
+/**
+ * A session thread's young generation, in MiB. V8 grows it to tens of MiB per isolate under a
+ * burst of short-lived objects (a sign-in storm's join notices) and RSS never gives it back.
+ * Capped at 8 MiB, 3,000 signed-in sessions grew a worker by ~70 MiB instead of ~180 MiB, with
+ * the same fan-out throughput (docs/performance.md).
+ */
+const YOUNG_GENERATION_MB = 8;
+
 let running = 0;
 
 /** Starts the thread of one slot and restarts it with back-off when it dies; exit code 0 means it stopped on purpose. */
 function runThread(slot: number, backoff: Backoff): void {
   const startedAt = Date.now();
   const data: ThreadData = { config: config!, worker: workerId!, thread: slot };
-  const thread = new Worker(sibling("session-thread", import.meta.url), { workerData: data });
+  const thread = new Worker(sibling("session-thread", import.meta.url), {
+    workerData: data,
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  });
   running++;
   thread.on("error", (error) =>
     log("error", "session thread failed", { thread: slot, error: String(error.stack ?? error) }),
