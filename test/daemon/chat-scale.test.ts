@@ -2,18 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
-import { startDaemon, waitFor } from "../helpers/daemon.ts";
+import { startDaemon, waitFor, shape, UNLIMITED_CHAT } from "../helpers/daemon.ts";
 
 test("chat at scale - 100 parallel registrations on separate connections lose none", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "2",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-  ]);
+  const daemon = await startDaemon([...shape(2, 2), "--no-echo", "--max-per-address", "0"]);
   t.teardown(() => daemon.cleanup());
   const names = Array.from({ length: 100 }, (_, i) => `user${i}`);
   const clients = await Promise.all(names.map(() => ChatClient.connect(daemon.chatPort)));
@@ -28,17 +20,7 @@ test("chat at scale - 100 parallel registrations on separate connections lose no
 });
 
 test("chat at scale - three senders on three processes, 500 lines each: every receiver gets each once, in order", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "3",
-    "--threads",
-    "1",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--flood-rate",
-    "0",
-  ]);
+  const daemon = await startDaemon([...shape(3, 1), ...UNLIMITED_CHAT]);
   t.teardown(() => daemon.cleanup());
   // Sign in until three sessions sit on three different worker processes.
   const byWorker = new Map<number, { client: ChatClient; name: string }>();
@@ -92,17 +74,7 @@ function countMessages(c: ChatClient): number {
 }
 
 test("chat at scale - a client that never reads is disconnected under 20 MB of traffic; the others keep receiving", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "1",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--flood-rate",
-    "0",
-  ]);
+  const daemon = await startDaemon([...shape(2, 1), ...UNLIMITED_CHAT]);
   t.teardown(() => daemon.cleanup());
   const sender = await ChatClient.connect(daemon.chatPort);
   await sender.register("loud", "secret1");
@@ -126,7 +98,7 @@ test("chat at scale - a client that never reads is disconnected under 20 MB of t
 });
 
 test("chat at scale - a restart keeps history and accounts", async (t) => {
-  const first = await startDaemon(["--workers", "1", "--threads", "2", "--no-echo"]);
+  const first = await startDaemon([...shape(1, 2), "--no-echo"]);
   const a = await ChatClient.connect(first.chatPort);
   t.is(await a.loginPrompt(), undefined);
   a.send("");
@@ -143,7 +115,7 @@ test("chat at scale - a restart keeps history and accounts", async (t) => {
   t.is((await first.tsctl(["stop"])).code, 0);
   await first.exited;
 
-  const second = await startDaemon(["--workers", "1", "--threads", "2", "--no-echo"], { dir: first.dir });
+  const second = await startDaemon([...shape(1, 2), "--no-echo"], { dir: first.dir });
   t.teardown(() => second.cleanup());
   const b = await ChatClient.connect(second.chatPort);
   t.is(await b.loginPrompt(), "Ольга");
@@ -157,16 +129,7 @@ test("chat at scale - a restart keeps history and accounts", async (t) => {
 });
 
 test("chat limits - sign-in timeout and the per-address cap", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "1",
-    "--login-timeout",
-    "1",
-    "--max-per-address",
-    "2",
-  ]);
+  const daemon = await startDaemon([...shape(2, 1), "--login-timeout", "1", "--max-per-address", "2"]);
   t.teardown(() => daemon.cleanup());
   const idle = await ChatClient.connect(daemon.chatPort);
   const second = await ChatClient.connect(daemon.chatPort);
@@ -183,15 +146,7 @@ test("chat limits - sign-in timeout and the per-address cap", async (t) => {
 });
 
 test("chat faults - users on a killed worker are announced as left exactly once", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "1",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-  ]);
+  const daemon = await startDaemon([...shape(2, 1), "--no-echo", "--max-per-address", "0"]);
   t.teardown(() => daemon.cleanup());
   const clients: ChatClient[] = [];
   let users: { name: string; worker: number }[] = [];

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { type RunningDaemon, startDaemon } from "../helpers/daemon.ts";
+import { type RunningDaemon, startDaemon, shape } from "../helpers/daemon.ts";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
 
 let daemon: RunningDaemon;
@@ -20,17 +20,7 @@ async function user(name: string, password = "secret1"): Promise<ChatClient> {
 }
 
 test.before(async () => {
-  daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "2",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--log-level",
-    "debug",
-  ]);
+  daemon = await startDaemon([...shape(2, 2), "--no-echo", "--max-per-address", "0", "--log-level", "debug"]);
 });
 test.afterEach.always(() => {
   for (const c of clients.splice(0)) c.close();

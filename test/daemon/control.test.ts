@@ -4,14 +4,14 @@ import path from "node:path";
 import test from "ava";
 import type { StatusResult } from "../../protocol/rpc.ts";
 import { ChatClient } from "../helpers/chat-client.ts";
-import { ROOT, type RunningDaemon, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { ROOT, type RunningDaemon, startDaemon, waitFor, shape } from "../helpers/daemon.ts";
 import { Pty } from "../helpers/pty.ts";
 import { connectOutcome } from "../helpers/sockets.ts";
 
 let daemon: RunningDaemon;
 
 test.before(async () => {
-  daemon = await startDaemon(["--workers", "2", "--threads", "1", "--max-per-address", "0"]);
+  daemon = await startDaemon([...shape(2, 1), "--max-per-address", "0"]);
 });
 test.after.always(async () => {
   await daemon?.cleanup();

@@ -2,10 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
-import { startDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
+import { startDaemon, tempDir, waitFor, shape } from "../helpers/daemon.ts";
 
 test("logging - records from every thread reach tsd.log with their worker and thread", async (t) => {
-  const daemon = await startDaemon(["--workers", "2", "--threads", "2", "--max-per-address", "0"]);
+  const daemon = await startDaemon([...shape(2, 2), "--max-per-address", "0"]);
   t.teardown(() => daemon.cleanup());
   const clients = await Promise.all(Array.from({ length: 24 }, () => ChatClient.connect(daemon.chatPort)));
   for (const c of clients) await c.loginPrompt();

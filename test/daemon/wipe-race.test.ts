@@ -2,18 +2,10 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
-import { startDaemon } from "../helpers/daemon.ts";
+import { startDaemon, shape } from "../helpers/daemon.ts";
 
 test("identities wipe racing 50 registrations: valid JSON, each registration wholly before or after", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "2",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-  ]);
+  const daemon = await startDaemon([...shape(2, 2), "--no-echo", "--max-per-address", "0"]);
   t.teardown(() => daemon.cleanup());
   const names = Array.from({ length: 50 }, (_, i) => `race${i}`);
   const clients = await Promise.all(names.map(() => ChatClient.connect(daemon.chatPort)));

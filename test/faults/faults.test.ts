@@ -3,7 +3,7 @@ import path from "node:path";
 import test from "ava";
 import type { StatusResult } from "../../protocol/rpc.ts";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
-import { startDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
+import { startDaemon, tempDir, waitFor, shape, UNLIMITED_CHAT } from "../helpers/daemon.ts";
 import { callRpc } from "../helpers/rpc.ts";
 
 interface Who {
@@ -24,17 +24,7 @@ function received(c: ChatClient, from: string): number[] {
 }
 
 test("faults - kill -9 of a worker under traffic: survivors lose nothing, its users reconnect at once", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "2",
-    "--threads",
-    "1",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--flood-rate",
-    "0",
-  ]);
+  const daemon = await startDaemon([...shape(2, 1), ...UNLIMITED_CHAT]);
   t.teardown(() => daemon.cleanup());
   const clients = new Map<string, ChatClient>();
   for (let i = 0; i < 10; i++) {
@@ -100,16 +90,7 @@ test("faults - kill -9 of a worker under traffic: survivors lose nothing, its us
 });
 
 test("faults - a session thread that crashes is restarted; the others never notice", async (t) => {
-  const daemon = await startDaemon([
-    "--workers",
-    "1",
-    "--threads",
-    "2",
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--debug-faults",
-  ]);
+  const daemon = await startDaemon([...shape(1, 2), "--no-echo", "--max-per-address", "0", "--debug-faults"]);
   t.teardown(() => daemon.cleanup());
   const clients: ChatClient[] = [];
   for (let i = 0; i < 12; i++) {
@@ -188,7 +169,7 @@ test("faults - kill -9 of the primary mid-write, 8 times: both files load; only 
     await registering;
     writer.close();
   }
-  const final = await startDaemon(["--workers", "1", "--threads", "1", "--no-echo"], { dir });
+  const final = await startDaemon([...shape(1, 1), "--no-echo"], { dir });
   t.teardown(() => final.cleanup());
   const identities = JSON.parse(fs.readFileSync(path.join(final.stateDir, "identities.json"), "utf8"));
   for (const name of confirmed)

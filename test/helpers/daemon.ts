@@ -30,6 +30,14 @@ export interface CtlResult {
   stderr: string;
 }
 
+/** The daemon's worker processes and threads per process, as flags. */
+export function shape(workers: number, threads: number): string[] {
+  return ["--workers", String(workers), "--threads", String(threads)];
+}
+
+/** Chat only, no per-address cap and no flood control: for tests that push many lines from one address. */
+export const UNLIMITED_CHAT = ["--no-echo", "--max-per-address", "0", "--flood-rate", "0"];
+
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "tsd-test-"));
 }

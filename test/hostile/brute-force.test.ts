@@ -1,13 +1,13 @@
 import test from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
-import { type RunningDaemon, startDaemon } from "../helpers/daemon.ts";
+import { type RunningDaemon, startDaemon, shape } from "../helpers/daemon.ts";
 import { bound, connectFrom } from "./helpers.ts";
 
 let daemon: RunningDaemon;
 const clients: ChatClient[] = [];
 
 test.before(async () => {
-  daemon = await startDaemon(["--workers", "2", "--threads", "1", "--no-echo"]);
+  daemon = await startDaemon([...shape(2, 1), "--no-echo"]);
 });
 test.after.always(async () => {
   for (const c of clients) c.close();

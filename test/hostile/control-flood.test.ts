@@ -1,7 +1,7 @@
 import net from "node:net";
 import test from "ava";
 import { sleep } from "../helpers/chat-client.ts";
-import { type RunningDaemon, rssBytes, startDaemon } from "../helpers/daemon.ts";
+import { type RunningDaemon, rssBytes, startDaemon, shape } from "../helpers/daemon.ts";
 import { bound, flood, MiB, patternChunk, rssSampler } from "./helpers.ts";
 
 const GB = 1024 * MiB;
@@ -15,7 +15,7 @@ let daemon: RunningDaemon;
 const sockets: net.Socket[] = [];
 
 test.before(async () => {
-  daemon = await startDaemon(["--workers", "2", "--threads", "1", "--no-echo"]);
+  daemon = await startDaemon([...shape(2, 1), "--no-echo"]);
 });
 test.after.always(async () => {
   for (const s of sockets) s.destroy();

@@ -1,6 +1,6 @@
 import test from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
-import { type RunningDaemon, startDaemon } from "../helpers/daemon.ts";
+import { type RunningDaemon, startDaemon, shape } from "../helpers/daemon.ts";
 import { bound, daemonPids, flood, MiB, patternChunk, rssSampler, totalRss } from "./helpers.ts";
 
 const HUGE = 100 * MiB;
@@ -16,7 +16,7 @@ let daemon: RunningDaemon;
 const clients: ChatClient[] = [];
 
 test.before(async () => {
-  daemon = await startDaemon(["--workers", "2", "--threads", "1", "--no-echo"]);
+  daemon = await startDaemon([...shape(2, 1), "--no-echo"]);
 });
 test.after.always(async () => {
   for (const c of clients) c.close();

@@ -2,14 +2,14 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
-import { type RunningDaemon, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { type RunningDaemon, startDaemon, waitFor, shape } from "../helpers/daemon.ts";
 import { bound } from "./helpers.ts";
 
 let daemon: RunningDaemon;
 const clients: ChatClient[] = [];
 
 test.before(async () => {
-  daemon = await startDaemon(["--workers", "2", "--threads", "1", "--no-echo", "--log-level", "debug"]);
+  daemon = await startDaemon([...shape(2, 1), "--no-echo", "--log-level", "debug"]);
 });
 test.after.always(async () => {
   for (const c of clients) c.close();
