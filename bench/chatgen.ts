@@ -1,9 +1,9 @@
 // Building and running the chat load generator (bench/chatgen.c; its header
 // comment documents the protocols, modes and output lines).
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { ensureBuilt } from "./build-c.ts";
 import { pinned } from "./proc.ts";
 import { repoRoot } from "./servers.ts";
 
@@ -12,22 +12,7 @@ export const chatgenBinary = path.join(repoRoot, "bench", "build", "chatgen");
 
 /** Compile bench/build/chatgen with `cc -O2` if it is missing or older than its source. */
 export function ensureChatgen(log: (msg: string) => void): string {
-  const mtime = (p: string) => {
-    try {
-      return statSync(p).mtimeMs;
-    } catch {
-      return -1;
-    }
-  };
-  if (mtime(chatgenBinary) >= mtime(chatgenSource)) return chatgenBinary;
-  mkdirSync(path.dirname(chatgenBinary), { recursive: true });
-  const cc = process.env.CC || "cc";
-  const args = ["-O2", "-Wall", "-Wextra", "-o", chatgenBinary, chatgenSource];
-  log(`building chat load generator: ${cc} ${args.join(" ")}`);
-  const r = spawnSync(cc, args, { encoding: "utf8", timeout: 60000 });
-  if (r.error || r.status !== 0)
-    throw new Error(`could not build ${chatgenBinary}: ${r.error?.message ?? ""}${r.stderr ?? ""}`);
-  return chatgenBinary;
+  return ensureBuilt(chatgenSource, chatgenBinary, "chat load generator", log);
 }
 
 const live = new Set<ChildProcess>();

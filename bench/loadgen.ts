@@ -1,8 +1,8 @@
 // Building and running the C load generator (bench/loadgen.c).
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { ensureBuilt } from "./build-c.ts";
 import { pinned } from "./proc.ts";
 import { repoRoot } from "./servers.ts";
 
@@ -11,22 +11,7 @@ export const loadgenBinary = path.join(repoRoot, "bench", "build", "loadgen");
 
 /** Compile bench/build/loadgen with `cc -O2` if it is missing or older than its source. */
 export function ensureLoadgen(log: (msg: string) => void): string {
-  const mtime = (p: string) => {
-    try {
-      return statSync(p).mtimeMs;
-    } catch {
-      return -1;
-    }
-  };
-  if (mtime(loadgenBinary) >= mtime(loadgenSource)) return loadgenBinary;
-  mkdirSync(path.dirname(loadgenBinary), { recursive: true });
-  const cc = process.env.CC || "cc";
-  const args = ["-O2", "-Wall", "-Wextra", "-o", loadgenBinary, loadgenSource];
-  log(`building load generator: ${cc} ${args.join(" ")}`);
-  const r = spawnSync(cc, args, { encoding: "utf8", timeout: 60000 });
-  if (r.error || r.status !== 0)
-    throw new Error(`could not build ${loadgenBinary}: ${r.error?.message ?? ""}${r.stderr ?? ""}`);
-  return loadgenBinary;
+  return ensureBuilt(loadgenSource, loadgenBinary, "load generator", log);
 }
 
 const liveChildren = new Set<ChildProcess>();
