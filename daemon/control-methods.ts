@@ -2,6 +2,7 @@ import { JSONRPCErrorException } from "json-rpc-2.0";
 import { RpcErrorCode, type StatusResult } from "../protocol/rpc.ts";
 import type { OnlineUser } from "./chat-hub.ts";
 import { type ControlConnection, type ControlMethod, invalidParams } from "./control-server.ts";
+import type { LogTail } from "./log-tail.ts";
 
 export interface IdentitySummary {
   name: string;
@@ -17,7 +18,8 @@ export interface DaemonControl {
   /** Returns whether anything changed. */
   pause(): boolean;
   resume(): boolean;
-  logsTail(lines: number): Promise<string[]>;
+  /** The last lines of the log, bounded in bytes (truncated says so). */
+  logsTail(lines: number): Promise<LogTail>;
   logsFollow(conn: ControlConnection): void;
   logsClear(): number;
   logsReopen(): void;
@@ -27,7 +29,7 @@ export interface DaemonControl {
   kick(name: string, reason?: string): boolean;
   announce(text: string): number;
   /** Debug-only fault injection; false when no such thread. */
-  crashThread(worker: number, thread: number): boolean;
+  crashThread(worker: number, thread: number, mode: "throw" | "freeze"): boolean;
 }
 
 const MAX_GRACE_MS = 10 * 60_000;
@@ -63,10 +65,11 @@ export function buildControlMethods(
   };
 
   const serveDebugCrashThread: ControlMethod = (params) => {
-    const { worker, thread } = objectParams(params);
+    const { worker, thread, mode = "throw" } = objectParams(params);
     if (!Number.isInteger(worker) || !Number.isInteger(thread))
       throw invalidParams("worker and thread must be integers");
-    if (!daemon.crashThread(worker as number, thread as number)) {
+    if (mode !== "throw" && mode !== "freeze") throw invalidParams('mode must be "throw" or "freeze"');
+    if (!daemon.crashThread(worker as number, thread as number, mode)) {
       throw new JSONRPCErrorException(`no thread ${thread} in worker ${worker}`, RpcErrorCode.unavailable);
     }
     return { crashing: true };
@@ -83,15 +86,23 @@ export function buildControlMethods(
     return { reopened: true };
   };
 
+  // Tail reads run one at a time across all connections: each holds up to MAX_TAIL_BYTES.
+  let tailReads: Promise<unknown> = Promise.resolve();
+  const readTail = (lines: number): Promise<LogTail> => {
+    const read = tailReads.then(() => daemon.logsTail(lines));
+    tailReads = read.catch(() => {});
+    return read;
+  };
+
   const serveLogsTail: ControlMethod = async (params, conn) => {
     const { lines = 50, follow = false } = objectParams(params);
     if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0 || lines > MAX_TAIL_LINES) {
       throw invalidParams(`lines must be an integer 0-${MAX_TAIL_LINES}`);
     }
     if (typeof follow !== "boolean") throw invalidParams("follow must be true or false");
-    const tail = await daemon.logsTail(lines);
+    const tail = await readTail(lines);
     if (follow) daemon.logsFollow(conn);
-    return { lines: tail };
+    return { lines: tail.lines, truncated: tail.truncated };
   };
 
   const servePause: ControlMethod = () => ({ paused: true, changed: daemon.pause() });

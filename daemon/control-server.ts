@@ -1,7 +1,8 @@
 import net from "node:net";
-import { JSONRPCErrorException, JSONRPCServer } from "json-rpc-2.0";
+import { JSONRPCErrorException } from "json-rpc-2.0";
 import { NdjsonReader } from "../protocol/ndjson.ts";
 import { MAX_CONTROL_LINE, RpcErrorCode } from "../protocol/rpc.ts";
+import { createDispatch } from "./control-dispatch.ts";
 
 /** One control client's connection, handed to every method so it can stream notifications. */
 export interface ControlConnection {
@@ -13,11 +14,11 @@ export interface ControlConnection {
   close(): void;
 }
 
-/** Answers a client has not taken yet past which its requests are no longer read (backpressure). */
+/** Answers a client has not taken yet past which its next request waits (backpressure). */
 const MAX_BACKLOG = 1 << 20;
-/** Requests of one client being answered at once past which its requests are no longer read. */
-const MAX_IN_FLIGHT = 64;
-/** Unread output past which a control client is disconnected. */
+/** Request lines read and not yet answered past which a client's socket is no longer read. */
+const MAX_QUEUED = 64;
+/** Unread output past which a control client is disconnected (notifications have no backpressure). */
 const MAX_UNREAD = 16 << 20;
 
 export type ControlMethod = (params: unknown, conn: ControlConnection) => unknown;
@@ -27,41 +28,28 @@ export function invalidParams(message: string): JSONRPCErrorException {
 }
 
 /**
- * Serves JSON-RPC 2.0 over newline-delimited JSON. json-rpc-2.0 does the bookkeeping
- * (parse errors, batches, unknown methods); this module does the framing and makes sure a
- * bad client can only ever hurt its own connection.
+ * Serves JSON-RPC 2.0 over newline-delimited JSON. Each connection's requests are answered
+ * one at a time, in order (control-dispatch.ts bounds each answer); this module does the
+ * framing and the backpressure, so a bad client can only ever hurt its own connection.
  */
 export function createControlServer(
   methods: Readonly<Record<string, ControlMethod>>,
   onError: (msg: string, meta: Record<string, unknown>) => void,
 ): net.Server {
-  const rpc = new JSONRPCServer<ControlConnection>({ errorListener: () => {} });
-  for (const [name, method] of Object.entries(methods)) {
-    rpc.addMethod(name, (params, conn) => method(params, conn));
-  }
-  rpc.mapErrorToJSONRPCErrorResponse = (id, error) => {
-    if (error instanceof JSONRPCErrorException) {
-      return { jsonrpc: "2.0", id, error: error.toObject() };
-    }
-    onError("control method failed", { error: String(error?.stack ?? error) });
-    return {
-      jsonrpc: "2.0",
-      id,
-      error: { code: RpcErrorCode.internal, message: String(error?.message ?? error) },
-    };
-  };
+  const dispatch = createDispatch(methods, onError);
 
-  return net.createServer((socket) => {
+  // Half-open: a client that sends its requests and then ends its side still gets every answer.
+  return net.createServer({ allowHalfOpen: true }, (socket) => {
     const closeListeners: (() => void)[] = [];
     let closed = false;
-    const write = (value: unknown) => {
-      if (closed) return;
-      socket.write(`${JSON.stringify(value)}\n`);
-      // Reads pause at MAX_BACKLOG; this catches what still piles up (one chunk's answers, notifications).
+    let inputEnded = false;
+    const write = (text: string) => {
+      if (closed || socket.writableEnded) return;
+      socket.write(`${text}\n`);
       if (socket.writableLength > MAX_UNREAD) socket.destroy();
     };
     const conn: ControlConnection = {
-      notify: (method, params) => write({ jsonrpc: "2.0", method, params }),
+      notify: (method, params) => write(JSON.stringify({ jsonrpc: "2.0", method, params })),
       onClose: (listener) => closeListeners.push(listener),
       get closed() {
         return closed;
@@ -71,47 +59,80 @@ export function createControlServer(
       },
       close: () => socket.destroy(),
     };
-    const reader = new NdjsonReader(MAX_CONTROL_LINE);
-    // Backpressure: a client that sends requests faster than it takes the answers is not
-    // read until it catches up, so its answers cannot pile up in our memory.
-    let inFlight = 0;
-    const busy = () => inFlight >= MAX_IN_FLIGHT || socket.writableLength > MAX_BACKLOG;
-    const maybeResume = () => {
-      if (!closed && socket.isPaused() && !busy()) socket.resume();
-    };
-    socket.on("drain", maybeResume);
-    socket.on("data", (chunk: Buffer) => {
-      const ok = reader.push(chunk, (line) => {
-        inFlight++;
-        Promise.resolve(rpc.receiveJSON(line, conn))
-          .then(
-            (response) => {
-              if (response !== null) write(response);
-            },
-            (error) => onError("control request failed", { error: String(error) }),
-          )
-          .finally(() => {
-            inFlight--;
-            maybeResume();
-          });
+
+    const queue: string[] = [];
+    let head = 0;
+    let working = false;
+    const queued = () => queue.length - head;
+    const canRead = () => queued() < MAX_QUEUED && socket.writableLength <= MAX_BACKLOG;
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off("drain", done);
+          socket.off("close", done);
+          resolve();
+        };
+        socket.on("drain", done);
+        socket.on("close", done);
       });
-      if (ok && busy()) socket.pause();
+
+    async function work(): Promise<void> {
+      if (working) return;
+      working = true;
+      try {
+        while (!closed && head < queue.length) {
+          const line = queue[head]!;
+          queue[head++] = "";
+          if (head === queue.length) {
+            queue.length = 0;
+            head = 0;
+          }
+          const answer = await dispatch(line, conn);
+          if (answer !== null) write(answer);
+          if (!closed && socket.writableLength > MAX_BACKLOG) await drained();
+        }
+      } finally {
+        working = false;
+      }
+      if (closed) return;
+      if (inputEnded) socket.end();
+      else if (socket.isPaused() && canRead()) socket.resume();
+    }
+    const startWork = () =>
+      void work().catch((error: unknown) =>
+        onError("control connection failed", { error: String((error as Error)?.stack ?? error) }),
+      );
+
+    const reader = new NdjsonReader(MAX_CONTROL_LINE);
+    socket.on("data", (chunk: Buffer) => {
+      const ok = reader.push(chunk, (line) => queue.push(line));
       if (!ok) {
-        write({
-          jsonrpc: "2.0",
-          id: null,
-          error: {
-            code: RpcErrorCode.requestTooLarge,
-            message: `request line over ${MAX_CONTROL_LINE} bytes`,
-          },
-        });
+        write(
+          JSON.stringify({
+            jsonrpc: "2.0",
+            id: null,
+            error: {
+              code: RpcErrorCode.requestTooLarge,
+              message: `request line over ${MAX_CONTROL_LINE} bytes`,
+            },
+          }),
+        );
         // Discard what is still in flight for a moment so the client can read the error
         // (destroying with unread input would reset the connection and lose it).
+        queue.length = 0;
+        head = 0;
         socket.removeAllListeners("data");
         socket.on("data", () => {});
         socket.end();
         setTimeout(() => socket.destroy(), 1000).unref();
+        return;
       }
+      if (!canRead()) socket.pause();
+      startWork();
+    });
+    socket.on("end", () => {
+      inputEnded = true;
+      if (!working && queued() === 0) socket.end();
     });
     socket.on("error", () => {});
     socket.on("close", () => {

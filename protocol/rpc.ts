@@ -10,10 +10,94 @@ export const RpcErrorCode = {
   notOnline: -32001,
   unavailable: -32002,
   requestTooLarge: -32003,
+  /** The answer would be over MAX_ANSWER_BYTES (alone, or with the batch's earlier answers). */
+  answerTooLarge: -32004,
 } as const;
 
 /** The longest request line the control socket reads before it answers with an error and hangs up. */
 export const MAX_CONTROL_LINE = 1 << 20;
+/** The most requests one batch may hold; a longer batch gets one error and none of it runs. */
+export const MAX_BATCH = 1000;
+/**
+ * The most bytes one answer line may take, a batch's answers together included; past it a
+ * request's answer is replaced by an answerTooLarge error, so no request can make the daemon
+ * build a string without bound.
+ */
+export const MAX_ANSWER_BYTES = 8 << 20;
+/** The most bytes of log lines one logs.tail answer carries; older lines are left out and the answer says truncated. */
+export const MAX_TAIL_BYTES = 4 << 20;
+
+export type RpcId = string | number | null;
+
+/** A request as the control socket accepts it: id absent for a notification, which gets no answer. */
+export interface RpcRequest {
+  id?: RpcId;
+  method: string;
+  params?: unknown;
+}
+
+export interface RpcError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export type RpcResponse =
+  | { jsonrpc: "2.0"; id: RpcId; result: unknown }
+  | { jsonrpc: "2.0"; id: RpcId; error: RpcError };
+
+export function errorResponse(id: RpcId, code: number, message: string, data?: unknown): RpcResponse {
+  return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
+}
+
+function isId(value: unknown): value is RpcId {
+  return value === null || typeof value === "string" || (typeof value === "number" && Number.isFinite(value));
+}
+
+/**
+ * checkRequest holds one parsed JSON value to JSON-RPC 2.0's request shape: an object with
+ * jsonrpc "2.0", a string method, an id that is a string, a number or null (or absent), and
+ * params that are an object or an array (or absent). Anything else is -32600 Invalid Request,
+ * echoing the id only when the id itself is valid.
+ */
+export function checkRequest(value: unknown): { request: RpcRequest } | { invalid: RpcResponse } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { invalid: errorResponse(null, RpcErrorCode.invalidRequest, "Invalid Request: not an object") };
+  }
+  const { jsonrpc, id, method, params } = value as Record<string, unknown>;
+  if (id !== undefined && !isId(id)) {
+    return {
+      invalid: errorResponse(
+        null,
+        RpcErrorCode.invalidRequest,
+        "Invalid Request: id must be a string, a number or null",
+      ),
+    };
+  }
+  const echo = id ?? null;
+  if (jsonrpc !== "2.0") {
+    return {
+      invalid: errorResponse(echo, RpcErrorCode.invalidRequest, 'Invalid Request: jsonrpc must be "2.0"'),
+    };
+  }
+  if (typeof method !== "string") {
+    return {
+      invalid: errorResponse(echo, RpcErrorCode.invalidRequest, "Invalid Request: method must be a string"),
+    };
+  }
+  // A null params is taken as none, as the json-rpc-2.0 library before this check did.
+  if (params !== undefined && params !== null && typeof params !== "object") {
+    return {
+      invalid: errorResponse(
+        echo,
+        RpcErrorCode.invalidRequest,
+        "Invalid Request: params must be an object or an array",
+      ),
+    };
+  }
+  const given = params ?? undefined;
+  return { request: id === undefined ? { method, params: given } : { id, method, params: given } };
+}
 
 export interface ListenerStatus {
   service: "chat" | "echo";

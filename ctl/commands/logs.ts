@@ -36,9 +36,17 @@ export const logs: CtlCommand = {
         if (method === "logs.line") print((params as { line: string }).line);
       });
     }
-    const result = await client.call<{ lines: string[] }>("logs.tail", { lines, follow });
+    const result = await client.call<{ lines: string[]; truncated?: boolean }>("logs.tail", {
+      lines,
+      follow,
+    });
     if (ctx.json && !follow) return printJson(ctx, result);
     for (const line of result.lines) print(line);
+    if (result.truncated) {
+      ctx.err(
+        `tsctl: truncated: only the last ${result.lines.length} of the ${lines} lines asked for fit in one answer; read tsd.log in the log directory for the rest`,
+      );
+    }
     if (follow) {
       await ctx.untilInterrupted(client.closed());
       ctx.dropClient();

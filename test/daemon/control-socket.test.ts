@@ -93,3 +93,26 @@ test("control socket - half a JSON text and a disconnect do not disturb other cl
   const { lines } = await raw('{"jsonrpc":"2.0","id":3,"method":"status"}\n', 1);
   t.is((lines[0] as { id: number }).id, 3);
 });
+
+test("control socket - an id that is an object or an array gets -32600 with id null; the connection still answers", async (t) => {
+  const { lines, closed } = await raw(
+    [
+      '{"jsonrpc":"2.0","id":{"a":1},"method":"status"}',
+      '{"jsonrpc":"2.0","id":[1],"method":"status"}',
+      '{"jsonrpc":"2.0","id":4,"method":{"not":"a string"}}',
+      '{"jsonrpc":"2.0","id":5,"method":"status"}',
+      "",
+    ].join("\n"),
+    4,
+  );
+  t.false(closed);
+  t.deepEqual(
+    (lines as { id: unknown; error?: { code: number } }[]).map((l) => [l.id, l.error?.code ?? "ok"]),
+    [
+      [null, -32600],
+      [null, -32600],
+      [4, -32600],
+      [5, "ok"],
+    ],
+  );
+});
