@@ -8,8 +8,19 @@ import {
   privateIn,
   SIGNED_IN_ELSEWHERE,
 } from "../protocol/chat-lines.ts";
-import type { HistoryEntry, HubToThread, JoinReply, MsgReply } from "../protocol/hub-messages.ts";
+import { newestWithin } from "../protocol/history-page.ts";
+import {
+  HISTORY_REPLY_BYTES,
+  type HistoryEntry,
+  type HistoryReply,
+  type HubToThread,
+  type JoinReply,
+  type MsgReply,
+} from "../protocol/hub-messages.ts";
 import { nameKey, sortNames } from "../protocol/names.ts";
+import { RegistrationBudget, registrationTiers } from "../protocol/registration-budget.ts";
+import { SignInThrottle } from "../protocol/sign-in-throttle.ts";
+import type { RegistrationReply, ThrottleReply } from "../protocol/hub-messages.ts";
 
 /** A thread as the chat hub sees it: somewhere to send messages. */
 export interface HubPeer {
@@ -40,8 +51,11 @@ export interface OnlineUser {
 export interface ChatHub {
   admit(peer: HubPeer, address: string): boolean;
   release(peer: HubPeer, address: string): void;
-  throttleDelay(key: string, address: string): number;
+  /** Before a password check: how long to wait, or to refuse it (the sign-in throttle). */
+  throttle(key: string, address: string, lastAddress: string | null): ThrottleReply;
   failed(key: string, address: string): void;
+  /** May address make an account now; spend: and count it (the registration budget). */
+  registration(address: string, spend: boolean): RegistrationReply;
   reserve(peer: HubPeer, sid: string, key: string): boolean;
   join(peer: HubPeer, sid: string, key: string, name: string, address: string): JoinReply;
   leave(peer: HubPeer, sid: string, reason?: string): void;
@@ -49,7 +63,8 @@ export interface ChatHub {
   act(peer: HubPeer, sid: string, text: string): void;
   msg(peer: HubPeer, sid: string, to: string, text: string): MsgReply;
   who(): string[];
-  history(n: number): HistoryEntry[];
+  /** The newest n records, bounded in bytes (HISTORY_REPLY_BYTES). */
+  history(n: number): HistoryReply;
   peerGone(peer: HubPeer): void;
   users(): OnlineUser[];
   kick(name: string, reason?: string): boolean;
@@ -66,19 +81,10 @@ interface Member {
   peer: HubPeer;
 }
 
-interface FailureRecord {
-  failures: number;
-  last: number;
-}
-
-/** Sign-in throttling: the delay before the next password check doubles per failure, up to a cap. */
-const THROTTLE_BASE_MS = 250;
-const THROTTLE_MAX_MS = 30_000;
-const THROTTLE_FORGET_MS = 15 * 60_000;
-const THROTTLE_MAX_ENTRIES = 100_000;
-
 export interface ChatHubOptions {
   maxPerAddress: number;
+  /** Accounts an hour per network (protocol/registration-budget.ts); 0 or absent: no bound. */
+  registrationsPerHour?: number;
   history: HistorySink;
   /** Whether message bodies are logged (debug level); checked before building the record. */
   debug?: boolean;
@@ -94,13 +100,16 @@ export class EmbeddedChatHub implements ChatHub {
   private readonly membersPerPeer = new Map<HubPeer, number>();
   private readonly connections = new Map<string, number>();
   private readonly connectionsPerPeer = new Map<HubPeer, Map<string, number>>();
-  private readonly failures = new Map<string, FailureRecord>();
+  private readonly signIns = new SignInThrottle();
+  private readonly registrations: RegistrationBudget | null;
   private readonly opts: ChatHubOptions;
   private readonly now: () => number;
 
   constructor(opts: ChatHubOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
+    const perHour = opts.registrationsPerHour ?? 0;
+    this.registrations = perHour > 0 ? new RegistrationBudget(registrationTiers(perHour)) : null;
   }
 
   get onlineCount(): number {
@@ -131,23 +140,18 @@ export class EmbeddedChatHub implements ChatHub {
     else this.connections.set(address, count);
   }
 
-  throttleDelay(key: string, address: string): number {
-    const record = this.failures.get(`${key}\n${address}`);
-    if (!record) return 0;
-    const elapsed = this.now() - record.last;
-    if (elapsed > THROTTLE_FORGET_MS) return 0;
-    const delay = Math.min(THROTTLE_MAX_MS, THROTTLE_BASE_MS * 2 ** (record.failures - 1));
-    return Math.max(0, delay - elapsed);
+  throttle(key: string, address: string, lastAddress: string | null): ThrottleReply {
+    return this.signIns.check(key, address, lastAddress, this.now());
   }
 
   failed(key: string, address: string): void {
-    const id = `${key}\n${address}`;
-    const record = this.failures.get(id);
-    const failures = record && this.now() - record.last <= THROTTLE_FORGET_MS ? record.failures + 1 : 1;
-    this.failures.delete(id);
-    this.failures.set(id, { failures, last: this.now() });
-    // Oldest first in a Map: bounded memory however many guessers there are.
-    if (this.failures.size > THROTTLE_MAX_ENTRIES) this.failures.delete(this.failures.keys().next().value!);
+    this.signIns.failed(key, address, this.now());
+  }
+
+  registration(address: string, spend: boolean): RegistrationReply {
+    const budget = this.registrations;
+    const wait = !budget ? 0 : spend ? budget.take(address, this.now()) : budget.waitMs(address, this.now());
+    return { ok: wait === 0, retryAfterMs: wait };
   }
 
   reserve(peer: HubPeer, sid: string, key: string): boolean {
@@ -160,7 +164,7 @@ export class EmbeddedChatHub implements ChatHub {
 
   join(peer: HubPeer, sid: string, key: string, name: string, address: string): JoinReply {
     if (this.reservations.get(key)?.sid === sid) this.reservations.delete(key);
-    this.failures.delete(`${key}\n${address}`);
+    this.signIns.signedIn(key, address, this.now());
     const previous = this.byKey.get(key);
     const member: Member = { sid, key, name, address, since: new Date(this.now()), peer };
     if (previous) {
@@ -176,7 +180,8 @@ export class EmbeddedChatHub implements ChatHub {
     this.addMember(member);
     if (!previous) this.broadcast(joinedLine(name), sid);
     this.opts.log("info", "sign-in", { name, address, takeover: Boolean(previous) });
-    return { online: this.who(), history: this.history(20) };
+    const replay = this.history(20);
+    return { online: this.who(), history: replay.records, omitted: replay.omitted };
   }
 
   leave(_peer: HubPeer, sid: string, reason?: string): void {
@@ -218,8 +223,8 @@ export class EmbeddedChatHub implements ChatHub {
     return sortNames([...this.byKey.values()].map((m) => m.name));
   }
 
-  history(n: number): HistoryEntry[] {
-    return this.opts.history.last(n);
+  history(n: number): HistoryReply {
+    return newestWithin(this.opts.history.last(n), HISTORY_REPLY_BYTES);
   }
 
   peerGone(peer: HubPeer): void {
@@ -251,7 +256,9 @@ export class EmbeddedChatHub implements ChatHub {
   kick(name: string, reason?: string): boolean {
     const member = this.byKey.get(nameKey(name));
     if (!member) return false;
-    // The thread closes the session and reports leave, which announces "* NAME left" once.
+    // Offline for everyone at once; the thread's later leave for this session is a no-op.
+    this.removeMember(member);
+    this.broadcast(leftLine(member.name), member.sid);
     member.peer.send({
       k: "drop",
       sid: member.sid,

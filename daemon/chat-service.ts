@@ -1,6 +1,6 @@
 import type net from "node:net";
-import { SHUTTING_DOWN } from "../protocol/chat-lines.ts";
-import type { Deliver, Direct, Drop } from "../protocol/hub-messages.ts";
+import { onlineLine, SHUTTING_DOWN } from "../protocol/chat-lines.ts";
+import type { Deliver, Direct, Drop, JoinReply } from "../protocol/hub-messages.ts";
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
 import type { Service } from "./service.ts";
@@ -14,13 +14,13 @@ export class ChatService implements Service {
   readonly name = "chat" as const;
   private readonly open = new Map<string, ChatSession>();
   private readonly signedIn = new Map<string, ChatSession>();
-  private readonly host: Omit<SessionHost, "signedIn" | "ended">;
+  private readonly host: Omit<SessionHost, "joined" | "ended">;
   private readonly sidPrefix: string;
   private readonly changed: () => void;
   private nextId = 0;
   private pending: Outgoing[] = [];
 
-  constructor(host: Omit<SessionHost, "signedIn" | "ended">, sidPrefix: string, changed: () => void) {
+  constructor(host: Omit<SessionHost, "joined" | "ended">, sidPrefix: string, changed: () => void) {
     this.host = host;
     this.sidPrefix = sidPrefix;
     this.changed = changed;
@@ -34,7 +34,7 @@ export class ChatService implements Service {
     const sid = `${this.sidPrefix}.${++this.nextId}`;
     const session = new ChatSession(sid, socket, {
       ...this.host,
-      signedIn: (s) => this.signedIn.set(s.sid, s),
+      joined: (s, reply) => this.joined(s, reply),
       ended: (s) => {
         this.open.delete(s.sid);
         this.signedIn.delete(s.sid);
@@ -45,6 +45,19 @@ export class ChatService implements Service {
     this.changed();
     this.host.log("info", "connect", { address: session.address });
     void session.start();
+  }
+
+  /**
+   * A session's join reply has just been read. Every hub line queued so far was sent before the
+   * join and is in the replay (or predates it), so it goes out to the others first; every later
+   * one reaches the new session too, after its replay and online line.
+   */
+  private joined(session: ChatSession, reply: JoinReply): void {
+    if (!this.open.has(session.sid)) return;
+    this.flush();
+    session.sendHistory(reply.history, reply.omitted);
+    session.send(onlineLine(reply.online));
+    this.signedIn.set(session.sid, session);
   }
 
   deliver(message: Deliver): void {
@@ -82,7 +95,7 @@ export class ChatService implements Service {
 
   async shutdown(graceMs: number): Promise<void> {
     this.flush();
-    for (const session of this.open.values()) session.close("server shutting down", SHUTTING_DOWN);
+    for (const session of this.open.values()) session.closeSoon("server shutting down", SHUTTING_DOWN);
     const deadline = Date.now() + graceMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }

@@ -8,11 +8,14 @@ import {
   splitMsgArgs,
 } from "../protocol/chat-input.ts";
 import {
+  ACCOUNT_NOT_SAVED,
+  ACCOUNTS_UNAVAILABLE,
   BYE,
   END_OF_HISTORY,
   errorLine,
   greetingLine,
   historyLine,
+  historyOmitted,
   lineTooLong,
   loginPrompt,
   NEW_PASSWORD_PROMPT,
@@ -26,18 +29,21 @@ import {
   privateOut,
   REPEAT_PASSWORD_PROMPT,
   registered,
+  signInsPaused,
   SLOW_DOWN,
   TOO_MANY_FAILURES,
+  tooManyRegistrations,
   unknownCommand,
   WRONG_PASSWORD,
   welcomeBack,
 } from "../protocol/chat-lines.ts";
 import { OncePer, TokenBucket } from "../protocol/flood.ts";
 import type {
-  HistoryEntry,
+  HistoryReply,
   JoinReply,
   MsgReply,
   OkReply,
+  RegistrationReply,
   ThrottleReply,
   WhoReply,
 } from "../protocol/hub-messages.ts";
@@ -46,7 +52,7 @@ import { checkName } from "../protocol/names.ts";
 import { TelnetFilter } from "../protocol/telnet.ts";
 import { decodeUtf8, hasControlChars, sanitize } from "../protocol/text.ts";
 import type { HubLink } from "./hub-link.ts";
-import type { IdentityStore } from "./identity-store.ts";
+import { type Identity, IdentityFileCorrupt, type IdentityStore } from "./identity-store.ts";
 import { MIN_PASSWORD_LENGTH, passwordLength } from "./password.ts";
 import type { ThreadLog } from "./service.ts";
 
@@ -65,7 +71,11 @@ export interface SessionHost {
   identities: IdentityStore;
   limits: SessionLimits;
   log: ThreadLog;
-  signedIn(session: ChatSession): void;
+  /**
+   * Called as the hub's join reply is read, before any later hub message: the host sends the
+   * replay and the online line, then lets live lines through, so none comes before or twice.
+   */
+  joined(session: ChatSession, reply: JoinReply): void;
   ended(session: ChatSession): void;
 }
 
@@ -117,7 +127,11 @@ export class ChatSession {
   private busy = false;
   private loginTimer: NodeJS.Timeout | null;
   private endReason = "connection closed";
-  private leaveReason: string | undefined;
+  /** The hub already knows this session ended (it said so before its last line). */
+  private leftHub = false;
+  /** Registering: the account may be written, so a shutdown waits for the user to hear of it. */
+  private committing = false;
+  private closeWhenIdle: { reason: string; lastLine: string } | null = null;
 
   constructor(sid: string, socket: net.Socket, host: SessionHost) {
     this.sid = sid;
@@ -163,15 +177,27 @@ export class ChatSession {
     }
   }
 
-  /** Sends a last line and closes; the reason goes to the log, leaveReason to the others. */
-  close(reason: string, lastLine?: string, leaveReason?: string): void {
+  /** Sends a last line and closes; the reason goes to the log. */
+  close(reason: string, lastLine?: string): void {
     if (this.stage.kind === "closed") return;
     if (lastLine) this.send(lastLine);
     this.endReason = reason;
-    this.leaveReason = leaveReason;
     this.stage = { kind: "closed" };
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  /** Closes at once, or, while an account is being written, as soon as the user has heard of it. */
+  closeSoon(reason: string, lastLine: string): void {
+    if (this.committing) this.closeWhenIdle = { reason, lastLine };
+    else this.close(reason, lastLine);
+  }
+
+  /** Ends the session on purpose: offline for everyone first, then the last line. */
+  private async leave(reason: string, lastLine: string, leaveReason?: string): Promise<void> {
+    this.leftHub = true;
+    await this.host.hub.request<OkReply>({ k: "leave", sid: this.sid, reason: leaveReason });
+    this.close(reason, lastLine);
   }
 
   private onData(chunk: Buffer): void {
@@ -207,6 +233,7 @@ export class ChatSession {
     } finally {
       this.queue.length = this.stage.kind === "closed" ? 0 : this.queue.length;
       this.busy = false;
+      if (this.closeWhenIdle) this.close(this.closeWhenIdle.reason, this.closeWhenIdle.lastLine);
     }
     if (this.socket.isPaused() && this.stage.kind !== "closed") this.socket.resume();
   }
@@ -223,7 +250,12 @@ export class ChatSession {
       case "new-password":
         return this.onNewPassword(stage.name, stage.key, text);
       case "repeat-password":
-        return this.onRepeatPassword(stage.name, stage.key, stage.password, text);
+        this.committing = true;
+        try {
+          return await this.onRepeatPassword(stage.name, stage.key, stage.password, text);
+        } finally {
+          this.committing = false;
+        }
       case "chat":
         return this.onChat(text);
       case "passwd-old":
@@ -266,9 +298,24 @@ export class ChatSession {
       this.send(errorLine(checked.reason));
       return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
     }
-    const identity = await this.host.identities.get(checked.key);
+    let identity: Identity | undefined;
+    try {
+      identity = await this.host.identities.get(checked.key);
+    } catch (error) {
+      return this.accountsUnavailable(error);
+    }
     if (identity)
       return this.prompt({ kind: "password", name: identity.name, key: checked.key }, PASSWORD_PROMPT);
+    // Say so before the passwords are typed; the budget is spent only when the account is written.
+    const budget = await this.host.hub.request<RegistrationReply>({
+      k: "registration",
+      address: this.address,
+      spend: false,
+    });
+    if (!budget.ok) {
+      this.send(tooManyRegistrations(budget.retryAfterMs));
+      return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
+    }
     const reserved = await this.host.hub.request<OkReply>({ k: "reserve", sid: this.sid, key: checked.key });
     if (!reserved.ok) {
       this.send(errorLine(`the name ${checked.name} is in use right now`));
@@ -278,14 +325,29 @@ export class ChatSession {
   }
 
   private async onPassword(name: string, key: string, password: string): Promise<void> {
-    const { delayMs } = await this.host.hub.request<ThrottleReply>({
+    const lastAddress = (await this.host.identities.get(key).catch(() => undefined))?.lastAddress ?? null;
+    const { delayMs, retryAfterMs } = await this.host.hub.request<ThrottleReply>({
       k: "throttle",
       key,
       address: this.address,
+      lastAddress,
     });
+    if (retryAfterMs !== undefined) {
+      this.host.log("info", "sign-in refused: too many failures from new addresses", {
+        name,
+        address: this.address,
+        retryAfterMs,
+      });
+      return this.close("sign-ins to the account paused", signInsPaused(name, retryAfterMs));
+    }
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (this.stage.kind === "closed") return;
-    const identity = await this.host.identities.verify(key, password);
+    let identity: Identity | null;
+    try {
+      identity = await this.host.identities.verify(key, password);
+    } catch (error) {
+      return this.accountsUnavailable(error);
+    }
     if (identity) {
       this.send(welcomeBack(identity.name));
       return this.signIn(identity.name, key);
@@ -317,7 +379,32 @@ export class ChatSession {
       this.send(PASSWORDS_DIFFER);
       return this.prompt({ kind: "new-password", name, key }, NEW_PASSWORD_PROMPT);
     }
-    const outcome = await this.host.identities.register(name, key, password, this.address);
+    const budget = await this.host.hub.request<RegistrationReply>({
+      k: "registration",
+      address: this.address,
+      spend: true,
+    });
+    if (!budget.ok) {
+      this.host.log("info", "registration refused: too many from the network", {
+        name,
+        address: this.address,
+      });
+      return this.close("too many registrations", tooManyRegistrations(budget.retryAfterMs));
+    }
+    let outcome: "ok" | "taken";
+    try {
+      outcome = await this.host.identities.register(name, key, password, this.address);
+    } catch (error) {
+      if (error instanceof IdentityFileCorrupt) return this.accountsUnavailable(error);
+      // Nothing was written (a full disk, an I/O error): no account, so never "* registered".
+      this.host.log("error", "registration could not be written", {
+        name,
+        address: this.address,
+        error: (error as Error).message,
+      });
+      this.send(ACCOUNT_NOT_SAVED);
+      return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
+    }
     if (outcome === "taken") {
       this.send(errorLine(`the name ${name} was just taken; pick another`));
       return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
@@ -327,6 +414,16 @@ export class ChatSession {
     return this.signIn(name, key);
   }
 
+  /** The identity file cannot be used (corrupt, unreadable): say so and ask again; the operator hears once. */
+  private accountsUnavailable(error: unknown): void {
+    if (!(error instanceof IdentityFileCorrupt)) throw error;
+    if (error.firstReport()) {
+      this.host.log("error", "sign-ins refused: the identity file cannot be used", { error: error.message });
+    }
+    this.send(ACCOUNTS_UNAVAILABLE);
+    this.prompt({ kind: "login" }, loginPrompt(this.remembered));
+  }
+
   private async signIn(name: string, key: string): Promise<void> {
     if (this.stage.kind === "closed") return;
     if (this.loginTimer) clearTimeout(this.loginTimer);
@@ -334,23 +431,20 @@ export class ChatSession {
     this.name = name;
     this.key = key;
     this.stage = { kind: "chat" };
-    this.host.signedIn(this);
-    const reply = await this.host.hub.request<JoinReply>({
-      k: "join",
-      sid: this.sid,
-      key,
-      name,
-      address: this.address,
-    });
-    this.sendHistory(reply.history);
-    this.send(onlineLine(reply.online));
+    await this.host.hub.request<JoinReply>(
+      { k: "join", sid: this.sid, key, name, address: this.address },
+      (reply) => this.host.joined(this, reply),
+    );
     this.host.identities.recordLogin(key, this.address).catch((error: Error) => {
       this.host.log("warn", "could not record the sign-in in the identity file", { error: error.message });
     });
   }
 
-  private sendHistory(records: HistoryEntry[]): void {
-    if (records.length > 0) this.send(records.map((r) => historyLine(r.time, r.name, r.text)).join(""));
+  /** The replay after sign-in and the answer to /history; records left out for size are counted. */
+  sendHistory(records: HistoryReply["records"], omitted: number): void {
+    const lines = records.map((r) => historyLine(r.time, r.name, r.text));
+    if (omitted > 0) lines.unshift(historyOmitted(omitted));
+    if (lines.length > 0) this.send(lines.join(""));
   }
 
   private async onChat(typed: string): Promise<void> {
@@ -389,8 +483,8 @@ export class ChatSession {
           this.send(errorLine("usage: /history [N], N from 0 to 500"));
           return;
         }
-        const { records } = await this.host.hub.request<{ records: HistoryEntry[] }>({ k: "history", n });
-        this.sendHistory(records);
+        const { records, omitted } = await this.host.hub.request<HistoryReply>({ k: "history", n });
+        this.sendHistory(records, omitted);
         this.send(END_OF_HISTORY);
         return;
       }
@@ -420,8 +514,7 @@ export class ChatSession {
         this.prompt({ kind: "passwd-old" }, PASSWORD_PROMPT);
         return;
       case "quit":
-        this.close("quit", BYE, args.trim() || undefined);
-        return;
+        return this.leave("quit", BYE, args.trim() || undefined);
     }
   }
 
@@ -459,7 +552,7 @@ export class ChatSession {
     if (this.loginTimer) clearTimeout(this.loginTimer);
     this.stage = { kind: "closed" };
     this.queue.length = 0;
-    this.host.hub.send({ k: "leave", sid: this.sid, reason: this.leaveReason });
+    if (!this.leftHub) this.host.hub.send({ k: "leave", sid: this.sid });
     this.host.log("info", "disconnect", { address: this.address, name: this.name, reason: this.endReason });
     this.host.ended(this);
   }

@@ -1,40 +1,80 @@
 import net from "node:net";
-import type { HubRequest, HubToThread, ThreadToHub } from "../protocol/hub-messages.ts";
+import {
+  type HubRequest,
+  type HubToThread,
+  hubLineLimit,
+  type ThreadToHub,
+} from "../protocol/hub-messages.ts";
 import { NdjsonReader } from "../protocol/ndjson.ts";
 
-const MAX_HUB_LINE = 4 << 20;
+/** A request the hub has not answered within this long means the link is broken. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_CHECK_MS = 1000;
+
+/** The hub answered a request with an error instead of a result. */
+export class HubRequestFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HubRequestFailed";
+  }
+}
+
+interface Pending {
+  sentAt: number;
+  resolve: (body: unknown) => void;
+  reject: (error: Error) => void;
+  /** Runs synchronously when the reply is read, before any later message on the link. */
+  onReply?: (body: unknown) => void;
+}
 
 /**
  * HubLink is a thread's connection to the hub in the primary. Writes made in one tick leave
- * in one syscall (cork until the microtask queue drains).
+ * in one syscall (cork until the microtask queue drains). The link is all or nothing: a message
+ * the reader must refuse, a reply that does not come, or a closed socket all end it (onLost),
+ * and the thread then exits so that its process starts a fresh one.
  */
 export class HubLink {
   private readonly socket: net.Socket;
   private corked = false;
   private seq = 0;
-  private readonly pending = new Map<number, (body: unknown) => void>();
+  private lost = false;
+  private readonly pending = new Map<number, Pending>();
+  private readonly checker: NodeJS.Timeout;
+  private readonly onLost: (reason: string) => void;
 
-  constructor(path: string, onMessage: (message: HubToThread) => void, onLost: () => void) {
-    const reader = new NdjsonReader(MAX_HUB_LINE);
+  constructor(
+    path: string,
+    maxLine: number,
+    onMessage: (message: HubToThread) => void,
+    onLost: (reason: string) => void,
+  ) {
+    this.onLost = onLost;
+    const reader = new NdjsonReader(hubLineLimit(maxLine));
     this.socket = net.connect(path);
     this.socket.setNoDelay(true);
     this.socket.on("data", (chunk: Buffer) => {
-      reader.push(chunk, (line) => {
-        const message = JSON.parse(line) as HubToThread;
-        if (message.k === "reply") {
-          const resolve = this.pending.get(message.seq);
-          this.pending.delete(message.seq);
-          resolve?.(message.body);
-        } else {
-          onMessage(message);
+      const ok = reader.push(chunk, (line) => {
+        if (this.lost) return;
+        let message: HubToThread;
+        try {
+          message = JSON.parse(line) as HubToThread;
+        } catch {
+          return this.lose("unreadable message from the hub");
         }
+        if (message.k === "reply") this.settle(message.seq, message.body);
+        else if (message.k === "ping") this.send({ k: "pong" });
+        else onMessage(message);
       });
+      if (!ok) this.lose("message from the hub too large for the link");
     });
     this.socket.on("error", () => {});
-    this.socket.on("close", onLost);
+    this.socket.on("close", () => this.lose("hub link closed"));
+    this.checker = setInterval(() => this.checkPending(), REQUEST_CHECK_MS);
+    this.checker.unref();
   }
 
   send(message: ThreadToHub): void {
+    if (this.lost) return;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -46,17 +86,55 @@ export class HubLink {
     this.socket.write(`${JSON.stringify(message)}\n`);
   }
 
-  /** Sends a request and resolves with the hub's reply body. If the hub goes, the thread exits, so no timeout. */
-  request<T>(message: DistributiveOmit<HubRequest, "seq">): Promise<T> {
+  /**
+   * Sends a request and resolves with the hub's reply body. onReply, if given, runs as the reply
+   * is read, in the link's order: what it does happens before any later hub message is handled.
+   */
+  request<T>(message: DistributiveOmit<HubRequest, "seq">, onReply?: (body: T) => void): Promise<T> {
     const seq = ++this.seq;
-    return new Promise<T>((resolve) => {
-      this.pending.set(seq, resolve as (body: unknown) => void);
+    return new Promise<T>((resolve, reject) => {
+      if (this.lost) return reject(new HubRequestFailed("no hub link"));
+      this.pending.set(seq, {
+        sentAt: Date.now(),
+        resolve: resolve as (body: unknown) => void,
+        reject,
+        onReply: onReply as ((body: unknown) => void) | undefined,
+      });
       this.send({ ...message, seq } as HubRequest);
     });
   }
 
   close(): Promise<void> {
+    clearInterval(this.checker);
     return new Promise((resolve) => this.socket.end(resolve));
+  }
+
+  private settle(seq: number, body: unknown): void {
+    const pending = this.pending.get(seq);
+    if (!pending) return;
+    this.pending.delete(seq);
+    const error = (body as { error?: unknown } | null)?.error;
+    if (typeof error === "string") {
+      pending.reject(new HubRequestFailed(error));
+      return;
+    }
+    pending.onReply?.(body);
+    pending.resolve(body);
+  }
+
+  /** Requests are answered in order, so the oldest one tells whether the hub still answers. */
+  private checkPending(): void {
+    const oldest = this.pending.values().next().value;
+    if (oldest && Date.now() - oldest.sentAt > REQUEST_TIMEOUT_MS)
+      this.lose(`no answer from the hub in ${REQUEST_TIMEOUT_MS / 1000} s`);
+  }
+
+  private lose(reason: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    clearInterval(this.checker);
+    this.socket.destroy();
+    this.onLost(reason);
   }
 }
 

@@ -18,11 +18,13 @@ export interface DaemonOptions {
   maxLine: number;
   loginTimeout: number;
   maxPerAddress: number;
+  registrationsPerHour: number;
   floodBurst: number;
   floodRate: number;
   outputLimit: number;
   historyKeep: number;
   historyMaxBytes: number;
+  threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
 }
@@ -126,6 +128,12 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         coerce: positive("max-per-address", 0, 1 << 20),
         describe: "connections per client address, 0 = no cap",
       },
+      // 20: a class or an office behind one address can all register at once; a bot gets 20 an hour per /24.
+      "registrations-per-hour": {
+        default: 20,
+        coerce: positive("registrations-per-hour", 0, 1 << 20),
+        describe: "new accounts an hour per /24 (IPv6 /56), 4x that per /16 (/48), 0 = no bound",
+      },
       "flood-burst": {
         default: 20,
         coerce: positive("flood-burst", 1, 1 << 20),
@@ -150,6 +158,11 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         default: 16 << 20,
         coerce: positive("history-max-bytes", 65_536, 1 << 30),
         describe: "history file size before it is compacted",
+      },
+      "thread-timeout": {
+        default: 20,
+        coerce: positive("thread-timeout", 2, 3600),
+        describe: "seconds a session thread may leave its hub's pings unanswered before it is restarted",
       },
       "debug-faults": {
         type: "boolean",
@@ -181,11 +194,13 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     maxLine: parsed["max-line"],
     loginTimeout: parsed["login-timeout"],
     maxPerAddress: parsed["max-per-address"],
+    registrationsPerHour: parsed["registrations-per-hour"],
     floodBurst: parsed["flood-burst"],
     floodRate: parsed["flood-rate"],
     outputLimit: parsed["output-limit"],
     historyKeep: parsed["history-keep"],
     historyMaxBytes: parsed["history-max-bytes"],
+    threadTimeout: parsed["thread-timeout"],
     console: parsed.console,
     debugFaults: parsed["debug-faults"],
   };

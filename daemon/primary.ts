@@ -1,10 +1,9 @@
 import cluster from "node:cluster";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { LogLevel, ServiceConfig, ServiceName } from "../protocol/hub-messages.ts";
+import type { ListenPorts, LogLevel, ServiceConfig, ServiceName } from "../protocol/hub-messages.ts";
 import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
 import {
   isOwnSocketDir,
@@ -21,11 +20,12 @@ import { prepareSocketPath, secureSocketFile } from "./control-socket.ts";
 import { EmbeddedChatHub } from "./chat-hub.ts";
 import { HistoryStore } from "./history-store.ts";
 import { HubServer, type ThreadLink } from "./hub-server.ts";
-import { IdentityFileCorrupt, IdentityStore } from "./identity-store.ts";
+import { IdentityFileCorrupt, IdentityStore, removeIdentityLeftovers } from "./identity-store.ts";
 import { readLastLines } from "./log-tail.ts";
 import { createLogger } from "./logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { notifyReady } from "./sd-notify.ts";
+import { lockStateDir } from "./state-lock.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -50,18 +50,7 @@ function readVersion(): string {
   return pkg.version;
 }
 
-/** Binds port 0 once in the primary so every thread can share the one port the kernel chose. */
-function reservePort(host: string, port: number): Promise<{ port: number; release: () => void }> {
-  if (port !== 0) return Promise.resolve({ port, release: () => {} });
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer((socket) => socket.destroy());
-    probe.once("error", reject);
-    probe.listen({ host, port: 0, reusePort: true }, () => {
-      const bound = (probe.address() as net.AddressInfo).port;
-      resolve({ port: bound, release: () => probe.close() });
-    });
-  });
-}
+const PING_INTERVAL_MS = 2000;
 
 function ensureWritableDir(dir: string, what: string): void {
   try {
@@ -87,6 +76,11 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     throw new StartupError(error.message, { cause: error });
   });
   ensureWritableDir(stateDir, "state");
+  // Held for the daemon's life, before anything in the state directory is read or written.
+  await lockStateDir(stateDir).catch((error: Error) => {
+    throw new StartupError(error.message, { cause: error });
+  });
+  const leftovers = await removeIdentityLeftovers(path.join(stateDir, "identities.json"));
   // An unwritable log directory is not fatal: the daemon serves and logs to stdout (the log file says so once).
   try {
     fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
@@ -108,19 +102,19 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     keep: opts.logKeep,
   });
   const log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => logger.log(level, msg, meta);
+  if (leftovers.length > 0)
+    log("warn", "removed what an interrupted identity write left behind", { leftovers });
   const startedAt = new Date();
 
-  const services: { name: ServiceName; port: number; release: () => void }[] = [];
-  for (const [name, port] of [
-    ["chat", opts.chatPort],
-    ["echo", opts.echoPort],
-  ] as const) {
-    if (port === null) continue;
-    const reserved = await reservePort(opts.host, port).catch((error: Error) => {
-      throw new StartupError(`cannot listen for ${name} on ${opts.host}:${port}: ${error.message}`);
-    });
-    services.push({ name, ...reserved });
-  }
+  // A port of 0 is picked by the first session thread that listens (the kernel chooses, in a real
+  // listener that serves what it accepts); the other threads wait for it and join that port.
+  const services: { name: ServiceName; port: number }[] = [];
+  if (opts.chatPort !== null) services.push({ name: "chat", port: opts.chatPort });
+  if (opts.echoPort !== null) services.push({ name: "echo", port: opts.echoPort });
+  const portsUnknown = () => services.some((s) => s.port === 0);
+  const listenPorts = (): ListenPorts => Object.fromEntries(services.map((s) => [s.name, s.port]));
+  let portPicker: ThreadLink | null = null;
+  const waitingForPorts = new Set<ThreadLink>();
 
   const hubPath = process.platform === "win32" ? `\\\\.\\pipe\\tsd-hub-${process.pid}` : `${socketPath}.hub`;
   if (process.platform !== "win32") fs.rmSync(hubPath, { force: true });
@@ -136,39 +130,84 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     memoryLimit: opts.historyKeep,
     diskLimitBytes: opts.historyMaxBytes,
     onError: (error: Error) =>
-      log("error", "cannot write the history file; history is kept in memory only", { error: error.message }),
+      log("error", "cannot write the history file; unwritten lines are held in memory and retried", {
+        error: error.message,
+      }),
+    onRecovered: (report) => log("info", "the history file is written again", { ...report }),
   });
   if (history.skippedOnLoad > 0)
     log("warn", "history records skipped on load (cut short or corrupt)", { skipped: history.skippedOnLoad });
   const chat = new EmbeddedChatHub({
     maxPerAddress: opts.maxPerAddress,
+    registrationsPerHour: opts.registrationsPerHour,
     history,
     log,
     debug: opts.logLevel === "debug",
   });
 
-  const hub = new HubServer(chat, {
-    onHello: (link) => {
-      log("info", "session thread connected", { worker: link.worker, thread: link.thread });
-      return { paused: paused || stopping };
+  const hub = new HubServer(
+    chat,
+    {
+      onHello: (link) => {
+        log("info", "session thread connected", { worker: link.worker, thread: link.thread });
+        if (portsUnknown()) {
+          if (portPicker) {
+            waitingForPorts.add(link);
+            return { paused: paused || stopping, ports: null };
+          }
+          portPicker = link;
+        }
+        return { paused: paused || stopping, ports: listenPorts() };
+      },
+      onListening: (link, service, ok, port, error) => {
+        if (error) {
+          log("error", "listen failed", { worker: link.worker, thread: link.thread, service, port, error });
+          ready.reject(
+            new StartupError(`cannot listen for ${service} on ${formatHost(opts.host)}:${port}: ${error}`),
+          );
+          return;
+        }
+        const entry = services.find((s) => s.name === service);
+        if (ok && entry && entry.port === 0) {
+          entry.port = port;
+          if (!portsUnknown()) {
+            portPicker = null;
+            for (const waiting of waitingForPorts)
+              waiting.send({ k: "listen", on: !(paused || stopping), ports: listenPorts() });
+            waitingForPorts.clear();
+          }
+        }
+        if (ok) startupListeners.add(`${link.worker}.${link.thread}.${service}`);
+        if (startupListeners.size >= expectedListeners) ready.resolve();
+      },
+      onLog: (link, record) => {
+        const source = link ? `w${link.worker}.t${link.thread}` : "thread";
+        logger.log(record.level, record.msg, { ...record.meta, source });
+      },
+      onGone: (link) => {
+        if (!stopping) log("warn", "session thread gone", { worker: link.worker, thread: link.thread });
+        waitingForPorts.delete(link);
+        if (portPicker === link) {
+          // The thread picking the port died first: the next waiting thread picks it.
+          portPicker = waitingForPorts.values().next().value ?? null;
+          if (portPicker) {
+            waitingForPorts.delete(portPicker);
+            portPicker.send({ k: "listen", on: true, ports: listenPorts() });
+          }
+        }
+      },
+      onUnresponsive: (link, silentMs) => {
+        log("error", "session thread not answering its hub; restarting it", {
+          worker: link.worker,
+          thread: link.thread,
+          silentMs,
+        });
+        const worker = supervisor.workers.find((w) => w.id === link.worker);
+        worker?.send({ k: "restart-thread", thread: link.thread });
+      },
     },
-    onListening: (link, service, ok, error) => {
-      if (error) {
-        log("error", "listen failed", { worker: link.worker, thread: link.thread, service, error });
-        ready.reject(new StartupError(`cannot listen for ${service} on ${opts.host}: ${error}`));
-        return;
-      }
-      if (ok) startupListeners.add(`${link.worker}.${link.thread}.${service}`);
-      if (startupListeners.size >= expectedListeners) ready.resolve();
-    },
-    onLog: (link, record) => {
-      const source = link ? `w${link.worker}.t${link.thread}` : "thread";
-      logger.log(record.level, record.msg, { ...record.meta, source });
-    },
-    onGone: (link) => {
-      if (!stopping) log("warn", "session thread gone", { worker: link.worker, thread: link.thread });
-    },
-  });
+    { maxLine: opts.maxLine, pingIntervalMs: PING_INTERVAL_MS, threadTimeoutMs: opts.threadTimeout * 1000 },
+  );
   await hub.listen(hubPath);
   if (process.platform !== "win32") fs.chmodSync(hubPath, 0o600);
 
@@ -220,11 +259,19 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     process.exit(0);
   }
 
+  /** Starts stop from a signal or a request; a stop that fails is logged and still ends the daemon. */
+  function requestStop(graceMs: number, reason: string): void {
+    stop(graceMs, reason).catch((error: unknown) => {
+      log("error", "stop failed; exiting", { error: String((error as Error)?.stack ?? error) });
+      process.exit(1);
+    });
+  }
+
   function setPaused(next: boolean): boolean {
     if (paused === next) return false;
     paused = next;
     log("info", next ? "paused: listeners closed" : "resumed: listeners open");
-    hub.broadcast({ k: "listen", on: !next });
+    hub.broadcast({ k: "listen", on: !next, ports: listenPorts() });
     return true;
   }
 
@@ -265,7 +312,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
       };
     },
     stop: (graceMs) => {
-      setImmediate(() => void stop(graceMs, "control request"));
+      setImmediate(() => requestStop(graceMs, "control request"));
     },
     pause: () => setPaused(true),
     resume: () => setPaused(false),
@@ -299,11 +346,11 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     },
     usersList: () => chat.users(),
     kick: (name, reason) => chat.kick(name, reason),
-    crashThread: (worker, thread) => {
+    crashThread: (worker, thread, mode) => {
       const link = [...hub.links].find((l) => l.worker === worker && l.thread === thread);
       if (!link) return false;
-      log("warn", "crashing a session thread on request (--debug-faults)", { worker, thread });
-      link.send({ k: "crash" });
+      log("warn", "crashing a session thread on request (--debug-faults)", { worker, thread, mode });
+      link.send({ k: "crash", mode });
       return true;
     },
     announce: (text) => {
@@ -322,8 +369,8 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   });
   secureSocketFile(socketPath, gid);
 
-  process.on("SIGTERM", () => void stop(DEFAULT_GRACE_MS, "SIGTERM"));
-  process.on("SIGINT", () => void stop(DEFAULT_GRACE_MS, "SIGINT"));
+  process.on("SIGTERM", () => requestStop(DEFAULT_GRACE_MS, "SIGTERM"));
+  process.on("SIGINT", () => requestStop(DEFAULT_GRACE_MS, "SIGINT"));
   process.on("SIGHUP", () => {
     logger.file.reopen();
     log("info", "log file reopened (SIGHUP)");
@@ -354,7 +401,6 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   } finally {
     clearTimeout(timeout);
   }
-  for (const s of services) s.release();
 
   const fields = services.map((s) => `${s.name}=${formatHost(opts.host)}:${s.port}`);
   fields.push(
@@ -383,10 +429,13 @@ function startConsole(socketPath: string, log: (level: LogLevel, msg: string) =>
     errors: process.stderr,
     terminal: true,
     session: { defaults: ["--socket", socketPath] },
-  }).then(() => {
-    process.stdin.pause();
-    log("info", "console closed; the daemon goes on (tsctl stop ends it)");
-  });
+  }).then(
+    () => {
+      process.stdin.pause();
+      log("info", "console closed; the daemon goes on (tsctl stop ends it)");
+    },
+    (error: unknown) => log("error", `the console failed; the daemon goes on: ${String(error)}`),
+  );
 }
 
 function formatHost(host: string): string {

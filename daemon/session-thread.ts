@@ -1,9 +1,11 @@
 import net from "node:net";
 import path from "node:path";
-import { workerData } from "node:worker_threads";
-import { TOO_MANY_CONNECTIONS } from "../protocol/chat-lines.ts";
-import type { AdmitReply, HubToThread, LogLevel } from "../protocol/hub-messages.ts";
+import { parentPort, workerData } from "node:worker_threads";
+import { SERVER_FULL, TOO_MANY_CONNECTIONS } from "../protocol/chat-lines.ts";
+import { OncePer } from "../protocol/flood.ts";
+import type { AdmitReply, HubToThread, ListenPorts, LogLevel, LogRecord } from "../protocol/hub-messages.ts";
 import { ChatService } from "./chat-service.ts";
+import { connectionsPerThread } from "./descriptor-budget.ts";
 import { EchoService } from "./echo-service.ts";
 import { HubLink } from "./hub-link.ts";
 import { IdentityStore } from "./identity-store.ts";
@@ -13,7 +15,17 @@ import type { ThreadData } from "./worker-process.ts";
 const { config, worker, thread } = workerData as ThreadData;
 
 // A thread that loses the hub exits rather than running headless; its process restarts it.
-const hub = new HubLink(config.hubPath, dispatch, () => process.exit(1));
+// The hub cannot carry the news any more, so it goes to the process, which forwards it.
+const hub = new HubLink(config.hubPath, config.maxLine, dispatch, (reason) => {
+  const record: LogRecord = {
+    k: "log",
+    level: "error",
+    msg: "hub link lost; session thread exits",
+    meta: { thread, reason },
+  };
+  parentPort?.postMessage(record);
+  process.exit(1);
+});
 hub.send({ k: "hello", worker, thread, pid: process.pid });
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -62,6 +74,39 @@ const listeners: Listener[] = [];
 if (config.chatPort !== null) listeners.push({ service: chat, port: config.chatPort, server: null });
 if (config.echoPort !== null) listeners.push({ service: echo, port: config.echoPort, server: null });
 
+/** Connections this thread may hold, from the process's descriptor limit (null: no cap). */
+const connectionCap = connectionsPerThread(config.threads);
+
+/** Refusals for want of descriptors, and accept errors, are logged at most once a second. */
+const refusalLog = new OncePer(1000);
+let refusedSinceLog = 0;
+function refused(msg: string, meta: Record<string, unknown>): void {
+  refusedSinceLog++;
+  if (!refusalLog.ready(Date.now())) return;
+  log("error", msg, { ...meta, refused: refusedSinceLog });
+  refusedSinceLog = 0;
+}
+
+function acceptFailed(service: string, error: NodeJS.ErrnoException): void {
+  refused("cannot accept a connection; the listener goes on", {
+    service,
+    error: error.code ?? error.message,
+  });
+}
+
+/** A thread at its descriptor budget says so and closes, instead of running the process into EMFILE. */
+function overCapacity(service: Service, socket: net.Socket): boolean {
+  if (connectionCap === null || chat.sessions + echo.sessions < connectionCap) return false;
+  refused("connection refused: out of file descriptors (raise LimitNOFILE or ulimit -n)", {
+    service: service.name,
+    cap: connectionCap,
+  });
+  if (service.name === "chat") socket.end(SERVER_FULL);
+  else socket.end();
+  setTimeout(() => socket.destroy(), 1000).unref();
+  return true;
+}
+
 /** Applies the per-address cap (kept by the hub, across every thread) before a service sees the connection. */
 async function admit(service: Service, socket: net.Socket): Promise<void> {
   if (config.maxPerAddress === 0) return service.accept(socket);
@@ -85,23 +130,28 @@ async function admit(service: Service, socket: net.Socket): Promise<void> {
   socket.resume();
 }
 
-function openListeners(): void {
+function openListeners(ports: ListenPorts): void {
   for (const entry of listeners) {
     if (entry.server) continue;
+    entry.port = ports[entry.service.name] ?? entry.port;
     const server = net.createServer({ noDelay: true }, (socket) => {
       socket.on("error", () => {});
+      if (overCapacity(entry.service, socket)) return;
       void admit(entry.service, socket);
     });
     entry.server = server;
-    const report = (ok: boolean, error?: string) =>
-      hub.send({ k: "listening", service: entry.service.name, port: entry.port, ok, error });
-    server.once("error", (error) => {
+    const report = (ok: boolean, port: number, error?: string) =>
+      hub.send({ k: "listening", service: entry.service.name, port, ok, error });
+    const listenFailed = (error: Error) => {
       entry.server = null;
-      report(false, error.message);
+      report(false, entry.port, error.message);
+    };
+    server.once("error", listenFailed);
+    server.listen({ host: config.host, port: entry.port, reusePort: true, exclusive: true }, () => {
+      server.off("error", listenFailed);
+      server.on("error", (error) => acceptFailed(entry.service.name, error));
+      report(true, (server.address() as net.AddressInfo).port);
     });
-    server.listen({ host: config.host, port: entry.port, reusePort: true, exclusive: true }, () =>
-      report(true),
-    );
   }
 }
 
@@ -133,21 +183,24 @@ function dispatch(message: HubToThread): void {
       chat.drop(message);
       return;
     case "welcome":
-      if (!message.paused) openListeners();
+      if (!message.paused && message.ports) openListeners(message.ports);
       return;
     case "listen":
-      if (message.on) openListeners();
-      else closeListeners();
+      if (message.on && message.ports) openListeners(message.ports);
+      else if (!message.on) closeListeners();
       return;
     case "shutdown":
       void shutdown(message.graceMs);
       return;
     case "crash":
       setImmediate(() => {
-        throw new Error("crash requested through debug.crashThread");
+        if (message.mode !== "freeze") throw new Error("crash requested through debug.crashThread");
+        // A frozen event loop, as a bug would make it: only the hub's watchdog ends it.
+        for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
       });
       return;
     case "reply":
+    case "ping":
       return;
   }
 }

@@ -1,6 +1,12 @@
 import cluster from "node:cluster";
 import { Worker } from "node:worker_threads";
-import type { LogLevel, ProcessToPrimary, ServiceConfig } from "../protocol/hub-messages.ts";
+import type {
+  LogLevel,
+  LogRecord,
+  ProcessToPrimary,
+  RestartThread,
+  ServiceConfig,
+} from "../protocol/hub-messages.ts";
 import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
 import { Backoff } from "./backoff.ts";
 import { sibling } from "./entry-file.ts";
@@ -36,6 +42,13 @@ process.on("disconnect", () => process.exit(0));
 const YOUNG_GENERATION_MB = 8;
 
 let running = 0;
+const threads = new Map<number, Worker>();
+
+// The hub found a thread unresponsive: end it; its exit handler starts a fresh one.
+process.on("message", (message: RestartThread) => {
+  if (message?.k !== "restart-thread") return;
+  void threads.get(message.thread)?.terminate();
+});
 
 /** Starts the thread of one slot and restarts it with back-off when it dies; exit code 0 means it stopped on purpose. */
 function runThread(slot: number, backoff: Backoff): void {
@@ -46,11 +59,17 @@ function runThread(slot: number, backoff: Backoff): void {
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
   });
   running++;
+  threads.set(slot, thread);
+  // A thread whose hub link is gone can only tell its process.
+  thread.on("message", (record: LogRecord) => {
+    if (record?.k === "log") log(record.level, record.msg, record.meta);
+  });
   thread.on("error", (error) =>
     log("error", "session thread failed", { thread: slot, error: String(error.stack ?? error) }),
   );
   thread.on("exit", (code) => {
     running--;
+    if (threads.get(slot) === thread) threads.delete(slot);
     if (code === 0) {
       if (running === 0) process.exit(0);
       return;

@@ -78,6 +78,11 @@ export function lineTooLong(limit: number): string {
   return `! line too long (limit ${limit} bytes)\r\n`;
 }
 export const SLOW_DOWN = "! slow down\r\n";
+export const SERVER_FULL = "! the server is full; try again later\r\n";
+/** Before a history answer that had to leave older lines out to stay within its size bound. */
+export function historyOmitted(n: number): string {
+  return `* ${n} older ${n === 1 ? "line" : "lines"} not shown: too long for one answer\r\n`;
+}
 export const WRONG_PASSWORD = "! wrong password\r\n";
 export const TOO_MANY_FAILURES = "! too many failures\r\n";
 export const SIGNED_IN_ELSEWHERE = "* signed in from elsewhere\r\n";
@@ -130,3 +135,21 @@ export const PASSWORDS_DIFFER = "! the passwords differ, try again\r\n";
 export function passwordTooShort(min: number): string {
   return `! passwords are at least ${min} characters\r\n`;
 }
+
+/** "in 40 seconds", "in 12 minutes": a wait as a person reads it, rounded up. */
+function waitWords(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 90) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+export function tooManyRegistrations(retryAfterMs: number): string {
+  return `! too many new accounts from your network; try again in ${waitWords(retryAfterMs)}\r\n`;
+}
+export function signInsPaused(name: string, retryAfterMs: number): string {
+  return `! too many failed sign-ins to ${name} from new addresses; try again in ${waitWords(retryAfterMs)}\r\n`;
+}
+/** Sign-in cannot go on: the account file cannot be used right now (the operator is told in the log). */
+export const ACCOUNTS_UNAVAILABLE = "! accounts are unavailable right now; try again later\r\n";
+/** A registration that could not be written: no account was made. */
+export const ACCOUNT_NOT_SAVED =
+  "! your account could not be saved (the server cannot write it); try again later\r\n";

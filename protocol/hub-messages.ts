@@ -54,12 +54,17 @@ export interface Release {
   address: string;
 }
 
-/** Thread -> hub: how long must this account+address wait before its next password check? Reply: ThrottleReply. */
+/**
+ * Thread -> hub: how long must this account+address wait before its next password check?
+ * lastAddress is where the identity file says the account last signed in (never slowed by
+ * other addresses' failures). Reply: ThrottleReply.
+ */
 export interface Throttle {
   k: "throttle";
   seq: number;
   key: string;
   address: string;
+  lastAddress: string | null;
 }
 
 /** Thread -> hub: a wrong password for this account from this address (the delay grows). */
@@ -67,6 +72,18 @@ export interface Failed {
   k: "failed";
   key: string;
   address: string;
+}
+
+/**
+ * Thread -> hub: may this address make an account now? `spend` once the passwords are in, right
+ * before the account is written; without it the hub only looks (to refuse before the passwords
+ * are typed). Reply: RegistrationReply.
+ */
+export interface Registration {
+  k: "registration";
+  seq: number;
+  address: string;
+  spend: boolean;
 }
 
 /** Thread -> hub: hold a new name for this session while it registers; refused if the name is online or held. Reply: OkReply. */
@@ -87,9 +104,14 @@ export interface Join {
   address: string;
 }
 
-/** Thread -> hub: a session ended (a signed-in one is announced as left; a reservation is dropped). */
+/**
+ * Thread -> hub: a session ended (a signed-in one is announced as left; a reservation is dropped).
+ * With a seq the hub replies (OkReply) once the user is offline for everyone: a session that
+ * ends on purpose (/quit) says its last line only then.
+ */
 export interface Leave {
   k: "leave";
+  seq?: number;
   sid: string;
   reason?: string;
 }
@@ -130,8 +152,14 @@ export interface HistoryRequest {
   n: number;
 }
 
+/** Thread -> hub: the answer to a Ping, proof that the thread's event loop runs. */
+export interface Pong {
+  k: "pong";
+}
+
 export type ThreadToHub =
   | Hello
+  | Pong
   | Listening
   | Stats
   | LogRecord
@@ -139,6 +167,7 @@ export type ThreadToHub =
   | Release
   | Throttle
   | Failed
+  | Registration
   | Reserve
   | Join
   | Leave
@@ -149,7 +178,16 @@ export type ThreadToHub =
   | HistoryRequest;
 
 /** Thread -> hub messages that expect a Reply with the same seq. */
-export type HubRequest = Admit | Throttle | Reserve | Join | Msg | Who | HistoryRequest;
+export type HubRequest =
+  | Admit
+  | Throttle
+  | Registration
+  | Reserve
+  | Join
+  | Leave
+  | Msg
+  | Who
+  | HistoryRequest;
 
 export interface HistoryEntry {
   time: number;
@@ -160,15 +198,24 @@ export interface HistoryEntry {
 export interface AdmitReply {
   ok: boolean;
 }
+/** Wait delayMs before checking; with retryAfterMs, do not check at all: refuse, try later. */
 export interface ThrottleReply {
   delayMs: number;
+  retryAfterMs?: number;
+}
+/** ok: the address may register (and, if asked to spend, has spent one); else it may in retryAfterMs. */
+export interface RegistrationReply {
+  ok: boolean;
+  retryAfterMs: number;
 }
 export interface OkReply {
   ok: boolean;
 }
+/** History in a reply is bounded in bytes (HISTORY_REPLY_BYTES); `omitted` older records did not fit. */
 export interface JoinReply {
   online: string[];
   history: HistoryEntry[];
+  omitted: number;
 }
 export interface MsgReply {
   ok: boolean;
@@ -179,6 +226,12 @@ export interface WhoReply {
 }
 export interface HistoryReply {
   records: HistoryEntry[];
+  omitted: number;
+}
+
+/** A reply the hub could not send as asked (it would not fit the link): the request failed. */
+export interface ErrorReply {
+  error: string;
 }
 
 /** Hub -> thread: the answer to a request, by seq. */
@@ -210,16 +263,26 @@ export interface Drop {
   reason: string;
 }
 
-/** Hub -> thread: the answer to hello. */
+/** The ports a thread listens on; 0 asks the kernel for one (only the first thread, see primary). */
+export type ListenPorts = Partial<Record<ServiceName, number>>;
+
+/** Hub -> thread: the answer to hello; `ports` is null while another thread is still picking the port. */
 export interface Welcome {
   k: "welcome";
   paused: boolean;
+  ports: ListenPorts | null;
 }
 
-/** Hub -> thread: open (on) or close every listener. */
+/** Hub -> thread: open (on, on these ports) or close every listener. */
 export interface Listen {
   k: "listen";
   on: boolean;
+  ports?: ListenPorts;
+}
+
+/** Hub -> thread: answer with a Pong; a thread that stops answering is restarted. */
+export interface Ping {
+  k: "ping";
 }
 
 /** Hub -> thread: stop accepting, tell the clients, close them within graceMs. */
@@ -228,12 +291,31 @@ export interface Shutdown {
   graceMs: number;
 }
 
-/** Hub -> thread: throw an uncaught error (debug-only fault injection, --debug-faults). */
+/** Hub -> thread: throw an uncaught error, or block the event loop (debug-only fault injection, --debug-faults). */
 export interface Crash {
   k: "crash";
+  mode?: "throw" | "freeze";
 }
 
-export type HubToThread = Welcome | Listen | Shutdown | Reply | Deliver | Direct | Drop | Crash;
+export type HubToThread = Welcome | Listen | Ping | Shutdown | Reply | Deliver | Direct | Drop | Crash;
+
+/** Worker process -> thread's supervisor: restart this thread (its hub found it unresponsive). */
+export interface RestartThread {
+  k: "restart-thread";
+  thread: number;
+}
+
+/**
+ * The longest message either end of a hub link accepts. The biggest messages are one chat line
+ * (at most maxLine input bytes, each at worst 3 UTF-8 bytes once decoded and 2 once escaped in
+ * JSON) and a bounded history reply, so a well-formed message always fits.
+ */
+export function hubLineLimit(maxLine: number): number {
+  return Math.max(4 << 20, 8 * maxLine + (64 << 10));
+}
+
+/** The history sent in one reply (sign-in replay or /history) is at most this many bytes of text. */
+export const HISTORY_REPLY_BYTES = 256 << 10;
 
 /** Worker process -> primary over cluster IPC. */
 export type ProcessToPrimary = LogRecord;

@@ -35,8 +35,18 @@ export function shape(workers: number, threads: number): string[] {
   return ["--workers", String(workers), "--threads", String(threads)];
 }
 
-/** Chat only, no per-address cap and no flood control: for tests that push many lines from one address. */
-export const UNLIMITED_CHAT = ["--no-echo", "--max-per-address", "0", "--flood-rate", "0"];
+/** No bound on new accounts (the default is 20 an hour per /24): for tests that register many from 127.0.0.1. */
+export const MANY_REGISTRATIONS = ["--registrations-per-hour", "1000000"];
+
+/** Chat only, no per-address cap, flood control or registration bound: for tests that push much from one address. */
+export const UNLIMITED_CHAT = [
+  "--no-echo",
+  "--max-per-address",
+  "0",
+  "--flood-rate",
+  "0",
+  ...MANY_REGISTRATIONS,
+];
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "tsd-test-"));
@@ -61,21 +71,68 @@ export function tsctl(
   });
 }
 
+export interface DaemonSpawnOptions {
+  dir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** A command that runs the daemon's command line, e.g. ["prlimit", "--nofile=300:300"]. */
+  wrap?: string[];
+}
+
+/** A daemon just spawned: not yet ready, so its ports are not known yet. */
+export type SpawnedDaemon = Omit<RunningDaemon, "echoPort" | "chatPort">;
+
 /**
  * Starts the real tsd-daemon on free ports in a fresh temporary directory and waits for
  * its ready line.
  */
 export async function startDaemon(
   args: string[] = [],
-  opts: { dir?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: DaemonSpawnOptions = {},
 ): Promise<RunningDaemon> {
+  const spawned = spawnDaemon(args, opts);
+  const { proc, exited } = spawned;
+  const ready = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`daemon not ready in 30 s\n${spawned.stdout()}\n${spawned.stderr()}`)),
+      30_000,
+    );
+    const check = () => {
+      const line = spawned
+        .stdout()
+        .split("\n")
+        .find((l) => l.startsWith("tsd-daemon ready:"));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    };
+    proc.stdout!.on("data", check);
+    check();
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`daemon exited with ${code} before it was ready\n${spawned.stdout()}\n${spawned.stderr()}`),
+      );
+    });
+  });
+  const port = (service: string) => Number(new RegExp(`${service}=[^ ]*:(\\d+)`).exec(ready)?.[1] ?? 0);
+  return { ...spawned, echoPort: port("echo"), chatPort: port("chat") };
+}
+
+/** Starts the real tsd-daemon on free ports in a fresh temporary directory, without waiting for it. */
+export function spawnDaemon(
+  args: string[] = [],
+  opts: DaemonSpawnOptions = {},
+): SpawnedDaemon & { stderr(): string } {
   const dir = opts.dir ?? tempDir();
   const socket = path.join(dir, "run", "control.sock");
   const stateDir = path.join(dir, "state");
   const logDir = path.join(dir, "log");
+  const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath];
   const proc = spawn(
-    process.execPath,
+    command!,
     [
+      ...prefix,
       DAEMON,
       "--chat-port",
       "0",
@@ -102,31 +159,14 @@ export async function startDaemon(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once("exit", (code, signal) => resolve({ code, signal })),
   );
-  const ready = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not ready in 30 s\n${out}\n${err}`)), 30_000);
-    const check = () => {
-      const line = out.split("\n").find((l) => l.startsWith("tsd-daemon ready:"));
-      if (line) {
-        clearTimeout(timer);
-        resolve(line);
-      }
-    };
-    proc.stdout!.on("data", check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code} before it was ready\n${out}\n${err}`));
-    });
-  });
-  const port = (service: string) => Number(new RegExp(`${service}=[^ ]*:(\\d+)`).exec(ready)?.[1] ?? 0);
-  const daemon: RunningDaemon = {
+  return {
     proc,
     dir,
     socket,
     stateDir,
     logDir,
-    echoPort: port("echo"),
-    chatPort: port("chat"),
     stdout: () => out,
+    stderr: () => err,
     exited,
     tsctl: (ctlArgs, ctlOpts) => tsctl(["--socket", socket, ...ctlArgs], ctlOpts),
     async cleanup() {
@@ -139,7 +179,6 @@ export async function startDaemon(
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  return daemon;
 }
 
 /** Polls until check returns a truthy value, or fails after timeoutMs. */
