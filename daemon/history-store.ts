@@ -18,16 +18,48 @@ export interface HistoryOptions {
   /** When the file grows past this it is compacted down to the in-memory window, e.g. 16 MiB. */
   diskLimitBytes: number;
   /**
-   * I/O failures after open (write, fsync, compaction) are reported here and the store keeps
-   * serving from memory. Defaults to process.emitWarning.
+   * Trouble with the file after open: the first failure of an episode (a write, fsync or
+   * compaction), and lines dropped because more were waiting than the in-memory window
+   * (HistoryLinesDropped). Called once per kind per episode, never per retry. The store keeps
+   * serving from memory and retries. Defaults to process.emitWarning.
    */
   onError?: (error: Error) => void;
+  /** The episode is over: every line held is on disk again. Called once per episode. */
+  onRecovered?: (report: HistoryRecovery) => void;
+}
+
+/** How an episode of trouble with the file ended. */
+export interface HistoryRecovery {
+  /** Lines written after they had failed or waited. */
+  writtenLate: number;
+  /** Lines given up because more than the in-memory window were waiting. */
+  dropped: number;
+  /** How long the episode lasted. */
+  troubleMs: number;
+}
+
+/** Lines that were never written: the backlog outgrew its bound, or the store closed with the disk still failing. */
+export class HistoryLinesDropped extends Error {
+  readonly dropped: number;
+  constructor(dropped: number, why: string) {
+    super(`${dropped} history lines dropped: ${why}`);
+    this.name = "HistoryLinesDropped";
+    this.dropped = dropped;
+  }
 }
 
 interface FlushWaiter {
   target: number;
   resolve: () => void;
   reject: (error: Error) => void;
+}
+
+interface Trouble {
+  since: number;
+  firstError: Error;
+  writtenLate: number;
+  dropped: number;
+  droppedReported: boolean;
 }
 
 const APPEND_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_APPEND;
@@ -37,8 +69,11 @@ const FIRST_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 /** After a failed compaction, wait this long before trying again (appends go on meanwhile). */
 const COMPACT_RETRY_MS = 5000;
-/** Queued-but-unwritten text beyond this means the disk is stuck: stop queueing (see dropBacklog). */
+/** Queued-but-unwritten text beyond this means the disk is stuck: trim the backlog (see trimBacklog). */
 const MIN_BACKLOG_CHARS = 32 * 1024 * 1024;
+/** Retries of failed writes: doubling from the first to the last delay; every append also retries. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
 
 /**
  * HistoryStore keeps the newest chat lines in memory and appends every line to a JSON-lines
@@ -50,7 +85,12 @@ const MIN_BACKLOG_CHARS = 32 * 1024 * 1024;
  * file grows past diskLimitBytes it is replaced (temp file, fsync, rename) by the in-memory
  * window, bounded to half the limit so compactions stay rare.
  *
- * One process only: there is no cross-process locking.
+ * A line whose write fails (a full disk, an I/O error) stays queued and is written, once and in
+ * order, when a retry succeeds: retries back off from RETRY_FIRST_MS to RETRY_MAX_MS, and every
+ * new append retries too. While writes fail the queue is bounded by the in-memory window
+ * (memoryLimit lines): the oldest beyond it are dropped, and that is reported.
+ *
+ * One process only: the daemon holds the state directory's lock (state-lock.ts).
  */
 export class HistoryStore {
   readonly file: string;
@@ -61,6 +101,7 @@ export class HistoryStore {
   private readonly diskLimitBytes: number;
   private readonly maxBacklogChars: number;
   private readonly onError: (error: Error) => void;
+  private readonly onRecovered: (report: HistoryRecovery) => void;
   private fh: FileHandle | null;
   private fileSize: number;
   /** Set when the file may end in a partial line we could not truncate away. */
@@ -68,28 +109,38 @@ export class HistoryStore {
 
   /** Newest records; holds up to 2 * memoryLimit so trimming is amortised. */
   private window: HistoryRecord[];
-  /** Serialised lines not yet handed to a write; always the newest pending.length records. */
+  /** Serialised lines not yet written, oldest first; always the newest records but for a write in flight. */
   private pending: string[] = [];
   private pendingChars = 0;
+  /** Lines handed to the write in flight (out of pending until it settles). */
+  private inFlight = 0;
   private appendedSeq = 0;
-  /** Every record up to this sequence number has been written (or has failed). */
-  private processedSeq = 0;
+  /** Every record up to this sequence number has had a write attempt (it is on disk, or pending again). */
+  private attemptedSeq = 0;
   private waiters: FlushWaiter[] = [];
-  /** An I/O error not yet delivered to a flush() caller. */
-  private unreportedError: Error | null = null;
-  private needsCompaction = false;
+  private trouble: Trouble | null = null;
+  /** Whether the last write failed, so the next one waits for a retry (timer or append). */
+  private writeFailing = false;
+  private retryDue = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = RETRY_FIRST_MS;
+  private compactFailing = false;
   private nextCompactAt = 0;
   private scheduled = false;
   private running: Promise<void> | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** close() is done: the file is never touched again. */
+  private finished = false;
 
-  private constructor(opts: HistoryOptions, fh: FileHandle, loaded: Loaded, onError: (error: Error) => void) {
+  private constructor(opts: HistoryOptions, fh: FileHandle, loaded: Loaded) {
     this.file = opts.file;
     this.memoryLimit = opts.memoryLimit;
     this.diskLimitBytes = opts.diskLimitBytes;
     this.maxBacklogChars = Math.max(opts.diskLimitBytes, MIN_BACKLOG_CHARS);
-    this.onError = onError;
+    this.onError =
+      opts.onError ?? ((error: Error) => process.emitWarning(error.message, { code: "TSD_HISTORY" }));
+    this.onRecovered = opts.onRecovered ?? (() => {});
     this.fh = fh;
     this.window = loaded.records;
     this.skippedOnLoad = loaded.skipped;
@@ -104,8 +155,6 @@ export class HistoryStore {
     if (!Number.isInteger(opts.diskLimitBytes) || opts.diskLimitBytes < 1) {
       throw new RangeError(`history diskLimitBytes must be a positive integer, got ${opts.diskLimitBytes}`);
     }
-    const onError =
-      opts.onError ?? ((error: Error) => process.emitWarning(error.message, { code: "TSD_HISTORY" }));
     // A leftover from a compaction interrupted by a crash; the real file is still intact.
     await unlink(tempName(opts.file)).catch(() => {});
     const fh = await open(opts.file, APPEND_FLAGS, FILE_MODE);
@@ -113,7 +162,7 @@ export class HistoryStore {
       const { size } = await fh.stat();
       const loaded = await loadTail(fh, size, opts.memoryLimit, 2 * opts.diskLimitBytes);
       if (loaded.size < size) await fh.truncate(loaded.size);
-      const store = new HistoryStore(opts, fh, loaded, onError);
+      const store = new HistoryStore(opts, fh, loaded);
       if (store.fileSize > store.diskLimitBytes) store.kick();
       return store;
     } catch (error) {
@@ -142,7 +191,9 @@ export class HistoryStore {
     this.appendedSeq++;
     this.pending.push(line);
     this.pendingChars += line.length;
-    if (this.pendingChars > this.maxBacklogChars) this.dropBacklog();
+    this.trimBacklog();
+    // A failing disk is tried again with every new line, not only when the retry timer fires.
+    this.retryDue = true;
     this.kick();
   }
 
@@ -154,68 +205,103 @@ export class HistoryStore {
   }
 
   /**
-   * Resolves once every record appended before the call is written and fsynced. Rejects if a
-   * write, fsync or compaction failed since the last flush settled (the records stay in memory;
-   * a failed write triggers a compaction, which writes back those still in the window). After close()
-   * it is close()'s promise.
+   * Resolves once every record appended before the call is written and fsynced. Rejects if the
+   * writer tried and could not write them (or fsync failed): those records stay queued and are
+   * retried, so a later flush can resolve. After close() it is close()'s promise.
    */
   flush(): Promise<void> {
     if (this.closing) return this.closing;
+    // An explicit request to write: a failing disk is tried again now.
+    this.retryDue = true;
     return new Promise((resolve, reject) => {
       this.waiters.push({ target: this.appendedSeq, resolve, reject });
       this.kick();
     });
   }
 
-  /** Flushes, then closes the file. Later appends are kept in memory only. */
+  /**
+   * Makes a last attempt to write what is queued, then closes the file. Never rejects: lines
+   * that still cannot be written are reported (HistoryLinesDropped). Later appends are kept in
+   * memory only.
+   */
   close(): Promise<void> {
     if (!this.closing) {
       const flushed = this.flush();
       this.closed = true;
       // later appends and flushes go nowhere near the file
       this.closing = (async () => {
-        try {
-          await flushed;
-        } finally {
-          await this.running;
-          const fh = this.fh;
-          this.fh = null;
-          await fh?.close();
+        await flushed.catch(() => {});
+        await this.running;
+        this.cancelRetry();
+        const unwritten = this.pending.length + this.inFlight;
+        if (unwritten > 0) {
+          this.pending = [];
+          this.pendingChars = 0;
+          this.report(
+            new HistoryLinesDropped(unwritten, "the history file could not be written before closing"),
+          );
         }
+        this.finished = true;
+        const fh = this.fh;
+        this.fh = null;
+        await fh?.close().catch(() => {});
       })();
     }
     return this.closing;
   }
 
   private kick(): void {
-    if (this.running || this.scheduled) return;
+    if (this.running || this.scheduled || this.finished) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.running) return;
       this.running = this.pump()
-        .catch((error) => this.fail(error))
+        .catch((error) => this.failed(error))
         .finally(() => {
           this.running = null;
+          // work that arrived while the pump was finishing
+          if (this.hasWork()) this.kick();
         });
     });
   }
 
+  private writeAllowed(): boolean {
+    return this.pending.length > 0 && (!this.writeFailing || this.retryDue);
+  }
+
+  private hasWork(): boolean {
+    return this.writeAllowed() || this.compactionDue() || this.waiters.some((w) => this.settleable(w));
+  }
+
   private async pump(): Promise<void> {
-    for (;;) {
-      if (this.pending.length > 0) await this.writeBatch();
-      if (this.compactionDue()) await this.compact();
-      if (this.waiters.some((w) => w.target <= this.processedSeq)) await this.settleWaiters();
-      if (this.pending.length === 0 && !this.compactionDue() && this.waiters.length === 0) return;
+    for (let progress = true; progress; ) {
+      progress = false;
+      if (this.writeAllowed()) {
+        await this.writeBatch();
+        progress = true;
+      }
+      if (this.compactionDue()) {
+        await this.compact();
+        progress = true;
+      }
+      if (this.waiters.some((w) => this.settleable(w))) {
+        await this.settleWaiters();
+        progress = true;
+      }
+      this.checkRecovered();
     }
   }
 
   private async writeBatch(): Promise<void> {
+    this.retryDue = false;
     const lines = this.pending;
     const end = this.appendedSeq;
     this.pending = [];
     this.pendingChars = 0;
-    const data = Buffer.from(this.prefixNewline ? `\n${lines.join("")}` : lines.join(""));
+    this.inFlight = lines.length;
+    const prefix = this.prefixNewline ? "\n" : "";
+    const data = Buffer.from(prefix + lines.join(""));
     const before = this.fileSize;
     let written = 0;
     try {
@@ -226,34 +312,90 @@ export class HistoryStore {
       }
       this.fileSize = before + written;
       this.prefixNewline = false;
+      this.inFlight = 0;
+      this.attemptedSeq = end;
+      if (this.trouble) this.trouble.writtenLate += lines.length;
+      this.writeFailing = false;
+      this.retryDelayMs = RETRY_FIRST_MS;
     } catch (error) {
-      this.fail(error);
-      await this.cutBack(before, written);
-      // rewrite the file from the in-memory window, which still holds the failed records
-      this.needsCompaction = true;
+      const kept = await this.cutBack(before, data, written, prefix.length);
+      // The next attempt opens the file afresh: a handle that failed may stay broken.
+      const broken = this.fh;
+      this.fh = null;
+      await broken?.close().catch(() => {});
+      if (this.trouble) this.trouble.writtenLate += kept;
+      // The lines not on disk go back in front of those appended meanwhile, in order.
+      const unwritten = lines.slice(kept);
+      this.pending = unwritten.concat(this.pending);
+      this.pendingChars += unwritten.reduce((sum, line) => sum + line.length, 0);
+      this.inFlight = 0;
+      this.attemptedSeq = end;
+      this.writeFailing = true;
+      this.failed(error);
+      this.trimBacklog();
+      this.scheduleRetry(this.retryDelayMs);
+      this.retryDelayMs = Math.min(RETRY_MAX_MS, this.retryDelayMs * 2);
     }
-    this.processedSeq = end;
   }
 
-  /** After a failed write: drop any partial line, or at least make sure the next write starts a fresh line. */
-  private async cutBack(size: number, written: number): Promise<void> {
-    if (written === 0) return;
+  /**
+   * After a failed write: cuts the file back to where the batch started, so no line is written
+   * twice. If it cannot be cut, the whole lines that made it count as written and the next write
+   * starts on a fresh line. Returns how many of the batch's lines are on disk.
+   */
+  private async cutBack(size: number, data: Buffer, written: number, prefixBytes: number): Promise<number> {
+    if (written === 0) return 0;
     try {
       await this.fh!.truncate(size);
       this.fileSize = size;
+      return 0;
     } catch {
       this.fileSize = size + written;
-      this.prefixNewline = true;
+      let whole = 0;
+      for (
+        let at = data.indexOf(NEWLINE, prefixBytes);
+        at !== -1 && at < written;
+        at = data.indexOf(NEWLINE, at + 1)
+      ) {
+        whole++;
+      }
+      this.prefixNewline = data[written - 1] !== NEWLINE;
+      return whole;
     }
   }
 
+  /**
+   * Bounds the unwritten lines: while writes fail, to the in-memory window (memoryLimit lines);
+   * always, to maxBacklogChars of text (a disk that stopped answering). The oldest go first.
+   */
+  private trimBacklog(): void {
+    const overChars = this.pendingChars > this.maxBacklogChars;
+    if (!overChars && !(this.writeFailing && this.pending.length > this.memoryLimit)) return;
+    let drop = Math.max(0, this.pending.length - this.memoryLimit);
+    let chars = this.pendingChars;
+    for (let i = 0; i < drop; i++) chars -= this.pending[i]!.length;
+    while (chars > this.maxBacklogChars && drop < this.pending.length) chars -= this.pending[drop++]!.length;
+    if (drop === 0) return;
+    this.pending.splice(0, drop);
+    this.pendingChars = chars;
+    const error = new HistoryLinesDropped(
+      drop,
+      `more than the in-memory window (${this.memoryLimit} lines) were waiting to be written`,
+    );
+    const opened = this.trouble === null;
+    const trouble = this.enterTrouble(error);
+    trouble.dropped += drop;
+    // Said once per episode: at its start (above), or now if it began with a write error.
+    if (!trouble.droppedReported && !opened) this.report(error);
+    trouble.droppedReported = true;
+  }
+
   private compactionDue(): boolean {
-    return (this.needsCompaction || this.fileSize > this.diskLimitBytes) && Date.now() >= this.nextCompactAt;
+    return this.fileSize > this.diskLimitBytes && Date.now() >= this.nextCompactAt;
   }
 
   /** Replaces the file by the written part of the in-memory window (newest first, up to half the limit). */
   private async compact(): Promise<void> {
-    this.needsCompaction = false;
     const end = this.window.length - this.pending.length;
     const start = Math.max(0, this.window.length - this.memoryLimit);
     const budget = Math.floor(this.diskLimitBytes / 2);
@@ -283,10 +425,14 @@ export class HistoryStore {
     } catch (error) {
       await th?.close().catch(() => {});
       await unlink(temp).catch(() => {});
+      // The file keeps its lines and stays due: tried again after COMPACT_RETRY_MS.
       this.nextCompactAt = Date.now() + COMPACT_RETRY_MS;
-      this.fail(error);
+      this.compactFailing = true;
+      this.failed(error);
+      this.scheduleRetry(COMPACT_RETRY_MS);
       return;
     }
+    this.compactFailing = false;
     await syncDir(path.dirname(this.file));
     const old = this.fh;
     this.fh = null;
@@ -296,22 +442,37 @@ export class HistoryStore {
     try {
       await this.handle();
     } catch (error) {
-      this.fail(error);
+      this.failed(error);
     }
   }
 
+  /** A waiter can be answered: all its records are on disk, or the writer tried them and failed. */
+  private settleable(w: FlushWaiter): boolean {
+    return w.target <= this.writtenSeq() || (this.writeFailing && w.target <= this.attemptedSeq);
+  }
+
+  /** Every record up to this sequence number is on disk (or was dropped, which is reported). */
+  private writtenSeq(): number {
+    return this.appendedSeq - this.pending.length - this.inFlight;
+  }
+
   private async settleWaiters(): Promise<void> {
-    const ready = this.waiters.filter((w) => w.target <= this.processedSeq);
-    this.waiters = this.waiters.filter((w) => w.target > this.processedSeq);
-    try {
-      await (await this.handle()).sync();
-    } catch (error) {
-      this.fail(error);
+    const ready = this.waiters.filter((w) => this.settleable(w));
+    this.waiters = this.waiters.filter((w) => !this.settleable(w));
+    const written = this.writtenSeq();
+    let syncError: Error | null = null;
+    if (ready.some((w) => w.target <= written)) {
+      try {
+        await (await this.handle()).sync();
+      } catch (error) {
+        syncError = asError(error);
+        this.failed(syncError);
+      }
     }
-    const error = this.unreportedError;
-    this.unreportedError = null;
     for (const w of ready) {
-      if (error) w.reject(error);
+      if (w.target > written)
+        w.reject(this.trouble?.firstError ?? new Error("history lines not yet written"));
+      else if (syncError) w.reject(syncError);
       else w.resolve();
     }
   }
@@ -325,25 +486,66 @@ export class HistoryStore {
     return this.fh;
   }
 
-  /** The writer is far behind (stuck disk): forget the queued lines, compact from memory later. */
-  private dropBacklog(): void {
-    const dropped = this.pending.length;
-    this.pending = [];
-    this.pendingChars = 0;
-    this.processedSeq = this.appendedSeq;
-    this.needsCompaction = true;
-    this.fail(new Error(`history writes are behind; ${dropped} queued records kept in memory only`));
+  private scheduleRetry(ms: number): void {
+    if (this.closed) return;
+    this.cancelRetry();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.retryDue = true;
+      this.kick();
+    }, ms);
+    this.retryTimer.unref();
   }
 
-  private fail(error: unknown): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    this.unreportedError ??= err;
+  private cancelRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  /** An I/O failure: the first of an episode is reported, the rest only keep the episode open. */
+  private failed(error: unknown): void {
+    this.enterTrouble(asError(error));
+  }
+
+  private enterTrouble(error: Error): Trouble {
+    if (!this.trouble) {
+      this.trouble = {
+        since: Date.now(),
+        firstError: error,
+        writtenLate: 0,
+        dropped: 0,
+        droppedReported: false,
+      };
+      this.report(error);
+    }
+    return this.trouble;
+  }
+
+  /** The episode ends when nothing is left unwritten and the file can be compacted again. */
+  private checkRecovered(): void {
+    const t = this.trouble;
+    if (!t || this.pending.length > 0 || this.inFlight > 0 || this.writeFailing || this.compactFailing)
+      return;
+    this.trouble = null;
+    this.cancelRetry();
     try {
-      this.onError(err);
+      this.onRecovered({ writtenLate: t.writtenLate, dropped: t.dropped, troubleMs: Date.now() - t.since });
     } catch {
       // a throwing reporter must not stop the writer
     }
   }
+
+  private report(error: Error): void {
+    try {
+      this.onError(error);
+    } catch {
+      // a throwing reporter must not stop the writer
+    }
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 interface Loaded {

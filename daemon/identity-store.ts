@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { chmod, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import lockfile from "proper-lockfile";
+import { type NameConflict, nameSkeleton, ReservedNames } from "../protocol/names.ts";
 import {
   hashPassword,
   type PasswordHash,
@@ -30,6 +31,14 @@ export class IdentityFileCorrupt extends Error {
     this.name = "IdentityFileCorrupt";
     this.file = file;
   }
+
+  #reported = false;
+  /** True only the first time: one log line per unusable version of the file, however many sign-ins meet it. */
+  firstReport(): boolean {
+    const first = !this.#reported;
+    this.#reported = true;
+    return first;
+  }
 }
 
 export interface IdentityStoreOptions {
@@ -37,10 +46,14 @@ export interface IdentityStoreOptions {
   scrypt?: Partial<ScryptParams>;
   /** Called when the file lock is lost while held; defaults to a process warning. Never throws. */
   onLockCompromised?: (err: Error) => void;
+  /** Names nobody may register besides `server` (--reserved-names). */
+  reservedNames?: readonly string[];
 }
 
 const FILE_VERSION = 1;
 const FILE_MODE = 0o600;
+/** Temp copies are named `<file>.<pid>.<hex>.tmp`, with this many random bytes in hex. */
+const TEMP_RANDOM_BYTES = 6;
 
 /** A user record as stored in the file (the key is the property name). Unknown fields are kept. */
 interface StoredUser {
@@ -71,6 +84,8 @@ interface Snapshot {
   /** An open descriptor on the snapshot's inode, so the inode number cannot be reused while cached. */
   fd?: number;
   byAddress?: Map<string, { name: string; at: string }>;
+  /** Each account name's look-alike skeleton -> the account's key; built on first use. */
+  bySkeleton?: Map<string, string>;
 }
 
 const openFd = promisify(fs.open);
@@ -204,10 +219,14 @@ export class IdentityStore {
   #dummy: Promise<PasswordHash> | null = null;
   #logins = new Map<string, { at: string; address: string }>();
   #loginBatch: Promise<void> | null = null;
+  #reserved: ReservedNames;
+  /** Account name -> skeleton, kept across versions of the file so a new version costs look-ups, not skeletons. */
+  #skeletons = new Map<string, string>();
 
   constructor(file: string, options: IdentityStoreOptions = {}) {
     this.file = file;
     this.#scrypt = { ...SCRYPT_DEFAULTS, ...options.scrypt };
+    this.#reserved = new ReservedNames(options.reservedNames);
     this.#onLockCompromised =
       options.onLockCompromised ??
       ((err) => process.emitWarning(`identity file lock compromised: ${err.message}`, "IdentityStore"));
@@ -219,11 +238,26 @@ export class IdentityStore {
     return user ? toIdentity(key, user) : undefined;
   }
 
+  /**
+   * Why no new account may take a name (valid, with no account of its key): it is reserved,
+   * or its skeleton is that of an existing account's name. skeleton is the candidate's, from
+   * checkName; the accounts' skeletons are indexed once per version of the file.
+   */
+  async nameConflict(key: string, skeleton: string): Promise<NameConflict | undefined> {
+    if (this.#reserved.has(key, skeleton)) return "reserved";
+    return this.#looksLikeAnother(await this.#current(), key, skeleton) ? "look-alike" : undefined;
+  }
+
+  /** "taken" also when the name is reserved or looks like an existing account's, checked again under the file lock. */
   async register(name: string, key: string, password: string, address: string): Promise<"ok" | "taken"> {
-    if ((await this.#current()).users.has(key)) return "taken";
+    const skeleton = nameSkeleton(name);
+    if (this.#reserved.has(key, skeleton)) return "taken";
+    const before = await this.#current();
+    if (before.users.has(key) || this.#looksLikeAnother(before, key, skeleton)) return "taken";
     const hash = await hashPassword(password, this.#scrypt);
-    return this.#mutate((users) => {
-      if (users.has(key)) return { result: "taken" as const, changed: false };
+    return this.#mutate((users, _exists, snap) => {
+      if (users.has(key) || this.#looksLikeAnother(snap, key, skeleton))
+        return { result: "taken" as const, changed: false };
       users.set(key, {
         name,
         createdAt: new Date().toISOString(),
@@ -328,6 +362,25 @@ export class IdentityStore {
     await this.#current();
   }
 
+  #looksLikeAnother(snap: Snapshot, key: string, skeleton: string): boolean {
+    const owner = this.#skeletonIndex(snap).get(skeleton);
+    return owner !== undefined && owner !== key;
+  }
+
+  #skeletonIndex(snap: Snapshot): Map<string, string> {
+    if (snap.bySkeleton) return snap.bySkeleton;
+    const index = new Map<string, string>();
+    const skeletons = new Map<string, string>();
+    for (const [key, user] of snap.users) {
+      const skeleton = this.#skeletons.get(user.name) ?? nameSkeleton(user.name);
+      skeletons.set(user.name, skeleton);
+      if (!index.has(skeleton)) index.set(skeleton, key);
+    }
+    this.#skeletons = skeletons;
+    snap.bySkeleton = index;
+    return index;
+  }
+
   /** Drops the cached snapshot (and the descriptor it holds open). The store stays usable. */
   async close(): Promise<void> {
     const fd = this.#snap.fd;
@@ -421,7 +474,11 @@ export class IdentityStore {
    * corrupt), lets `change` edit a copy of the users, and writes the result if it says it changed.
    */
   #mutate<T>(
-    change: (users: Map<string, StoredUser>, exists: boolean) => { result: T; changed: boolean },
+    change: (
+      users: Map<string, StoredUser>,
+      exists: boolean,
+      read: Snapshot,
+    ) => { result: T; changed: boolean },
   ): Promise<T> {
     const run = this.#queue.then(() => this.#underLock(change));
     this.#queue = run.catch(() => {});
@@ -429,7 +486,11 @@ export class IdentityStore {
   }
 
   async #underLock<T>(
-    change: (users: Map<string, StoredUser>, exists: boolean) => { result: T; changed: boolean },
+    change: (
+      users: Map<string, StoredUser>,
+      exists: boolean,
+      read: Snapshot,
+    ) => { result: T; changed: boolean },
   ): Promise<T> {
     await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
     let compromised: Error | undefined;
@@ -448,7 +509,7 @@ export class IdentityStore {
       const snap = await this.#read();
       if (snap.error) throw snap.error;
       const users = new Map(snap.users);
-      const { result, changed } = change(users, snap.stamp !== null);
+      const { result, changed } = change(users, snap.stamp !== null, snap);
       if (changed) await this.#write({ users, extra: snap.extra }, () => compromised);
       return result;
     } finally {
@@ -458,7 +519,7 @@ export class IdentityStore {
 
   async #write(data: Pick<Snapshot, "users" | "extra">, lost: () => Error | undefined): Promise<void> {
     const text = serialize(data);
-    const temp = `${this.file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+    const temp = `${this.file}.${process.pid}.${randomBytes(TEMP_RANDOM_BYTES).toString("hex")}.tmp`;
     let fd: number | undefined = await openFd(temp, "wx", FILE_MODE);
     try {
       await writeFd(fd, text);
@@ -503,4 +564,31 @@ export class IdentityStore {
       if (fd !== undefined) await closeFd(fd).catch(() => {});
     }
   }
+}
+
+/**
+ * Removes what an identity write killed half-way (kill -9, a power cut) leaves behind for ever:
+ * its temp copies, which are whole copies of the file with every password hash, and the
+ * proper-lockfile lock directory. Only for a caller that holds the state directory's lock, so no
+ * live writer owns them. Resolves with the names removed.
+ */
+export async function removeIdentityLeftovers(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const lockDir = `${base}.lock`;
+  const tempSuffix = new RegExp(`^\\.\\d+\\.[0-9a-f]{${TEMP_RANDOM_BYTES * 2}}\\.tmp$`);
+  const isLeftover = (name: string) =>
+    name === lockDir || (name.startsWith(base) && tempSuffix.test(name.slice(base.length)));
+  const removed: string[] = [];
+  for (const name of names.filter(isLeftover)) {
+    await rm(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -1,10 +1,27 @@
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import test, { type ExecutionContext } from "ava";
-import { type HistoryOptions, type HistoryRecord, HistoryStore } from "../../daemon/history-store.ts";
+import {
+  type HistoryOptions,
+  type HistoryRecord,
+  type HistoryRecovery,
+  HistoryStore,
+} from "../../daemon/history-store.ts";
+import { waitFor } from "../helpers/daemon.ts";
+import { SmallDisk, smallDiskUnavailable } from "../helpers/small-disk.ts";
 
 const writer = fileURLToPath(new URL("fixtures/history-writer.ts", import.meta.url));
 
@@ -181,7 +198,7 @@ test("history store - the file is created with mode 0600", async (t) => {
   t.is(statSync(file).mode & 0o777, 0o600, "still 0600 after compaction");
 });
 
-test("history store - a failed write is reported, not thrown, and compaction writes the records back", async (t) => {
+test("history store - a write on a broken handle is reported, not thrown, and retried on a fresh one", async (t) => {
   const file = tempFile(t);
   const errors: Error[] = [];
   const store = await HistoryStore.open(options(file, { onError: (e) => errors.push(e) }));
@@ -192,7 +209,8 @@ test("history store - a failed write is reported, not thrown, and compaction wri
   await t.throwsAsync(store.flush());
   t.true(errors.length > 0);
   t.deepEqual(texts(store.last(5)), ["line 1"]);
-  // The failed write triggered a compaction from memory, which put the record on disk after all.
+  t.is(errors.length, 1, "reported once");
+  // The failed line stayed queued; the next append retries it on a newly opened handle.
   store.append(rec(2));
   await store.close();
   t.deepEqual(
@@ -275,4 +293,148 @@ test("history store - a writer killed with SIGKILL mid-stream loses nothing it r
   t.is(again.last(1)[0]!.text, "crash");
   t.is(again.last(Number.POSITIVE_INFINITY).length, seen.length + 1);
   await again.close();
+});
+
+// A full disk, for real: a tmpfs of a few pages (root only).
+const noSmallDisk = smallDiskUnavailable();
+if (noSmallDisk) console.warn(`history store: full-disk tests skipped: ${noSmallDisk}`);
+const fullDiskTest = noSmallDisk ? test.skip : test;
+
+function smallDisk(t: ExecutionContext, sizeBytes: number): SmallDisk {
+  const dir = mkdtempSync(path.join(tmpdir(), "tsd-history-disk-"));
+  const disk = SmallDisk.mount(dir, sizeBytes);
+  t.teardown(() => {
+    disk.unmount();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return disk;
+}
+
+function reporters(): { errors: Error[]; recoveries: HistoryRecovery[]; opts: Partial<HistoryOptions> } {
+  const errors: Error[] = [];
+  const recoveries: HistoryRecovery[] = [];
+  return {
+    errors,
+    recoveries,
+    opts: { onError: (e) => errors.push(e), onRecovered: (r) => recoveries.push(r) },
+  };
+}
+
+fullDiskTest(
+  "history store - a full disk: every held line is written once there is room, in order, once; failure and recovery reported once",
+  async (t) => {
+    const disk = smallDisk(t, 128 * 1024);
+    const file = path.join(disk.dir, "history.jsonl");
+    const { errors, recoveries, opts } = reporters();
+    const store = await HistoryStore.open(options(file, opts));
+    store.append(rec(0));
+    await store.flush();
+    t.true(disk.fill() > 0);
+    // 149 lines while full, in batches: the last page's slack takes the first few, then each batch
+    // (and each flush) retries, and fails.
+    let failures = 0;
+    for (let i = 1; i < 150; i++) {
+      store.append(rec(i));
+      if (i % 10 === 0) await store.flush().catch(() => failures++);
+    }
+    await t.throwsAsync(store.flush(), { code: "ENOSPC" });
+    t.true(failures >= 3, `${failures} flushes failed`);
+    t.is(errors.length, 1, `one report for the whole episode: ${errors.map((e) => e.message).join("; ")}`);
+    t.is(recoveries.length, 0);
+    t.deepEqual(texts(store.last(150)), range(0, 150), "memory keeps serving");
+
+    disk.free();
+    // No append and no flush: the retry timer alone writes what was held.
+    await waitFor(() => diskLines(file).length >= 150, 15_000, "the held lines on disk");
+    t.deepEqual(
+      diskLines(file).map((l) => JSON.parse(l).x),
+      range(0, 150),
+      "each line once, in order",
+    );
+    await waitFor(() => recoveries.length > 0, 5000, "the recovery report");
+    t.is(recoveries.length, 1);
+    t.is(recoveries[0]!.dropped, 0);
+    t.true(recoveries[0]!.writtenLate > 0 && recoveries[0]!.writtenLate <= 149);
+    t.is(errors.length, 1);
+    await store.flush();
+    await store.close();
+    const again = await HistoryStore.open(options(file));
+    t.is(again.skippedOnLoad, 0);
+    t.deepEqual(texts(again.last(1000)), range(0, 150));
+    await again.close();
+  },
+);
+
+fullDiskTest(
+  "history store - while writes fail the held lines are bounded by the in-memory window; the drop is said once",
+  async (t) => {
+    const disk = smallDisk(t, 64 * 1024);
+    const file = path.join(disk.dir, "history.jsonl");
+    const { errors, recoveries, opts } = reporters();
+    const store = await HistoryStore.open(options(file, { ...opts, memoryLimit: 10 }));
+    disk.fill();
+    for (let i = 0; i < 100; i++) {
+      store.append(rec(i));
+      if (i % 25 === 24) await t.throwsAsync(store.flush());
+    }
+    t.deepEqual(
+      errors.map((e) => e.name),
+      ["Error", "HistoryLinesDropped"],
+      "the failure, then the drop, each once",
+    );
+    disk.free();
+    await store.flush();
+    // The file was empty and the disk full from the start: exactly the window's 10 newest lines.
+    t.deepEqual(
+      diskLines(file).map((l) => JSON.parse(l).x),
+      range(90, 100),
+    );
+    await waitFor(() => recoveries.length > 0, 5000, "the recovery report");
+    t.is(recoveries[0]!.dropped, 90);
+    t.is(recoveries[0]!.writtenLate, 10);
+    await store.close();
+  },
+);
+
+fullDiskTest(
+  "history store - closing on a full disk resolves and reports the lines it could not write",
+  async (t) => {
+    const disk = smallDisk(t, 64 * 1024);
+    const file = path.join(disk.dir, "history.jsonl");
+    const { errors, opts } = reporters();
+    const store = await HistoryStore.open(options(file, opts));
+    disk.fill();
+    for (let i = 0; i < 20; i++) store.append(rec(i));
+    await store.close();
+    t.is(errors.length, 2);
+    t.regex(errors[1]!.message, /^20 history lines dropped: .*closing/);
+    store.append(rec(20));
+    t.is(store.last(1)[0]!.text, "line 20", "memory still serves after close");
+  },
+);
+
+test("history store - a compaction that fails is tried again on its own and keeps every line", async (t) => {
+  const file = tempFile(t);
+  const diskLimitBytes = 2048;
+  const { errors, recoveries, opts } = reporters();
+  const store = await HistoryStore.open(options(file, { ...opts, memoryLimit: 20, diskLimitBytes }));
+  // A directory where the compaction's temp file goes: opening it fails with EISDIR.
+  const temp = `${file}.compact.tmp`;
+  mkdirSync(temp);
+  for (let i = 0; i < 60; i++) store.append(rec(i));
+  await store.flush();
+  t.true(statSync(file).size > diskLimitBytes, "over the limit: the compaction failed");
+  t.is(diskLines(file).length, 60, "no line lost meanwhile");
+  t.is(errors.length, 1);
+  rmdirSync(temp);
+  // Nothing else happens: the retry comes from the store's own timer.
+  await waitFor(() => statSync(file).size <= diskLimitBytes, 15_000, "the compaction's retry");
+  t.deepEqual(
+    diskLines(file).map((l) => JSON.parse(l).x),
+    range(60 - diskLines(file).length, 60),
+  );
+  t.false(existsSync(temp));
+  await waitFor(() => recoveries.length > 0, 5000, "the recovery report");
+  t.is(errors.length, 1);
+  await store.close();
 });
