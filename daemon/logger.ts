@@ -2,6 +2,7 @@ import path from "node:path";
 import winston from "winston";
 import TransportStream from "winston-transport";
 import type { LogLevel } from "../protocol/hub-messages.ts";
+import { escapeControls } from "./log-escape.ts";
 import { LogFileTransport } from "./log-file.ts";
 
 export interface DaemonLogger {
@@ -25,6 +26,17 @@ class FollowTransport extends TransportStream {
   }
 }
 
+/**
+ * escapeLine is the last step of every format: whatever a record holds (an announcement, a
+ * kick reason, a name, an address, an error from any thread), the line every transport
+ * writes (file, stdout, followers) carries no control character raw.
+ */
+const escapeLine = winston.format((info) => {
+  const record = info as unknown as Record<symbol, unknown>;
+  record[MESSAGE] = escapeControls(String(record[MESSAGE]));
+  return info;
+});
+
 const SPLAT_KEYS = new Set(["level", "message", "timestamp", "source"]);
 
 function textLine(info: winston.Logform.TransformableInfo): string {
@@ -44,10 +56,11 @@ export function createLogger(opts: {
   maxBytes: number;
   keep: number;
 }): DaemonLogger {
-  const format =
-    opts.format === "json"
-      ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-      : winston.format.combine(winston.format.timestamp(), winston.format.printf(textLine));
+  const format = winston.format.combine(
+    winston.format.timestamp(),
+    opts.format === "json" ? winston.format.json() : winston.format.printf(textLine),
+    escapeLine(),
+  );
   const logger = winston.createLogger({ level: opts.level, format });
   logger.add(new winston.transports.Console());
   const file = new LogFileTransport(path.join(opts.logDir, "tsd.log"), {

@@ -109,3 +109,45 @@ test("logging - a state directory that cannot be written is refused at start wit
   t.regex(error!.message, /exited with 1/);
   t.regex(error!.message, /the state directory .* is not writable/);
 });
+
+/** Every character of text that would act on a terminal reading the log: C0 but LF, DEL, C1, separators, bidi controls. */
+function rawControls(text: string): string[] {
+  return [...text.matchAll(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g)].map(
+    (m) => `U+${m[0].charCodeAt(0).toString(16).padStart(4, "0")} at ${m.index}`,
+  );
+}
+
+const HOSTILE_ANNOUNCE = "\x1b]0;pwned\x07\x1b[2Jhi";
+const HOSTILE_REASON = "bye\x1b[2J\r\n2026-01-01T00:00:00.000Z info  main forged\x07\x7f\u0085\u202e";
+
+for (const format of ["text", "json"] as const) {
+  test(`logging - control characters from announce and kick never reach tsd.log or stdout raw (${format})`, async (t) => {
+    const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--log-format", format]);
+    t.teardown(() => daemon.cleanup());
+    const victim = await ChatClient.connect(daemon.chatPort);
+    await victim.register("mallory", "secret1");
+    t.is((await daemon.tsctl(["announce", HOSTILE_ANNOUNCE])).code, 0);
+    t.is((await daemon.tsctl(["kick", "mallory", HOSTILE_REASON])).code, 0);
+    await victim.closedByServer();
+    const file = path.join(daemon.logDir, "tsd.log");
+    await waitFor(() => /kicked/.test(fs.readFileSync(file, "utf8")), 5000, "the kick in tsd.log");
+    await waitFor(() => /kicked/.test(daemon.stdout()), 5000, "the kick on stdout");
+
+    const logged = fs.readFileSync(file).toString("utf8");
+    t.deepEqual(rawControls(logged), [], "tsd.log");
+    t.deepEqual(rawControls(daemon.stdout()), [], "stdout");
+    t.true(logged.endsWith("\n"));
+    t.false(logged.includes("forged\n"), "the reason's line end did not start a record of its own");
+    if (format === "json") {
+      // Escaped the JSON way: each record still decodes to exactly what was sent.
+      const records = logged
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { message: string; text?: string; reason?: string });
+      t.is(records.find((r) => r.message === "announcement")?.text, HOSTILE_ANNOUNCE);
+      t.is(records.find((r) => r.message === "kicked")?.reason, HOSTILE_REASON);
+    } else {
+      t.true(logged.includes("\\u001b]0;pwned\\u0007\\u001b[2Jhi"), "the announcement, escaped");
+    }
+  });
+}
