@@ -209,7 +209,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     { maxLine: opts.maxLine, pingIntervalMs: PING_INTERVAL_MS, threadTimeoutMs: opts.threadTimeout * 1000 },
   );
   await hub.listen(hubPath);
-  if (process.platform !== "win32") fs.chmodSync(hubPath, 0o600);
+  secureSocketFile(hubPath, null);
 
   const config: ServiceConfig = {
     host: opts.host,
