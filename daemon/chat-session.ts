@@ -48,7 +48,7 @@ import type {
   WhoReply,
 } from "../protocol/hub-messages.ts";
 import { LineFramer } from "../protocol/line-framer.ts";
-import { checkName } from "../protocol/names.ts";
+import { checkName, nameConflictReason } from "../protocol/names.ts";
 import { TelnetFilter } from "../protocol/telnet.ts";
 import { decodeUtf8, hasControlChars, sanitize } from "../protocol/text.ts";
 import type { HubLink } from "./hub-link.ts";
@@ -306,6 +306,11 @@ export class ChatSession {
     }
     if (identity)
       return this.prompt({ kind: "password", name: identity.name, key: checked.key }, PASSWORD_PROMPT);
+    const conflict = await this.host.identities.nameConflict(checked.key, checked.skeletons);
+    if (conflict) {
+      this.send(errorLine(nameConflictReason(checked.name, conflict)));
+      return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
+    }
     // Say so before the passwords are typed; the budget is spent only when the account is written.
     const budget = await this.host.hub.request<RegistrationReply>({
       k: "registration",

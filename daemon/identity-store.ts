@@ -4,7 +4,7 @@ import { chmod, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promise
 import path from "node:path";
 import { promisify } from "node:util";
 import lockfile from "proper-lockfile";
-import { type NameConflict, nameSkeleton, ReservedNames } from "../protocol/names.ts";
+import { type NameConflict, nameSkeletons, ReservedNames } from "../protocol/names.ts";
 import {
   hashPassword,
   type PasswordHash,
@@ -84,7 +84,7 @@ interface Snapshot {
   /** An open descriptor on the snapshot's inode, so the inode number cannot be reused while cached. */
   fd?: number;
   byAddress?: Map<string, { name: string; at: string }>;
-  /** Each account name's look-alike skeleton -> the account's key; built on first use. */
+  /** Each look-alike form (nameSkeletons) of the account names -> the account's key; built on first use. */
   bySkeleton?: Map<string, string>;
 }
 
@@ -220,8 +220,8 @@ export class IdentityStore {
   #logins = new Map<string, { at: string; address: string }>();
   #loginBatch: Promise<void> | null = null;
   #reserved: ReservedNames;
-  /** Account name -> skeleton, kept across versions of the file so a new version costs look-ups, not skeletons. */
-  #skeletons = new Map<string, string>();
+  /** Account name -> its skeletons, kept across versions of the file so a new version costs look-ups, not skeletons. */
+  #skeletons = new Map<string, string[]>();
 
   constructor(file: string, options: IdentityStoreOptions = {}) {
     this.file = file;
@@ -240,23 +240,23 @@ export class IdentityStore {
 
   /**
    * Why no new account may take a name (valid, with no account of its key): it is reserved,
-   * or its skeleton is that of an existing account's name. skeleton is the candidate's, from
-   * checkName; the accounts' skeletons are indexed once per version of the file.
+   * or it looks like an existing account's name. skeletons are the candidate's, from
+   * checkName; the accounts' are indexed once per version of the file.
    */
-  async nameConflict(key: string, skeleton: string): Promise<NameConflict | undefined> {
-    if (this.#reserved.has(key, skeleton)) return "reserved";
-    return this.#looksLikeAnother(await this.#current(), key, skeleton) ? "look-alike" : undefined;
+  async nameConflict(key: string, skeletons: readonly string[]): Promise<NameConflict | undefined> {
+    if (this.#reserved.has(key, skeletons)) return "reserved";
+    return this.#looksLikeAnother(await this.#current(), key, skeletons) ? "look-alike" : undefined;
   }
 
   /** "taken" also when the name is reserved or looks like an existing account's, checked again under the file lock. */
   async register(name: string, key: string, password: string, address: string): Promise<"ok" | "taken"> {
-    const skeleton = nameSkeleton(name);
-    if (this.#reserved.has(key, skeleton)) return "taken";
+    const skeletons = nameSkeletons(name);
+    if (this.#reserved.has(key, skeletons)) return "taken";
     const before = await this.#current();
-    if (before.users.has(key) || this.#looksLikeAnother(before, key, skeleton)) return "taken";
+    if (before.users.has(key) || this.#looksLikeAnother(before, key, skeletons)) return "taken";
     const hash = await hashPassword(password, this.#scrypt);
     return this.#mutate((users, _exists, snap) => {
-      if (users.has(key) || this.#looksLikeAnother(snap, key, skeleton))
+      if (users.has(key) || this.#looksLikeAnother(snap, key, skeletons))
         return { result: "taken" as const, changed: false };
       users.set(key, {
         name,
@@ -362,21 +362,24 @@ export class IdentityStore {
     await this.#current();
   }
 
-  #looksLikeAnother(snap: Snapshot, key: string, skeleton: string): boolean {
-    const owner = this.#skeletonIndex(snap).get(skeleton);
-    return owner !== undefined && owner !== key;
+  #looksLikeAnother(snap: Snapshot, key: string, skeletons: readonly string[]): boolean {
+    const index = this.#skeletonIndex(snap);
+    return skeletons.some((form) => {
+      const owner = index.get(form);
+      return owner !== undefined && owner !== key;
+    });
   }
 
   #skeletonIndex(snap: Snapshot): Map<string, string> {
     if (snap.bySkeleton) return snap.bySkeleton;
     const index = new Map<string, string>();
-    const skeletons = new Map<string, string>();
+    const memo = new Map<string, string[]>();
     for (const [key, user] of snap.users) {
-      const skeleton = this.#skeletons.get(user.name) ?? nameSkeleton(user.name);
-      skeletons.set(user.name, skeleton);
-      if (!index.has(skeleton)) index.set(skeleton, key);
+      const forms = this.#skeletons.get(user.name) ?? nameSkeletons(user.name);
+      memo.set(user.name, forms);
+      for (const form of forms) if (!index.has(form)) index.set(form, key);
     }
-    this.#skeletons = skeletons;
+    this.#skeletons = memo;
     snap.bySkeleton = index;
     return index;
   }

@@ -1,4 +1,5 @@
 import yargs from "yargs";
+import { checkName } from "../protocol/names.ts";
 import type { LogLevel } from "../protocol/hub-messages.ts";
 
 export interface DaemonOptions {
@@ -24,6 +25,7 @@ export interface DaemonOptions {
   outputLimit: number;
   historyKeep: number;
   historyMaxBytes: number;
+  reservedNames: string[];
   threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
@@ -44,6 +46,22 @@ function port(name: string) {
     if (!Number.isInteger(n) || n < 0 || n > 65535)
       throw new Error(`--${name} must be a port number 0-65535`);
     return n;
+  };
+}
+
+/** A comma-separated list (flag, env) or a JSON array (config file) of names, each a valid name. */
+function nameList(name: string) {
+  return (value: unknown): string[] => {
+    const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v ?? "").split(","));
+    return items
+      .map((item) => item.trim())
+      .filter((item) => item !== "")
+      .map((item) => {
+        const checked = checkName(item);
+        if (!checked.ok)
+          throw new Error(`--${name}: ${JSON.stringify(item)} is not a valid name (${checked.reason})`);
+        return checked.name;
+      });
   };
 }
 
@@ -164,6 +182,11 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         coerce: positive("thread-timeout", 2, 3600),
         describe: "seconds a session thread may leave its hub's pings unanswered before it is restarted",
       },
+      "reserved-names": {
+        default: [] as string[],
+        coerce: nameList("reserved-names"),
+        describe: "names nobody may register, comma separated, besides server (look-alikes too)",
+      },
       "debug-faults": {
         type: "boolean",
         default: false,
@@ -200,6 +223,7 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     outputLimit: parsed["output-limit"],
     historyKeep: parsed["history-keep"],
     historyMaxBytes: parsed["history-max-bytes"],
+    reservedNames: parsed["reserved-names"],
     threadTimeout: parsed["thread-timeout"],
     console: parsed.console,
     debugFaults: parsed["debug-faults"],

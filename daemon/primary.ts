@@ -225,6 +225,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     outputLimit: opts.outputLimit,
     stateDir,
     logLevel: opts.logLevel,
+    reservedNames: opts.reservedNames,
   };
 
   cluster.setupPrimary({ exec: fileURLToPath(sibling("worker-process", import.meta.url)) });

@@ -47,7 +47,9 @@ function sessionsChanged(): void {
 }
 
 const echo = new EchoService(log, sessionsChanged);
-const identities = new IdentityStore(path.join(config.stateDir, "identities.json"));
+const identities = new IdentityStore(path.join(config.stateDir, "identities.json"), {
+  reservedNames: config.reservedNames,
+});
 const chat = new ChatService(
   {
     hub,

@@ -336,6 +336,8 @@ export interface ServiceConfig {
   stateDir: string;
   /** Threads drop records below this level before they cross to the primary. */
   logLevel: LogLevel;
+  /** Names nobody may register besides `server` (--reserved-names). */
+  reservedNames: string[];
 }
 
 export const WORKER_CONFIG_ENV = "TSD_WORKER_CONFIG";

@@ -1,16 +1,20 @@
 /**
- * User names: what a valid name is, its display form, and the key that makes names
- * unique without regard to case or look-alike compatibility forms.
+ * User names: what a valid name is, its display form, the key that makes names unique
+ * without regard to case or compatibility forms, and the skeleton that makes look-alike
+ * names (UTS #39) equal.
  */
 
 import { hasControlChars } from "./text.ts";
+import { isAllowedInIdentifier, skeleton } from "./uts39.ts";
 
 export const NAME_MAX_CHARS = 32;
 
 /** NAME_RULE is the rule as told to a person whose name was refused. */
 export const NAME_RULE = "names are 1-32 letters, digits, _ - or ., with letters from one script only";
 
-export type NameCheck = { ok: true; name: string; key: string } | { ok: false; reason: string };
+export type NameCheck =
+  | { ok: true; name: string; key: string; skeletons: string[] }
+  | { ok: false; reason: string };
 
 /** A letter with its combining marks, or a digit of any script, _, - or . */
 const NAME_CHARS = /^(?:\p{L}\p{M}*|[\p{Nd}_.-])+$/u;
@@ -68,17 +72,70 @@ function oneScript(name: string): boolean {
  * i), which errs on the side of fewer look-alike names.
  */
 export function nameKey(name: string): string {
-  let k = name.normalize("NFKC").toUpperCase().toLowerCase();
+  return foldCase(name.normalize("NFKC")).normalize("NFKC");
+}
+
+function foldCase(text: string): string {
+  let k = text.toUpperCase().toLowerCase();
   if (k.includes("ς")) k = k.replaceAll("ς", "σ");
   if (k.includes("ß")) k = k.replaceAll("ß", "ss"); // from capital ẞ, which upper-cases to itself
-  return k.normalize("NFKC");
+  return k;
+}
+
+/**
+ * nameSkeletons are the forms in which names look alike: two names are confusable when they
+ * share one. UTS #39's skeleton minds case and names do not, so there are two: the skeleton
+ * of the case-folded name (`АӀІСЕ` meets `alice`) and the skeleton of the folded skeleton
+ * (`Ian` meets `lan`: a capital I looks like a small L). Usually both are the same string.
+ */
+export function nameSkeletons(name: string): string[] {
+  const nfkc = name.normalize("NFKC");
+  const folded = skeleton(foldCase(nfkc));
+  const shown = skeleton(foldCase(skeleton(nfkc)));
+  return folded === shown ? [folded] : [folded, shown];
+}
+
+/** namesLookAlike tells whether two names are confusable (UTS #39, without regard to case). */
+export function namesLookAlike(a: string, b: string): boolean {
+  const theirs = nameSkeletons(b);
+  return nameSkeletons(a).some((form) => theirs.includes(form));
+}
+
+/** isAllowed: every code point has Identifier_Status=Allowed (no default-ignorables, fillers, variation selectors). */
+function isAllowed(name: string): boolean {
+  for (const ch of name) if (!isAllowedInIdentifier(ch.codePointAt(0)!)) return false;
+  return true;
+}
+
+/**
+ * STRAY_ACCENT is a generic accent (the Combining Diacritical Marks block) that NFC did not
+ * join to its letter. Every everyday accented letter of Latin, Greek and Cyrillic composes,
+ * so one left over is stacked or hidden, as the dot on a dotless ı is (`alı̇ce` for `alice`).
+ * Script-specific marks (Devanagari vowel signs, Arabic harakat) are not in this block.
+ */
+const STRAY_ACCENT = /[\u0300-\u036f]/u;
+const NONSPACING_MARK = /^[\p{Mn}\p{Me}]$/u;
+/** UTS #39 5.4: more nonspacing marks in a row than this is refused, as is one mark twice in a row. */
+const MAX_MARKS_IN_A_ROW = 4;
+
+function hasStrayMarks(name: string): boolean {
+  if (STRAY_ACCENT.test(name)) return true;
+  let run = 0;
+  let previous = "";
+  for (const ch of name.normalize("NFD")) {
+    if (!NONSPACING_MARK.test(ch)) run = 0;
+    else if (++run > MAX_MARKS_IN_A_ROW || ch === previous) return true;
+    previous = ch;
+  }
+  return false;
 }
 
 /**
  * checkName checks a name as typed. A control character makes it invalid (it is not
  * stripped into a valid name); otherwise the NFKC form must be 1-32 code points of
- * letters (with their combining marks), digits, _, - and ., with letters from one script.
- * On success, name is the NFKC display form and key the uniqueness key.
+ * letters (with their combining marks), digits, _, - and ., every one Allowed by UTS #39,
+ * with no stray or stacked marks, and with letters from one script. On success, name is
+ * the NFKC display form, key the uniqueness key and skeletons its look-alike forms.
  */
 export function checkName(raw: string): NameCheck {
   if (hasControlChars(raw)) return { ok: false, reason: `control characters are not allowed: ${NAME_RULE}` };
@@ -89,8 +146,46 @@ export function checkName(raw: string): NameCheck {
   if (count > NAME_MAX_CHARS) return { ok: false, reason: `that name is too long: ${NAME_RULE}` };
   if (!NAME_CHARS.test(name))
     return { ok: false, reason: `that name has characters that are not allowed: ${NAME_RULE}` };
+  if (!isAllowed(name))
+    return { ok: false, reason: `that name has invisible or rarely used characters: ${NAME_RULE}` };
+  if (hasStrayMarks(name))
+    return { ok: false, reason: `that name has stray or stacked accents: ${NAME_RULE}` };
   if (!oneScript(name)) return { ok: false, reason: `that name mixes scripts: ${NAME_RULE}` };
-  return { ok: true, name, key: nameKey(name) };
+  return { ok: true, name, key: nameKey(name), skeletons: nameSkeletons(name) };
+}
+
+/** SERVER_NAMES are reserved whatever the operator lists: a user called server could pass for the server. */
+export const SERVER_NAMES: readonly string[] = ["server"];
+
+/** Why a valid name cannot be registered. */
+export type NameConflict = "reserved" | "look-alike";
+
+/**
+ * ReservedNames are the names nobody may register: SERVER_NAMES and the operator's
+ * (--reserved-names), matched by key and by skeleton, so `SERVER` and `ѕеrvеr` are
+ * reserved too.
+ */
+export class ReservedNames {
+  readonly #keys = new Set<string>();
+  readonly #skeletons = new Set<string>();
+
+  constructor(operatorNames: readonly string[] = []) {
+    for (const name of [...SERVER_NAMES, ...operatorNames]) {
+      this.#keys.add(nameKey(name));
+      for (const form of nameSkeletons(name)) this.#skeletons.add(form);
+    }
+  }
+
+  has(key: string, skeletons: readonly string[]): boolean {
+    return this.#keys.has(key) || skeletons.some((form) => this.#skeletons.has(form));
+  }
+}
+
+/** nameConflictReason is what a person whose name cannot be registered is told. */
+export function nameConflictReason(name: string, conflict: NameConflict): string {
+  return conflict === "reserved"
+    ? `the name ${name} is reserved; pick another`
+    : `the name ${name} looks too much like an existing name; pick another`;
 }
 
 /** Maps UTF-16 code units so that comparing them orders strings by code point (surrogates above U+FFFF's BMP neighbours). */

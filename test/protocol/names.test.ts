@@ -6,12 +6,19 @@ import {
   compareCodePoints,
   compareNames,
   NAME_RULE,
+  nameConflictReason,
   nameKey,
+  nameSkeletons,
+  namesLookAlike,
+  ReservedNames,
+  SERVER_NAMES,
   sortNames,
 } from "../../protocol/names.ts";
+import { isAllowedInIdentifier, skeleton } from "../../protocol/uts39.ts";
+import { CONFUSABLES_SOURCE, IDENTIFIER_STATUS_SOURCE } from "../../protocol/uts39-data.ts";
 import { check } from "./helpers.ts";
 
-function ok(raw: string): { name: string; key: string } {
+function ok(raw: string): { name: string; key: string; skeletons: string[] } {
   const r = checkName(raw);
   if (!r.ok) throw new Error(`expected ${JSON.stringify(raw)} to be valid: ${r.reason}`);
   return r;
@@ -95,7 +102,109 @@ test("names - control characters make a name invalid, not stripped", (t) => {
 test("names - combining marks need a letter before them", (t) => {
   refused("\u0301a");
   refused("1\u0301");
-  t.is(ok("a\u0301\u0302").name.normalize("NFC"), "a\u0301\u0302".normalize("NFC"));
+  t.is(ok("e\u0302\u0301").name, "ế", "stacked accents that compose to one letter (Vietnamese)");
+  t.is(ok("Nguyễn").name, "Nguyễn");
+});
+
+test("names - invisible characters are refused: default-ignorables, variation selectors, fillers", (t) => {
+  for (const raw of [
+    "ali\u034Fce",
+    "alice\uFE0F",
+    "alice\u{E0100}",
+    "\u3164",
+    "\u115F",
+    "a\u3164b",
+    "\u1160",
+  ]) {
+    t.regex(refused(raw), /invisible or rarely used/, JSON.stringify(raw));
+  }
+  t.false(isAllowedInIdentifier(0x034f), "U+034F COMBINING GRAPHEME JOINER");
+  t.false(isAllowedInIdentifier(0xfe0f), "U+FE0F VARIATION SELECTOR-16");
+  t.false(isAllowedInIdentifier(0xe0100), "U+E0100 VARIATION SELECTOR-17");
+  t.false(isAllowedInIdentifier(0x3164), "U+3164 HANGUL FILLER");
+  t.false(isAllowedInIdentifier(0x115f), "U+115F HANGUL CHOSEONG FILLER");
+  t.true(isAllowedInIdentifier(0x61) && isAllowedInIdentifier(0x436) && isAllowedInIdentifier(0x5c71));
+});
+
+test("names - stray and stacked marks are refused: a dot on a dotless i, a letter under 31 marks", (t) => {
+  t.regex(refused("al\u0131\u0307ce"), /stray or stacked/, "ı + combining dot above passes for i");
+  t.regex(refused("ali\u0307ce"), /stray or stacked/, "i + a hidden second dot");
+  t.regex(refused(`a${"\u0300".repeat(31)}`), /stray or stacked/);
+  t.regex(refused(`a${"\u0301\u0300\u0302\u0303".repeat(7)}\u0304\u0306\u0307`), /stray or stacked/);
+  t.regex(refused("a\u0301\u0302"), /stray or stacked/, "an accent NFC cannot join to its letter");
+  t.regex(refused(`क${"\u094D".repeat(2)}`), /stray or stacked/, "one mark twice in a row (UTS #39 5.4)");
+  t.regex(refused(`ع${"\u064E\u0650".repeat(3)}`), /stray or stacked/, "more than 4 marks in a row");
+  t.is(ok("नमस्ते").name, "नमस्ते", "script-specific marks on their letters are fine");
+  t.is(ok("عَلِي").name, "عَلِي", "Arabic vowel marks are fine");
+});
+
+test("names - all-Cyrillic look-alikes are valid names that look like the Latin name", (t) => {
+  const fake = ok("аӏісе");
+  t.not(fake.key, ok("alice").key, "a distinct key: only the skeleton catches it");
+  t.true(namesLookAlike("аӏісе", "alice"));
+  t.true(namesLookAlike("раураӏ", "paypal"));
+  t.true(namesLookAlike("ѕеѕ", "ses"), "Cyrillic dze and ie");
+  t.true(namesLookAlike("a1ice", "alice"), "digit one for small L (UTS #39)");
+  t.true(namesLookAlike("𝔭𝒶ỿ𝕡𝕒ℓ", "paypal"), "before NFKC too");
+});
+
+test("names - look-alikes are found without regard to case, and capital I passes for small L", (t) => {
+  t.true(namesLookAlike("АӀІСЕ", "alice"), "upper-case Cyrillic");
+  t.true(namesLookAlike("ALICE", "alice"));
+  t.true(namesLookAlike("Ian", "lan"));
+  t.true(namesLookAlike("lan", "Ian"), "either way round");
+  t.true(namesLookAlike("АЛИСА", "алиса"));
+  t.false(namesLookAlike("ian", "lan"), "small i has its dot");
+});
+
+test("names - legit names in other scripts do not look like Latin ones", (t) => {
+  t.false(namesLookAlike("маша", "masha"));
+  t.false(namesLookAlike("Алиса", "alice"));
+  t.false(namesLookAlike("bob", "dob"));
+  t.false(namesLookAlike("山田", "田山"));
+  t.false(namesLookAlike("Ωμέγα", "omega"));
+});
+
+test("names - checkName gives the display form's skeletons", (t) => {
+  for (const raw of ["alice", "Ａｌｉｃｅ", "Straße", "раураӏ", "김철수", "Ian"]) {
+    const r = ok(raw);
+    t.deepEqual(r.skeletons, nameSkeletons(r.name), raw);
+  }
+  t.is(ok("alice").skeletons.length, 1, "one form when case makes no difference");
+  t.is(ok("Ian").skeletons.length, 2);
+});
+
+test("names - UTS #39 skeleton: NFD, default-ignorables dropped, prototypes, NFD", (t) => {
+  t.is(skeleton("𝔭𝒶ỿ𝕡𝕒ℓ"), "paypal");
+  t.is(skeleton("ali\u200Bce"), "alice", "a zero width space is default-ignorable");
+  t.is(skeleton("rn"), skeleton("m"));
+  t.is(skeleton(skeleton("раураӏ")), skeleton("раураӏ"), "idempotent");
+  t.regex(CONFUSABLES_SOURCE, /^Unicode \d+\.\d+ confusables \(ICU [\d.]+\)$/);
+  t.regex(IDENTIFIER_STATUS_SOURCE, /^Unicode [\d.]+ Identifier_Status/);
+});
+
+test("names - server is always reserved; operator names too, by key and by skeleton", (t) => {
+  t.deepEqual(SERVER_NAMES, ["server"]);
+  const reserved = new ReservedNames(["admin", "Модератор", "paypal"]);
+  const is = (name: string) => reserved.has(nameKey(name), nameSkeletons(name));
+  t.true(is("server"));
+  t.true(is("SERVER"), "by key");
+  t.true(is("ѕеrvеr"), "by skeleton, Cyrillic ѕ and е");
+  t.true(is("admin"));
+  t.true(is("ADMIN"));
+  t.true(is("модератор"), "by key, Cyrillic");
+  t.true(is("раураӏ"), "by skeleton, a valid all-Cyrillic name");
+  t.false(is("alice"));
+  t.false(is("servers"));
+  t.true(new ReservedNames().has(ok("server").key, ok("server").skeletons), "with no operator list");
+});
+
+test("names - conflict reasons name the name and say what to do", (t) => {
+  t.is(
+    nameConflictReason("аӏісе", "look-alike"),
+    "the name аӏісе looks too much like an existing name; pick another",
+  );
+  t.is(nameConflictReason("server", "reserved"), "the name server is reserved; pick another");
 });
 
 test("names - refusal reasons state the rule", (t) => {

@@ -1,0 +1,136 @@
+// Regenerates protocol/uts39-data.ts, the Unicode data behind the name rules (UTS #39):
+//
+//   npm exec -- node scripts/unicode-names-data.ts
+//
+// - Confusable prototypes (confusables.txt) come from the ICU data built into the Node binary
+//   that runs this script (the npm package `node` of devDependencies): its `confusables.cfu`
+//   item is ICU's compiled form of confusables.txt, in ICU's spoof data format 2.
+// - Identifier_Status=Allowed (IdentifierStatus.txt) comes from Perl's Unicode database
+//   (Debian's perl, always installed): Perl answers \p{Identifier_Status=Allowed}.
+//
+// Both are Unicode's own data; run this again after moving to a newer Node or Perl.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+
+const OUT = new URL("../protocol/uts39-data.ts", import.meta.url);
+
+class DataSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DataSourceError";
+  }
+}
+
+/** ICU data items start with a header: size, the magic 0xda27, then UDataInfo (format at byte 12). */
+function findIcuItem(binary: Buffer, format: string): number {
+  const tag = Buffer.from(format, "latin1");
+  for (let at = binary.indexOf(tag); at !== -1; at = binary.indexOf(tag, at + 1)) {
+    const start = at - 12;
+    if (start >= 0 && binary[start + 2] === 0xda && binary[start + 3] === 0x27) return start;
+  }
+  throw new DataSourceError(
+    `no ICU ${JSON.stringify(format)} data in ${process.execPath}; run this with the Node of the npm package "node" (npm exec -- node ...), which has its ICU data built in`,
+  );
+}
+
+/** The confusable prototypes: source code point -> prototype string (ICU spoof data, format 2). */
+function icuConfusables(): Map<number, string> {
+  const binary = fs.readFileSync(process.execPath);
+  const item = findIcuItem(binary, "Cfu ");
+  if (binary[item + 8] !== 0)
+    throw new DataSourceError("the ICU data is big-endian; this reader expects little-endian");
+  const h = item + binary.readUInt16LE(item);
+  if (binary.readUInt32LE(h) !== 0x3845fdef) throw new DataSourceError("confusables.cfu: bad magic");
+  if (binary[h + 4] !== 2) throw new DataSourceError(`confusables.cfu: format ${binary[h + 4]}, expected 2`);
+  const keys = h + binary.readInt32LE(h + 12);
+  const count = binary.readInt32LE(h + 16);
+  const values = h + binary.readInt32LE(h + 20);
+  const strings = h + binary.readInt32LE(h + 28);
+  const map = new Map<number, string>();
+  for (let i = 0; i < count; i++) {
+    const key = binary.readInt32LE(keys + 4 * i);
+    const source = key & 0xffffff;
+    const units = ((key >>> 24) & 0xff) + 1; // the prototype's length in UTF-16 code units
+    const value = binary.readUInt16LE(values + 2 * i);
+    let prototype = "";
+    if (units === 1) prototype = String.fromCharCode(value);
+    else
+      for (let j = 0; j < units; j++)
+        prototype += String.fromCharCode(binary.readUInt16LE(strings + 2 * (value + j)));
+    map.set(source, prototype);
+  }
+  return map;
+}
+
+const PERL_ALLOWED = String.raw`
+use Unicode::UCD;
+print Unicode::UCD::UnicodeVersion(), "\n";
+my $start = -1;
+for my $c (0 .. 0x110000) {
+  my $in = $c < 0x110000 && ($c < 0xD800 || $c > 0xDFFF) && chr($c) =~ /\p{Identifier_Status=Allowed}/;
+  if ($in && $start < 0) { $start = $c }
+  elsif (!$in && $start >= 0) { printf "%x %x\n", $start, $c - 1; $start = -1 }
+}
+`;
+
+/** Identifier_Status=Allowed as inclusive ranges, and the Unicode version Perl has. */
+function perlAllowed(): { unicode: string; ranges: [number, number][] } {
+  const run = spawnSync("perl", ["-e", PERL_ALLOWED], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (run.error || run.status !== 0)
+    throw new DataSourceError(`perl failed: ${run.error?.message ?? run.stderr} (apt-get install perl)`);
+  const [unicode, ...lines] = run.stdout.trim().split("\n");
+  const ranges = lines.map(
+    (line) => line.split(" ").map((hex) => Number.parseInt(hex, 16)) as [number, number],
+  );
+  if (!unicode || ranges.length < 100) throw new DataSourceError("perl gave no Identifier_Status data");
+  return { unicode, ranges };
+}
+
+/** Wraps space-separated items into lines of at most 100 characters. */
+function wrap(items: string[]): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const item of items) {
+    if (line && line.length + 1 + item.length > 100) {
+      lines.push(line);
+      line = item;
+    } else line = line ? `${line} ${item}` : item;
+  }
+  if (line) lines.push(line);
+  return lines.join("\n");
+}
+
+const hex = (n: number) => n.toString(16);
+const codePoints = (s: string) => [...s].map((c) => hex(c.codePointAt(0)!)).join(".");
+
+const confusables = icuConfusables();
+const allowed = perlAllowed();
+const confusableItems = [...confusables]
+  .sort((a, b) => a[0] - b[0])
+  .map(([source, prototype]) => `${hex(source)}:${codePoints(prototype)}`);
+const allowedItems = allowed.ranges.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`));
+
+const text = `// Generated by scripts/unicode-names-data.ts; do not edit. Unicode's data for the name rules (UTS #39).
+
+/** Where CONFUSABLES comes from: confusables.txt as compiled into ICU. */
+export const CONFUSABLES_SOURCE = "Unicode ${process.versions.unicode} confusables (ICU ${process.versions.icu})";
+
+/** Where ALLOWED comes from: IdentifierStatus.txt as Perl's Unicode database has it. */
+export const IDENTIFIER_STATUS_SOURCE = "Unicode ${allowed.unicode} Identifier_Status (Perl)";
+
+/** Identifier_Status=Allowed: code point ranges in hex, \`start-end\` or a single code point. */
+export const ALLOWED = \`
+${wrap(allowedItems)}
+\`;
+
+/** Confusable prototypes: \`source:prototype\`, code points in hex, a prototype's joined by \`.\`. */
+export const CONFUSABLES = \`
+${wrap(confusableItems)}
+\`;
+`;
+
+fs.writeFileSync(OUT, text);
+console.log(
+  `protocol/uts39-data.ts: ${confusables.size} confusables (Unicode ${process.versions.unicode}), ` +
+    `${allowed.ranges.length} Allowed ranges (Unicode ${allowed.unicode})`,
+);
