@@ -315,10 +315,13 @@ function tsd(id: string, label: string, extraArgs: string[], shape: string): Ser
         dir,
         "--log-level",
         "warn",
-        // Benchmarks measure the server, not its abuse limits: no per-address cap, no flood control.
+        // Benchmarks measure the server, not its abuse limits: no per-address cap, no flood control,
+        // no bound on new accounts (every client registers from 127.0.0.1).
         "--max-per-address",
         "0",
         "--flood-rate",
+        "0",
+        "--registrations-per-hour",
         "0",
       ];
       if (opts.services.includes("echo")) args.push("--echo-port", "0");

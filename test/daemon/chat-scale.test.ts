@@ -2,10 +2,16 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
-import { startDaemon, waitFor, shape, UNLIMITED_CHAT } from "../helpers/daemon.ts";
+import { MANY_REGISTRATIONS, startDaemon, waitFor, shape, UNLIMITED_CHAT } from "../helpers/daemon.ts";
 
 test("chat at scale - 100 parallel registrations on separate connections lose none", async (t) => {
-  const daemon = await startDaemon([...shape(2, 2), "--no-echo", "--max-per-address", "0"]);
+  const daemon = await startDaemon([
+    ...shape(2, 2),
+    "--no-echo",
+    "--max-per-address",
+    "0",
+    ...MANY_REGISTRATIONS,
+  ]);
   t.teardown(() => daemon.cleanup());
   const names = Array.from({ length: 100 }, (_, i) => `user${i}`);
   const clients = await Promise.all(names.map(() => ChatClient.connect(daemon.chatPort)));
@@ -146,7 +152,13 @@ test("chat limits - sign-in timeout and the per-address cap", async (t) => {
 });
 
 test("chat faults - users on a killed worker are announced as left exactly once", async (t) => {
-  const daemon = await startDaemon([...shape(2, 1), "--no-echo", "--max-per-address", "0"]);
+  const daemon = await startDaemon([
+    ...shape(2, 1),
+    "--no-echo",
+    "--max-per-address",
+    "0",
+    ...MANY_REGISTRATIONS,
+  ]);
   t.teardown(() => daemon.cleanup());
   const clients: ChatClient[] = [];
   let users: { name: string; worker: number }[] = [];

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { type RunningDaemon, startDaemon, shape } from "../helpers/daemon.ts";
+import { MANY_REGISTRATIONS, type RunningDaemon, startDaemon, shape } from "../helpers/daemon.ts";
 import { ChatClient, sleep } from "../helpers/chat-client.ts";
 
 let daemon: RunningDaemon;
@@ -20,7 +20,15 @@ async function user(name: string, password = "secret1"): Promise<ChatClient> {
 }
 
 test.before(async () => {
-  daemon = await startDaemon([...shape(2, 2), "--no-echo", "--max-per-address", "0", "--log-level", "debug"]);
+  daemon = await startDaemon([
+    ...shape(2, 2),
+    "--no-echo",
+    "--max-per-address",
+    "0",
+    "--log-level",
+    "debug",
+    ...MANY_REGISTRATIONS,
+  ]);
 });
 test.afterEach.always(() => {
   for (const c of clients.splice(0)) c.close();

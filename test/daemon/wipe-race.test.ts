@@ -2,10 +2,16 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
-import { startDaemon, shape } from "../helpers/daemon.ts";
+import { MANY_REGISTRATIONS, startDaemon, shape } from "../helpers/daemon.ts";
 
 test("identities wipe racing 50 registrations: valid JSON, each registration wholly before or after", async (t) => {
-  const daemon = await startDaemon([...shape(2, 2), "--no-echo", "--max-per-address", "0"]);
+  const daemon = await startDaemon([
+    ...shape(2, 2),
+    "--no-echo",
+    "--max-per-address",
+    "0",
+    ...MANY_REGISTRATIONS,
+  ]);
   t.teardown(() => daemon.cleanup());
   const names = Array.from({ length: 50 }, (_, i) => `race${i}`);
   const clients = await Promise.all(names.map(() => ChatClient.connect(daemon.chatPort)));

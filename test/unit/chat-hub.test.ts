@@ -38,7 +38,7 @@ test("chat hub - a line goes to each thread with members once, never once per me
   h.say(a, "1.1.1", "hi");
   t.deepEqual(a.sent, [{ k: "deliver", line: "<alice> hi\r\n", except: "1.1.1" }]);
   t.deepEqual(b.sent, [{ k: "deliver", line: "<alice> hi\r\n", except: "1.1.1" }]);
-  t.deepEqual(h.history(5), [{ time: 1_000_000, name: "alice", text: "hi" }]);
+  t.deepEqual(h.history(5), { records: [{ time: 1_000_000, name: "alice", text: "hi" }], omitted: 0 });
 });
 
 test("chat hub - a takeover drops the old session quietly; its late leave is ignored", (t) => {
@@ -85,19 +85,73 @@ test("chat hub - the per-address cap counts across threads and frees slots, also
 test("chat hub - failed sign-ins grow the delay per account and address; a success clears it", (t) => {
   let now = 0;
   const h = hub(0, () => now);
-  t.is(h.throttleDelay("alice", "1.2.3.4"), 0);
+  const delay = (address: string) => h.throttle("alice", address, null).delayMs;
+  t.is(delay("1.2.3.4"), 0);
   const delays: number[] = [];
   for (let i = 0; i < 5; i++) {
     h.failed("alice", "1.2.3.4");
-    delays.push(h.throttleDelay("alice", "1.2.3.4"));
+    delays.push(delay("1.2.3.4"));
   }
   t.deepEqual(delays, [250, 500, 1000, 2000, 4000]);
-  t.is(h.throttleDelay("alice", "5.6.7.8"), 0, "another address is not slowed");
+  t.is(delay("5.6.7.8"), 0, "another address is not slowed");
   now += 4000;
-  t.is(h.throttleDelay("alice", "1.2.3.4"), 0, "the delay runs out");
+  t.is(delay("1.2.3.4"), 0, "the delay runs out");
   h.join(new FakePeer(1, 1), "s", "alice", "alice", "1.2.3.4");
   h.failed("alice", "1.2.3.4");
-  t.is(h.throttleDelay("alice", "1.2.3.4"), 250, "a successful sign-in started the count over");
+  t.is(delay("1.2.3.4"), 250, "a successful sign-in started the count over");
+});
+
+test("chat hub - checks of one account from many addresses are spaced out; its own addresses are not", (t) => {
+  let now = 0;
+  const h = hub(0, () => now);
+  h.join(new FakePeer(1, 1), "s", "bob", "bob", "10.9.9.9");
+  const waits: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const answer = h.throttle("bob", `10.0.${i}.1`, "10.8.8.8");
+    waits.push(answer.retryAfterMs === undefined ? answer.delayMs : -1);
+  }
+  t.deepEqual(waits.slice(0, 11), new Array(11).fill(0), "the first checks from new addresses are free");
+  t.deepEqual(
+    waits.slice(11, 15),
+    [2000, 4297, 6936, 9967],
+    "then each waits its turn, the turns further apart",
+  );
+  t.true(
+    waits.slice(15).every((w) => w === -1),
+    "a turn more than 10 s away is refused, not queued",
+  );
+  t.deepEqual(h.throttle("bob", "10.8.8.8", "10.8.8.8"), { delayMs: 0 }, "the identity file's last address");
+  t.deepEqual(h.throttle("bob", "10.9.9.9", null), { delayMs: 0 }, "an address bob signed in from");
+  now += 60 * 60_000 + 1;
+  t.deepEqual(h.throttle("bob", "10.0.99.1", null), { delayMs: 0 }, "an hour later the count starts over");
+});
+
+test("chat hub - registrations are bounded per /24 and per /16; looking does not spend", (t) => {
+  let now = 0;
+  const h = new EmbeddedChatHub({
+    maxPerAddress: 0,
+    registrationsPerHour: 2,
+    history: memoryHistory(),
+    log: () => {},
+    now: () => now,
+  });
+  t.deepEqual(h.registration("10.1.1.1", false), { ok: true, retryAfterMs: 0 });
+  t.true(h.registration("10.1.1.1", true).ok);
+  t.true(h.registration("10.1.1.2", true).ok);
+  const refused = h.registration("10.1.1.3", false);
+  t.false(refused.ok, "the /24 has spent its 2");
+  t.is(refused.retryAfterMs, 30 * 60_000, "one comes back every half hour");
+  t.false(h.registration("10.1.1.3", true).ok);
+  for (const net of [2, 3, 4])
+    for (const host of [1, 2]) t.true(h.registration(`10.1.${net}.${host}`, true).ok);
+  t.false(h.registration("10.1.5.1", true).ok, "the /16 has spent its 4 x 2");
+  t.true(h.registration("10.2.0.1", true).ok, "another /16 has its own");
+  now += 30 * 60_000;
+  t.true(h.registration("10.1.1.3", true).ok);
+  t.true(
+    new EmbeddedChatHub({ maxPerAddress: 0, history: memoryHistory(), log: () => {} }).registration("x", true)
+      .ok,
+  );
 });
 
 test("chat hub - a dead thread's users are announced as left once; kick and announce reach members", (t) => {
