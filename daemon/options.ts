@@ -184,6 +184,7 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
       },
       "reserved-names": {
         default: [] as string[],
+        defaultDescription: "none besides server",
         coerce: nameList("reserved-names"),
         describe: "names nobody may register, comma separated, besides server (look-alikes too)",
       },
