@@ -1,3 +1,4 @@
+import { escapeControls } from "../../protocol/log-escape.ts";
 import { type CtlCommand, printJson } from "../command.ts";
 import { UsageError } from "../errors.ts";
 
@@ -30,7 +31,9 @@ export const logs: CtlCommand = {
     const lines = Number(args.n);
     if (!Number.isInteger(lines) || lines < 0) throw new UsageError("-n takes a whole number of lines");
     const follow = Boolean(args.f);
-    const print = (line: string) => (ctx.json ? ctx.out(JSON.stringify({ line })) : ctx.out(line));
+    // A log written before its lines were escaped, or appended to by others, may hold raw control bytes: never replay them on the terminal.
+    const print = (line: string) =>
+      ctx.json ? ctx.out(JSON.stringify({ line })) : ctx.out(escapeControls(line));
     if (follow) {
       client.onNotification((method, params) => {
         if (method === "logs.line") print((params as { line: string }).line);

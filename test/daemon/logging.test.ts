@@ -151,3 +151,13 @@ for (const format of ["text", "json"] as const) {
     }
   });
 }
+
+test("logging - tsctl logs escapes control bytes a log holds from before (or from another writer)", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo"]);
+  t.teardown(() => daemon.cleanup());
+  fs.appendFileSync(path.join(daemon.logDir, "tsd.log"), `old record text=${HOSTILE_ANNOUNCE}\n`);
+  const shown = await daemon.tsctl(["logs", "-n", "3"]);
+  t.is(shown.code, 0, shown.stderr);
+  t.deepEqual(rawControls(shown.stdout), []);
+  t.true(shown.stdout.includes("old record text=\\u001b]0;pwned\\u0007\\u001b[2Jhi"));
+});

@@ -1,6 +1,6 @@
 import test from "ava";
 import fc from "fast-check";
-import { escapeControls } from "../../daemon/log-escape.ts";
+import { escapeControls } from "../../protocol/log-escape.ts";
 
 test("log escape - control characters become visible escapes; other text is unchanged", (t) => {
   t.is(escapeControls("\x1b]0;pwned\x07\x1b[2Jhi"), "\\u001b]0;pwned\\u0007\\u001b[2Jhi");
