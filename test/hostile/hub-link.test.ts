@@ -1,11 +1,11 @@
 import test from "ava";
 import type { StatusResult } from "../../protocol/rpc.ts";
 import { ChatClient } from "../helpers/chat-client.ts";
-import { shape, spawnDaemon, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { MANY_REGISTRATIONS, shape, spawnDaemon, startDaemon, waitFor } from "../helpers/daemon.ts";
 import { callRpc } from "../helpers/rpc.ts";
 
 /** Chat only, flood control off, the per-address cap left on (its slots must not leak). */
-const ATTACK = ["--no-echo", "--flood-rate", "0"];
+const ATTACK = ["--no-echo", "--flood-rate", "0", ...MANY_REGISTRATIONS];
 
 /** A line of `bytes` bytes of 0x80: each decodes to U+FFFD, three bytes once stored. */
 function invalidLine(bytes: number): Buffer {
