@@ -106,6 +106,7 @@ export class HubLink {
 
   close(): Promise<void> {
     clearInterval(this.checker);
+    if (this.socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => this.socket.end(resolve));
   }
 
