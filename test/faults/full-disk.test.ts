@@ -49,12 +49,15 @@ fullDiskTest(
   async (t) => {
     const dir = tempDir();
     const disk = SmallDisk.mount(path.join(dir, "state"), 256 * 1024);
-    let daemon = await startDaemon(ARGS, { dir });
+    const started: RunningDaemon[] = [];
+    // Registered first: the tmpfs is unmounted even if a daemon never starts.
     t.teardown(async () => {
-      await stop(daemon);
+      for (const d of started) await stop(d);
       disk.unmount();
       fs.rmSync(dir, { recursive: true, force: true });
     });
+    let daemon = await startDaemon(ARGS, { dir });
+    started.push(daemon);
     const log = path.join(daemon.logDir, "tsd.log");
     const alice = await ChatClient.connect(daemon.chatPort);
     await alice.register("alice", "secret1");
@@ -106,6 +109,7 @@ fullDiskTest(
 
     await stop(daemon);
     daemon = await startDaemon(ARGS, { dir });
+    started.push(daemon);
     const back = await ChatClient.connect(daemon.chatPort);
     await back.signIn("alice", "secret1");
     back.send("/history 100");
