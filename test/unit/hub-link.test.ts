@@ -25,7 +25,12 @@ async function fakeHub(t: {
 test("hub link - a message over the link's limit ends the link and says why", async (t) => {
   const hub = await fakeHub(t);
   const lost = Promise.withResolvers<string>();
-  const link = new HubLink(hub.path, 4096, () => t.fail("no message expected"), (reason) => lost.resolve(reason));
+  const link = new HubLink(
+    hub.path,
+    4096,
+    () => t.fail("no message expected"),
+    (reason) => lost.resolve(reason),
+  );
   const peer = await hub.peer;
   peer.write(`${JSON.stringify({ k: "deliver", line: "x".repeat(hubLineLimit(4096)), except: null })}\n`);
   t.is(await lost.promise, "message from the hub too large for the link");
