@@ -1,6 +1,5 @@
 import os from "node:os";
 import yargs, { type Argv } from "yargs";
-import { resolveSocketPath } from "../protocol/paths.ts";
 import type { CtlCommand, CtlContext } from "./command.ts";
 import { announce } from "./commands/announce.ts";
 import { identities } from "./commands/identities.ts";
@@ -13,6 +12,7 @@ import { who } from "./commands/who.ts";
 import { ControlClient } from "./control-client.ts";
 import { parseDuration } from "./duration.ts";
 import { CtlError, ExitCode, UsageError } from "./errors.ts";
+import { socketCandidates } from "./socket-candidates.ts";
 import { CTL_VERSION } from "./version.ts";
 
 export const COMMANDS: readonly CtlCommand[] = [
@@ -51,11 +51,13 @@ function globalOptions(y: Argv) {
       describe: "control socket path [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
     })
     .option("json", { type: "boolean", default: false, describe: "print results as JSON" })
+    .option("verbose", { type: "boolean", default: false, describe: "say which control socket is used" })
     .option("timeout", { type: "string", default: "10s", describe: "how long one call may take" });
 }
 
-export function socketPathFor(flag: string | undefined): string {
-  return resolveSocketPath(flag, {
+/** The control sockets to try, first match wins (control.md, then the systemd service's). */
+export function socketPathsFor(flag: string | undefined): string[] {
+  return socketCandidates(flag, {
     env: process.env,
     uid: process.getuid?.() ?? 0,
     home: os.homedir(),
@@ -87,11 +89,17 @@ export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}
       (y) => (cmd.builder ? cmd.builder(y) : y),
       async (args) => {
         // A global option given twice (the shell's defaults, then the line's own): the last wins.
-        const socketPath = socketPathFor(last(args.socket) as string | undefined);
+        const socketPaths = socketPathsFor(last(args.socket) as string | undefined);
+        const verbose = Boolean(last(args.verbose));
         const timeoutMs = parseDuration(String(last(args.timeout)), "--timeout");
         const ctx: CtlContext = {
           client: () => {
-            session.client ??= ControlClient.connect(socketPath, timeoutMs);
+            session.client ??= ControlClient.connectFirst(socketPaths, timeoutMs, (from, to) => {
+              if (verbose) io.err(`tsctl: nothing answers at ${from}; trying ${to}`);
+            }).then((client) => {
+              if (verbose) io.err(`tsctl: using ${client.path}`);
+              return client;
+            });
             session.client.catch(() => {
               session.client = undefined;
             });

@@ -39,6 +39,11 @@ export class ControlClient {
     });
   }
 
+  /** The socket this connection reached. */
+  get path(): string {
+    return this.socketPath;
+  }
+
   static connect(socketPath: string, timeoutMs: number): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);
@@ -59,6 +64,29 @@ export class ControlClient {
         else reject(new DaemonNotRunning(socketPath, error));
       });
     });
+  }
+
+  /**
+   * Connects to the first of socketPaths that answers; onFallback hears of each one passed over.
+   * Nothing answering anywhere is one DaemonNotRunning naming every path tried; a permission
+   * error stops the search, since that socket is the daemon's.
+   */
+  static async connectFirst(
+    socketPaths: readonly string[],
+    timeoutMs: number,
+    onFallback: (from: string, to: string) => void = () => {},
+  ): Promise<ControlClient> {
+    let lastError: unknown;
+    for (const [index, socketPath] of socketPaths.entries()) {
+      if (index > 0) onFallback(socketPaths[index - 1]!, socketPath);
+      try {
+        return await ControlClient.connect(socketPath, timeoutMs);
+      } catch (error) {
+        if (!(error instanceof DaemonNotRunning)) throw error;
+        lastError = error.cause;
+      }
+    }
+    throw new DaemonNotRunning(socketPaths, lastError);
   }
 
   /** One call; the daemon's JSON-RPC error becomes a DaemonError. */

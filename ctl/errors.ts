@@ -21,9 +21,10 @@ export class CtlError extends Error {
 }
 
 export class DaemonNotRunning extends CtlError {
-  constructor(socketPath: string, cause: unknown) {
+  constructor(socketPaths: string | readonly string[], cause: unknown) {
+    const tried = typeof socketPaths === "string" ? [socketPaths] : socketPaths;
     super(
-      `tsd is not running: nothing answers at ${socketPath}. Start it with \`npx tsd-daemon\` (or \`systemctl start tsd\`), or point tsctl at its socket with --socket or TSD_SOCKET.`,
+      `tsd is not running: nothing answers at ${tried.join(", nor at ")}. Start it with \`npx tsd-daemon\` (or \`systemctl start tsd\`), or point tsctl at its socket with --socket or TSD_SOCKET.`,
       ExitCode.notRunning,
       { cause },
     );
