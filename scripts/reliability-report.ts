@@ -37,6 +37,16 @@ for (const raw of output.split("\n")) {
 }
 
 const cell = (text: string) => text.replaceAll("|", "\\|");
+/** The hand-written section of the page, kept as it is between runs. */
+const HAND_WRITTEN = "## Defects found by the hostile review";
+function handWritten(): string[] {
+  const page = fs.existsSync("docs/reliability.md") ? fs.readFileSync("docs/reliability.md", "utf8") : "";
+  const start = page.indexOf(HAND_WRITTEN);
+  if (start === -1) return [];
+  const end = page.indexOf("\n## ", start + HAND_WRITTEN.length);
+  return page.slice(start, end === -1 ? undefined : end + 1).split("\n");
+}
+
 const lines = [
   "# Reliability: load held, faults survived, bad inputs tried",
   "",
@@ -45,6 +55,7 @@ const lines = [
   "the tests assert the bounds, the figures show how far inside them this run stayed. The machine",
   "has 2 shared cores: read timings as orders of magnitude, not as constants.",
   "",
+  ...handWritten(),
   "## Outcomes",
   "",
   "| test | result |",
