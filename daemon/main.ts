@@ -1,5 +1,5 @@
-import { parseDaemonOptions } from "./options.ts";
-import { runPrimary, StartupError } from "./primary.ts";
+import { parseDaemonOptions } from "./primary/options.ts";
+import { runPrimary, StartupError } from "./primary/primary.ts";
 
 try {
   await runPrimary(await parseDaemonOptions(process.argv.slice(2)));

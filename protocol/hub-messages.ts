@@ -341,3 +341,10 @@ export interface ServiceConfig {
 }
 
 export const WORKER_CONFIG_ENV = "TSD_WORKER_CONFIG";
+
+/** The data a session thread is started with (its workerData). */
+export interface ThreadData {
+  config: ServiceConfig;
+  worker: number;
+  thread: number;
+}

@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { hashPassword, type PasswordHash, type ScryptParams } from "../../daemon/password.ts";
+import { hashPassword, type PasswordHash, type ScryptParams } from "../../daemon/shared/password.ts";
 import { type ChatgenRun, type ChatProto, ensureChatgen, startChatgen } from "../chatgen.ts";
 import { processSnapshot, processTree } from "../proc.ts";
 import { type RunningServer, repoRoot, SERVERS, type StopReport, sleep } from "../servers.ts";

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import test from "ava";
-import { type ControlMethod, createControlServer } from "../../daemon/control-server.ts";
+import { type ControlMethod, createControlServer } from "../../daemon/primary/control/control-server.ts";
 import { MAX_ANSWER_BYTES, RpcErrorCode } from "../../protocol/rpc.ts";
 import { tempDir } from "../helpers/daemon.ts";
 

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { hashPassword } from "../../daemon/password.ts";
+import { hashPassword } from "../../daemon/shared/password.ts";
 import { type RunningDaemon, rssBytes, startDaemon, tempDir } from "../helpers/daemon.ts";
 
 export interface SoakOptions {

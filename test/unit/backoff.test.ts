@@ -1,5 +1,5 @@
 import test from "ava";
-import { Backoff } from "../../daemon/backoff.ts";
+import { Backoff } from "../../daemon/shared/backoff.ts";
 
 test("backoff - doubles up to the cap and starts over after a stable run", (t) => {
   const backoff = new Backoff(100, 1000, 30_000);

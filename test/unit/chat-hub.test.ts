@@ -1,5 +1,5 @@
 import test from "ava";
-import { EmbeddedChatHub, type HistorySink, type HubPeer } from "../../daemon/chat-hub.ts";
+import { EmbeddedChatHub, type HistorySink, type HubPeer } from "../../daemon/primary/hub/chat-hub.ts";
 import type { HistoryEntry, HubToThread } from "../../protocol/hub-messages.ts";
 
 class FakePeer implements HubPeer {

@@ -1,5 +1,5 @@
 import test from "ava";
-import { buildControlMethods, type DaemonControl } from "../../daemon/control-methods.ts";
+import { buildControlMethods, type DaemonControl } from "../../daemon/primary/control/control-methods.ts";
 import { parseDuration } from "../../ctl/duration.ts";
 
 const noop: DaemonControl = {

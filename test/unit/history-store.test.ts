@@ -19,7 +19,7 @@ import {
   type HistoryRecord,
   type HistoryRecovery,
   HistoryStore,
-} from "../../daemon/history-store.ts";
+} from "../../daemon/primary/hub/history-store.ts";
 import { waitFor } from "../helpers/daemon.ts";
 import { SmallDisk, smallDiskUnavailable } from "../helpers/small-disk.ts";
 

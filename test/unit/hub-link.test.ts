@@ -3,7 +3,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import test from "ava";
-import { HubLink } from "../../daemon/hub-link.ts";
+import { HubLink } from "../../daemon/thread/hub-link.ts";
 import { hubLineLimit } from "../../protocol/hub-messages.ts";
 
 /** A stand-in hub on a real Unix socket: hands the test each connection the link makes. */

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import test from "ava";
-import { IdentityFileCorrupt, IdentityStore } from "../../daemon/identity-store.ts";
+import { IdentityFileCorrupt, IdentityStore } from "../../daemon/shared/identity-store.ts";
 
 const run = promisify(execFile);
 const cheap = { scrypt: { N: 1024, r: 1, p: 1 } };

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { readLastLines } from "../../daemon/log-tail.ts";
+import { readLastLines } from "../../daemon/primary/log/log-tail.ts";
 import { tempDir } from "../helpers/daemon.ts";
 
 function file(t: { teardown(fn: () => void): void }, content: string): string {

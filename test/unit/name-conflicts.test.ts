@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import test from "ava";
-import { IdentityStore } from "../../daemon/identity-store.ts";
+import { IdentityStore } from "../../daemon/shared/identity-store.ts";
 import { checkName } from "../../protocol/names.ts";
 
 const cheap = { scrypt: { N: 1024, r: 1, p: 1 } };

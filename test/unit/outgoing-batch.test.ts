@@ -1,5 +1,5 @@
 import test from "ava";
-import { type Outgoing, planWrites } from "../../daemon/outgoing-batch.ts";
+import { type Outgoing, planWrites } from "../../daemon/thread/chat/outgoing-batch.ts";
 
 const say = (line: string, except: string | null = null): Outgoing => ({ line, except, to: null });
 const tell = (line: string, to: string): Outgoing => ({ line, except: null, to });

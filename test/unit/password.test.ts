@@ -6,7 +6,7 @@ import {
   passwordLength,
   SCRYPT_DEFAULTS,
   verifyPassword,
-} from "../../daemon/password.ts";
+} from "../../daemon/shared/password.ts";
 
 const cheap = { N: 1024, r: 8, p: 1, keylen: 32 };
 

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { parseDaemonOptions } from "../../daemon/options.ts";
+import { parseDaemonOptions } from "../../daemon/primary/options.ts";
 import { tempDir } from "../helpers/daemon.ts";
 
 test.afterEach.always(() => {

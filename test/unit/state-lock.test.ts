@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import test, { type ExecutionContext } from "ava";
-import { lockStateDir, StateDirInUse } from "../../daemon/state-lock.ts";
+import { lockStateDir, StateDirInUse } from "../../daemon/primary/state-lock.ts";
 
 const holderScript = fileURLToPath(new URL("fixtures/state-lock-holder.ts", import.meta.url));
 

@@ -1,6 +1,6 @@
 import yargs from "yargs";
-import { checkName } from "../protocol/names.ts";
-import type { LogLevel } from "../protocol/hub-messages.ts";
+import { checkName } from "../../protocol/names.ts";
+import type { LogLevel } from "../../protocol/hub-messages.ts";
 
 export interface DaemonOptions {
   host: string;

@@ -1,8 +1,8 @@
 import { JSONRPCErrorException } from "json-rpc-2.0";
-import { RpcErrorCode, type StatusResult } from "../protocol/rpc.ts";
-import type { OnlineUser } from "./chat-hub.ts";
+import { RpcErrorCode, type StatusResult } from "../../../protocol/rpc.ts";
+import type { OnlineUser } from "../hub/chat-hub.ts";
 import { type ControlConnection, type ControlMethod, invalidParams } from "./control-server.ts";
-import type { LogTail } from "./log-tail.ts";
+import type { LogTail } from "../log/log-tail.ts";
 
 export interface IdentitySummary {
   name: string;

@@ -3,26 +3,25 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ListenPorts, LogLevel, ServiceConfig, ServiceName } from "../protocol/hub-messages.ts";
-import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
+import type { ListenPorts, LogLevel, ServiceConfig, ServiceName } from "../../protocol/hub-messages.ts";
+import { WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
 import {
   isOwnSocketDir,
   type PathEnv,
   resolveLogDir,
   resolveSocketPath,
   resolveStateDir,
-} from "../protocol/paths.ts";
-import { runShell } from "../ctl/shell.ts";
-import { buildControlMethods, type DaemonControl } from "./control-methods.ts";
-import { createControlServer } from "./control-server.ts";
-import { sibling } from "./entry-file.ts";
-import { prepareSocketPath, secureSocketFile } from "./control-socket.ts";
-import { EmbeddedChatHub } from "./chat-hub.ts";
-import { HistoryStore } from "./history-store.ts";
-import { HubServer, type ThreadLink } from "./hub-server.ts";
-import { IdentityFileCorrupt, IdentityStore, removeIdentityLeftovers } from "./identity-store.ts";
-import { readLastLines } from "./log-tail.ts";
-import { createLogger } from "./logger.ts";
+} from "../../protocol/paths.ts";
+import { buildControlMethods, type DaemonControl } from "./control/control-methods.ts";
+import { createControlServer } from "./control/control-server.ts";
+import { entryFile } from "../shared/entry-file.ts";
+import { prepareSocketPath, secureSocketFile } from "./control/control-socket.ts";
+import { EmbeddedChatHub } from "./hub/chat-hub.ts";
+import { HistoryStore } from "./hub/history-store.ts";
+import { HubServer, type ThreadLink } from "./hub/hub-server.ts";
+import { IdentityFileCorrupt, IdentityStore, removeIdentityLeftovers } from "../shared/identity-store.ts";
+import { readLastLines } from "./log/log-tail.ts";
+import { createLogger } from "./log/logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { notifyReady } from "./sd-notify.ts";
 import { lockStateDir } from "./state-lock.ts";
@@ -44,7 +43,7 @@ function pathEnv(): PathEnv {
 }
 
 function readVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
     version: string;
   };
   return pkg.version;
@@ -228,7 +227,7 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
     reservedNames: opts.reservedNames,
   };
 
-  cluster.setupPrimary({ exec: fileURLToPath(sibling("worker-process", import.meta.url)) });
+  cluster.setupPrimary({ exec: fileURLToPath(entryFile("../worker/worker-process", import.meta.url)) });
   const supervisor = new WorkerSupervisor(
     opts.workers,
     { [WORKER_CONFIG_ENV]: JSON.stringify(config) },
@@ -415,16 +414,31 @@ export async function runPrimary(opts: DaemonOptions): Promise<void> {
   notifyReady((error) =>
     log("warn", "could not tell systemd that the daemon is ready", { error: error.message }),
   );
-  if (opts.console) startConsole(socketPath, log);
+  if (opts.console)
+    startConsole(socketPath, log).catch((error: unknown) =>
+      log("error", `the console failed; the daemon goes on: ${String(error)}`),
+    );
+}
+
+/** What the console needs of the tsctl shell, which is loaded only when --console asks for it. */
+interface ConsoleShell {
+  runShell(opts: {
+    input: NodeJS.ReadableStream;
+    output: NodeJS.WritableStream;
+    errors: NodeJS.WritableStream;
+    terminal: boolean;
+    session: { defaults: string[] };
+  }): Promise<number>;
 }
 
 /** The operator's console: the tsctl shell on the daemon's own terminal, talking to its own socket. */
-function startConsole(socketPath: string, log: (level: LogLevel, msg: string) => void): void {
+async function startConsole(socketPath: string, log: (level: LogLevel, msg: string) => void): Promise<void> {
   if (!process.stdin.isTTY) {
     log("warn", "--console needs a terminal on stdin; no console");
     return;
   }
-  void runShell({
+  const { runShell } = (await import(entryFile("../../ctl/shell", import.meta.url).href)) as ConsoleShell;
+  await runShell({
     input: process.stdin,
     output: process.stdout,
     errors: process.stderr,

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
-import type { LogLevel, ProcessToPrimary } from "../protocol/hub-messages.ts";
-import { Backoff } from "./backoff.ts";
+import type { LogLevel, ProcessToPrimary } from "../../protocol/hub-messages.ts";
+import { Backoff } from "../shared/backoff.ts";
 
 type Log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => void;
 

@@ -6,17 +6,11 @@ import type {
   ProcessToPrimary,
   RestartThread,
   ServiceConfig,
-} from "../protocol/hub-messages.ts";
-import { WORKER_CONFIG_ENV } from "../protocol/hub-messages.ts";
-import { Backoff } from "./backoff.ts";
-import { sibling } from "./entry-file.ts";
-
-/** The data a session thread is started with. */
-export interface ThreadData {
-  config: ServiceConfig;
-  worker: number;
-  thread: number;
-}
+  ThreadData,
+} from "../../protocol/hub-messages.ts";
+import { WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
+import { Backoff } from "../shared/backoff.ts";
+import { entryFile } from "../shared/entry-file.ts";
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as ServiceConfig | null;
 const workerId = cluster.worker?.id;
@@ -54,7 +48,7 @@ process.on("message", (message: RestartThread) => {
 function runThread(slot: number, backoff: Backoff): void {
   const startedAt = Date.now();
   const data: ThreadData = { config: config!, worker: workerId!, thread: slot };
-  const thread = new Worker(sibling("session-thread", import.meta.url), {
+  const thread = new Worker(entryFile("../thread/session-thread", import.meta.url), {
     workerData: data,
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
   });

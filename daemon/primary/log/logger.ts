@@ -1,8 +1,8 @@
 import path from "node:path";
 import winston from "winston";
 import TransportStream from "winston-transport";
-import type { LogLevel } from "../protocol/hub-messages.ts";
-import { escapeControls } from "../protocol/log-escape.ts";
+import type { LogLevel } from "../../../protocol/hub-messages.ts";
+import { escapeControls } from "../../../protocol/log-escape.ts";
 import { LogFileTransport } from "./log-file.ts";
 
 export interface DaemonLogger {

@@ -7,8 +7,8 @@ import {
   leftLine,
   privateIn,
   SIGNED_IN_ELSEWHERE,
-} from "../protocol/chat-lines.ts";
-import { newestWithin } from "../protocol/history-page.ts";
+} from "../../../protocol/chat-lines.ts";
+import { newestWithin } from "../../../protocol/history-page.ts";
 import {
   HISTORY_REPLY_BYTES,
   type HistoryEntry,
@@ -16,11 +16,11 @@ import {
   type HubToThread,
   type JoinReply,
   type MsgReply,
-} from "../protocol/hub-messages.ts";
-import { nameKey, sortNames } from "../protocol/names.ts";
-import { RegistrationBudget, registrationTiers } from "../protocol/registration-budget.ts";
-import { SignInThrottle } from "../protocol/sign-in-throttle.ts";
-import type { RegistrationReply, ThrottleReply } from "../protocol/hub-messages.ts";
+} from "../../../protocol/hub-messages.ts";
+import { nameKey, sortNames } from "../../../protocol/names.ts";
+import { RegistrationBudget, registrationTiers } from "../../../protocol/registration-budget.ts";
+import { SignInThrottle } from "../../../protocol/sign-in-throttle.ts";
+import type { RegistrationReply, ThrottleReply } from "../../../protocol/hub-messages.ts";
 
 /** A thread as the chat hub sees it: somewhere to send messages. */
 export interface HubPeer {

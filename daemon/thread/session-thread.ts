@@ -1,16 +1,22 @@
 import net from "node:net";
 import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import { SERVER_FULL, TOO_MANY_CONNECTIONS } from "../protocol/chat-lines.ts";
-import { OncePer } from "../protocol/flood.ts";
-import type { AdmitReply, HubToThread, ListenPorts, LogLevel, LogRecord } from "../protocol/hub-messages.ts";
-import { ChatService } from "./chat-service.ts";
+import { SERVER_FULL, TOO_MANY_CONNECTIONS } from "../../protocol/chat-lines.ts";
+import { OncePer } from "../../protocol/flood.ts";
+import type {
+  AdmitReply,
+  HubToThread,
+  ListenPorts,
+  LogLevel,
+  LogRecord,
+  ThreadData,
+} from "../../protocol/hub-messages.ts";
+import { ChatService } from "./chat/chat-service.ts";
 import { connectionsPerThread } from "./descriptor-budget.ts";
 import { EchoService } from "./echo-service.ts";
 import { HubLink } from "./hub-link.ts";
-import { IdentityStore } from "./identity-store.ts";
+import { IdentityStore } from "../shared/identity-store.ts";
 import type { Service } from "./service.ts";
-import type { ThreadData } from "./worker-process.ts";
 
 const { config, worker, thread } = workerData as ThreadData;
 

@@ -4,8 +4,8 @@ import {
   type HubToThread,
   hubLineLimit,
   type ThreadToHub,
-} from "../protocol/hub-messages.ts";
-import { NdjsonReader } from "../protocol/ndjson.ts";
+} from "../../protocol/hub-messages.ts";
+import { NdjsonReader } from "../../protocol/ndjson.ts";
 
 /** A request the hub has not answered within this long means the link is broken. */
 const REQUEST_TIMEOUT_MS = 30_000;

@@ -1,9 +1,9 @@
 import type net from "node:net";
-import { onlineLine, SHUTTING_DOWN } from "../protocol/chat-lines.ts";
-import type { Deliver, Direct, Drop, JoinReply } from "../protocol/hub-messages.ts";
+import { onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
+import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-messages.ts";
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
-import type { Service } from "./service.ts";
+import type { Service } from "../service.ts";
 
 /**
  * ChatService hosts a thread's chat sessions and carries out what the hub sends: one

@@ -6,8 +6,8 @@ import {
   type LogRecord,
   type ServiceName,
   type ThreadToHub,
-} from "../protocol/hub-messages.ts";
-import { NdjsonReader } from "../protocol/ndjson.ts";
+} from "../../../protocol/hub-messages.ts";
+import { NdjsonReader } from "../../../protocol/ndjson.ts";
 import type { ChatHub } from "./chat-hub.ts";
 
 let lastMessage: HubToThread | null = null;

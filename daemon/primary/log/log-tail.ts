@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import { MAX_TAIL_BYTES } from "../protocol/rpc.ts";
+import { MAX_TAIL_BYTES } from "../../../protocol/rpc.ts";
 
 const CHUNK = 64 * 1024;
 

@@ -6,7 +6,7 @@ import {
   parseHistoryCount,
   parseInput,
   splitMsgArgs,
-} from "../protocol/chat-input.ts";
+} from "../../../protocol/chat-input.ts";
 import {
   ACCOUNT_NOT_SAVED,
   ACCOUNTS_UNAVAILABLE,
@@ -36,8 +36,8 @@ import {
   unknownCommand,
   WRONG_PASSWORD,
   welcomeBack,
-} from "../protocol/chat-lines.ts";
-import { OncePer, TokenBucket } from "../protocol/flood.ts";
+} from "../../../protocol/chat-lines.ts";
+import { OncePer, TokenBucket } from "../../../protocol/flood.ts";
 import type {
   HistoryReply,
   JoinReply,
@@ -46,15 +46,15 @@ import type {
   RegistrationReply,
   ThrottleReply,
   WhoReply,
-} from "../protocol/hub-messages.ts";
-import { LineFramer } from "../protocol/line-framer.ts";
-import { checkName, nameConflictReason } from "../protocol/names.ts";
-import { TelnetFilter } from "../protocol/telnet.ts";
-import { decodeUtf8, hasControlChars, sanitize } from "../protocol/text.ts";
-import type { HubLink } from "./hub-link.ts";
-import { type Identity, IdentityFileCorrupt, type IdentityStore } from "./identity-store.ts";
-import { MIN_PASSWORD_LENGTH, passwordLength } from "./password.ts";
-import type { ThreadLog } from "./service.ts";
+} from "../../../protocol/hub-messages.ts";
+import { LineFramer } from "../../../protocol/line-framer.ts";
+import { checkName, nameConflictReason } from "../../../protocol/names.ts";
+import { TelnetFilter } from "../../../protocol/telnet.ts";
+import { decodeUtf8, hasControlChars, sanitize } from "../../../protocol/text.ts";
+import type { HubLink } from "../hub-link.ts";
+import { type Identity, IdentityFileCorrupt, type IdentityStore } from "../../shared/identity-store.ts";
+import { MIN_PASSWORD_LENGTH, passwordLength } from "../../shared/password.ts";
+import type { ThreadLog } from "../service.ts";
 
 /** The limits a session enforces, all from the daemon's options. */
 export interface SessionLimits {

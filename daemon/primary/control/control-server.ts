@@ -1,7 +1,7 @@
 import net from "node:net";
 import { JSONRPCErrorException } from "json-rpc-2.0";
-import { NdjsonReader } from "../protocol/ndjson.ts";
-import { MAX_CONTROL_LINE, RpcErrorCode } from "../protocol/rpc.ts";
+import { NdjsonReader } from "../../../protocol/ndjson.ts";
+import { MAX_CONTROL_LINE, RpcErrorCode } from "../../../protocol/rpc.ts";
 import { createDispatch } from "./control-dispatch.ts";
 
 /** One control client's connection, handed to every method so it can stream notifications. */

@@ -1,5 +1,5 @@
 import type net from "node:net";
-import type { LogLevel, ServiceName } from "../protocol/hub-messages.ts";
+import type { LogLevel, ServiceName } from "../../protocol/hub-messages.ts";
 
 export type ThreadLog = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => void;
 

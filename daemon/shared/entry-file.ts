@@ -1,10 +1,10 @@
 /**
- * The URL of the entry file `name` (no extension) next to the module at `base` (its
+ * The URL of the entry file at `path` (relative, no extension) from the module at `base` (its
  * import.meta.url), with base's own extension: `.ts` when run from the sources, `.js` when
  * run from the build in dist/ (tsc rewrites import specifiers, but not the strings given to
  * `new Worker` or `cluster.setupPrimary`).
  */
-export function sibling(name: string, base: string): URL {
+export function entryFile(path: string, base: string): URL {
   const ext = new URL(base).pathname.endsWith(".js") ? ".js" : ".ts";
-  return new URL(`./${name}${ext}`, base);
+  return new URL(`${path}${ext}`, base);
 }

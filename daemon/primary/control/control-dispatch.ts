@@ -7,7 +7,7 @@ import {
   RpcErrorCode,
   type RpcId,
   type RpcResponse,
-} from "../protocol/rpc.ts";
+} from "../../../protocol/rpc.ts";
 import type { ControlConnection, ControlMethod } from "./control-server.ts";
 
 type OnError = (msg: string, meta: Record<string, unknown>) => void;

@@ -4,7 +4,7 @@ import { chmod, mkdir, readdir, rename, rm, stat, unlink } from "node:fs/promise
 import path from "node:path";
 import { promisify } from "node:util";
 import lockfile from "proper-lockfile";
-import { type NameConflict, nameSkeletons, ReservedNames } from "../protocol/names.ts";
+import { type NameConflict, nameSkeletons, ReservedNames } from "../../protocol/names.ts";
 import {
   hashPassword,
   type PasswordHash,
