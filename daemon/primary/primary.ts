@@ -26,10 +26,12 @@ import type { DaemonOptions } from "./options.ts";
 import { notifyReady } from "./sd-notify.ts";
 import { lockStateDir } from "./state-lock.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
-
-const STARTUP_TIMEOUT_MS = 30_000;
-const DEFAULT_GRACE_MS = 5000;
-const MAX_FOLLOW_BACKLOG = 4 << 20;
+import {
+  STARTUP_TIMEOUT_MS,
+  DEFAULT_GRACE_MS,
+  MAX_FOLLOW_BACKLOG,
+  PING_INTERVAL_MS,
+} from "../shared/limits.ts";
 
 export class StartupError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -48,8 +50,6 @@ function readVersion(): string {
   };
   return pkg.version;
 }
-
-const PING_INTERVAL_MS = 2000;
 
 function ensureWritableDir(dir: string, what: string): void {
   try {

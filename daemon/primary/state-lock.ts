@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { STATE_LOCK_ANSWER_TIMEOUT_MS } from "../shared/limits.ts";
 
 /** Another live process holds the state directory. */
 export class StateDirInUse extends Error {
@@ -34,8 +35,6 @@ export interface StateLock {
   release(): Promise<void>;
 }
 
-/** How long a holder has to say its pid. */
-const ANSWER_TIMEOUT_MS = 2000;
 /** A holder that is still binding (or, on a filesystem socket, a stale file) is tried again this often. */
 const ATTEMPTS = 20;
 const ATTEMPT_PAUSE_MS = 50;
@@ -125,7 +124,7 @@ function askHolder(address: string): Promise<{ pid?: number; refused: boolean }>
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ refused: false }), ANSWER_TIMEOUT_MS);
+    const timer = setTimeout(() => finish({ refused: false }), STATE_LOCK_ANSWER_TIMEOUT_MS);
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
       text += chunk;

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { LogLevel, ProcessToPrimary } from "../../protocol/hub-messages.ts";
 import { Backoff } from "../shared/backoff.ts";
+import { WORKER_RESTART } from "../shared/limits.ts";
 
 type Log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => void;
 
@@ -32,7 +33,12 @@ export class WorkerSupervisor {
     this.log = log;
     this.onRecord = onRecord;
     for (let i = 0; i < count; i++) {
-      this.slots.push({ worker: null, startedAt: 0, backoff: new Backoff(250, 10_000, 30_000), timer: null });
+      this.slots.push({
+        worker: null,
+        startedAt: 0,
+        backoff: new Backoff(WORKER_RESTART.firstMs, WORKER_RESTART.maxMs, WORKER_RESTART.resetAfterMs),
+        timer: null,
+      });
     }
   }
 

@@ -12,6 +12,7 @@ import {
   type ScryptParams,
   verifyPassword,
 } from "./password.ts";
+import { LOGIN_BATCH_MS } from "./limits.ts";
 
 export interface Identity {
   name: string;
@@ -195,9 +196,6 @@ function toIdentity(key: string, user: StoredUser): Identity {
     password: { ...user.password },
   };
 }
-
-/** How long sign-ins are collected before they are written to the file together. */
-const LOGIN_BATCH_MS = 1000;
 
 /** The missing file: no users. Shared; never mutated except for its (empty) address index. */
 const EMPTY: Snapshot = { stamp: null, users: new Map(), extra: {} };

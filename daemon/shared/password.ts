@@ -22,9 +22,6 @@ export interface ScryptParams {
 
 export const SCRYPT_DEFAULTS: Readonly<ScryptParams> = Object.freeze({ N: 16384, r: 8, p: 1, keylen: 32 });
 
-/** The shortest password accepted, in characters (code points). */
-export const MIN_PASSWORD_LENGTH = 4;
-
 const SALT_BYTES = 16;
 /** Bounds on parameters: a stored record outside them is malformed (and must not make us allocate gigabytes). */
 const MAX_N = 1 << 20;

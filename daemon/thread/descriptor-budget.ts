@@ -1,7 +1,5 @@
 import fs from "node:fs";
-
-/** Descriptors a process keeps for itself: files, pipes, the hub links, Node's own. */
-const RESERVED_DESCRIPTORS = 128;
+import { RESERVED_DESCRIPTORS } from "../shared/limits.ts";
 
 /** The soft limit on open files from a `/proc/<pid>/limits` text, or null if it is unlimited or absent. */
 export function parseOpenFileLimit(limits: string): number | null {

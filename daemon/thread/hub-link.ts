@@ -6,10 +6,7 @@ import {
   type ThreadToHub,
 } from "../../protocol/hub-messages.ts";
 import { NdjsonReader } from "../../protocol/ndjson.ts";
-
-/** A request the hub has not answered within this long means the link is broken. */
-const REQUEST_TIMEOUT_MS = 30_000;
-const REQUEST_CHECK_MS = 1000;
+import { HUB_REQUEST_TIMEOUT_MS, HUB_REQUEST_CHECK_MS } from "../shared/limits.ts";
 
 /** The hub answered a request with an error instead of a result. */
 export class HubRequestFailed extends Error {
@@ -69,7 +66,7 @@ export class HubLink {
     });
     this.socket.on("error", () => {});
     this.socket.on("close", () => this.lose("hub link closed"));
-    this.checker = setInterval(() => this.checkPending(), REQUEST_CHECK_MS);
+    this.checker = setInterval(() => this.checkPending(), HUB_REQUEST_CHECK_MS);
     this.checker.unref();
   }
 
@@ -126,8 +123,8 @@ export class HubLink {
   /** Requests are answered in order, so the oldest one tells whether the hub still answers. */
   private checkPending(): void {
     const oldest = this.pending.values().next().value;
-    if (oldest && Date.now() - oldest.sentAt > REQUEST_TIMEOUT_MS)
-      this.lose(`no answer from the hub in ${REQUEST_TIMEOUT_MS / 1000} s`);
+    if (oldest && Date.now() - oldest.sentAt > HUB_REQUEST_TIMEOUT_MS)
+      this.lose(`no answer from the hub in ${HUB_REQUEST_TIMEOUT_MS / 1000} s`);
   }
 
   private lose(reason: string): void {

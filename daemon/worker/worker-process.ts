@@ -11,6 +11,7 @@ import type {
 import { WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
 import { Backoff } from "../shared/backoff.ts";
 import { entryFile } from "../shared/entry-file.ts";
+import { YOUNG_GENERATION_MB, THREAD_RESTART } from "../shared/limits.ts";
 
 const config = JSON.parse(process.env[WORKER_CONFIG_ENV] ?? "null") as ServiceConfig | null;
 const workerId = cluster.worker?.id;
@@ -26,14 +27,6 @@ function log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void
 
 // A worker whose primary is gone must not run headless: no worker survives the primary.
 process.on("disconnect", () => process.exit(0));
-
-/**
- * A session thread's young generation, in MiB. V8 grows it to tens of MiB per isolate under a
- * burst of short-lived objects (a sign-in storm's join notices) and RSS never gives it back.
- * Capped at 8 MiB, 3,000 signed-in sessions grew a worker by ~70 MiB instead of ~180 MiB, with
- * the same fan-out throughput (docs/performance.md).
- */
-const YOUNG_GENERATION_MB = 8;
 
 let running = 0;
 const threads = new Map<number, Worker>();
@@ -74,4 +67,5 @@ function runThread(slot: number, backoff: Backoff): void {
   });
 }
 
-for (let slot = 1; slot <= config.threads; slot++) runThread(slot, new Backoff(100, 5000, 30_000));
+for (let slot = 1; slot <= config.threads; slot++)
+  runThread(slot, new Backoff(THREAD_RESTART.firstMs, THREAD_RESTART.maxMs, THREAD_RESTART.resetAfterMs));

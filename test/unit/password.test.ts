@@ -1,12 +1,12 @@
 import test from "ava";
 import {
   hashPassword,
-  MIN_PASSWORD_LENGTH,
   type PasswordHash,
   passwordLength,
   SCRYPT_DEFAULTS,
   verifyPassword,
 } from "../../daemon/shared/password.ts";
+import { MIN_PASSWORD_LENGTH } from "../../daemon/shared/limits.ts";
 
 const cheap = { N: 1024, r: 8, p: 1, keylen: 32 };
 

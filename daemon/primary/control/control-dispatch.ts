@@ -9,11 +9,9 @@ import {
   type RpcResponse,
 } from "../../../protocol/rpc.ts";
 import type { ControlConnection, ControlMethod } from "./control-server.ts";
+import { CONTROL_MAX_ERROR_MESSAGE } from "../../shared/limits.ts";
 
 type OnError = (msg: string, meta: Record<string, unknown>) => void;
-
-/** An error's message is cut to this in an answer: a thrown value is not allowed to make the answer big. */
-const MAX_ERROR_MESSAGE = 1000;
 
 /** A function that answers one request line: the answer's JSON text, or null when nothing is owed (notifications). */
 export type ControlDispatch = (line: string, conn: ControlConnection) => Promise<string | null>;
@@ -135,5 +133,7 @@ function describe(error: unknown, withStack: boolean): string {
 }
 
 function cut(message: string): string {
-  return message.length <= MAX_ERROR_MESSAGE ? message : `${message.slice(0, MAX_ERROR_MESSAGE)}...`;
+  return message.length <= CONTROL_MAX_ERROR_MESSAGE
+    ? message
+    : `${message.slice(0, CONTROL_MAX_ERROR_MESSAGE)}...`;
 }

@@ -3,6 +3,7 @@ import { RpcErrorCode, type StatusResult } from "../../../protocol/rpc.ts";
 import type { OnlineUser } from "../hub/chat-hub.ts";
 import { type ControlConnection, type ControlMethod, invalidParams } from "./control-server.ts";
 import type { LogTail } from "../log/log-tail.ts";
+import { MAX_GRACE_MS, MAX_TAIL_LINES, MAX_ANNOUNCE_TEXT } from "../../shared/limits.ts";
 
 export interface IdentitySummary {
   name: string;
@@ -32,10 +33,6 @@ export interface DaemonControl {
   crashThread(worker: number, thread: number, mode: "throw" | "freeze"): boolean;
 }
 
-const MAX_GRACE_MS = 10 * 60_000;
-const MAX_TAIL_LINES = 100_000;
-const MAX_TEXT = 4096;
-
 function objectParams(params: unknown): Record<string, unknown> {
   if (params === undefined || params === null) return {};
   if (typeof params !== "object" || Array.isArray(params)) throw invalidParams("params must be an object");
@@ -45,9 +42,9 @@ function objectParams(params: unknown): Record<string, unknown> {
 function text(params: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const value = params[name];
   if (value === undefined && !required) return undefined;
-  if (typeof value !== "string" || (required && value.trim() === "") || value.length > MAX_TEXT) {
+  if (typeof value !== "string" || (required && value.trim() === "") || value.length > MAX_ANNOUNCE_TEXT) {
     throw invalidParams(
-      `${name} must be a ${required ? "non-empty " : ""}string of at most ${MAX_TEXT} characters`,
+      `${name} must be a ${required ? "non-empty " : ""}string of at most ${MAX_ANNOUNCE_TEXT} characters`,
     );
   }
   return value;

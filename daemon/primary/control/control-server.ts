@@ -3,6 +3,7 @@ import { JSONRPCErrorException } from "json-rpc-2.0";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
 import { MAX_CONTROL_LINE, RpcErrorCode } from "../../../protocol/rpc.ts";
 import { createDispatch } from "./control-dispatch.ts";
+import { CONTROL_MAX_BACKLOG, CONTROL_MAX_QUEUED, CONTROL_MAX_UNREAD } from "../../shared/limits.ts";
 
 /** One control client's connection, handed to every method so it can stream notifications. */
 export interface ControlConnection {
@@ -13,13 +14,6 @@ export interface ControlConnection {
   readonly backlog: number;
   close(): void;
 }
-
-/** Answers a client has not taken yet past which its next request waits (backpressure). */
-const MAX_BACKLOG = 1 << 20;
-/** Request lines read and not yet answered past which a client's socket is no longer read. */
-const MAX_QUEUED = 64;
-/** Unread output past which a control client is disconnected (notifications have no backpressure). */
-const MAX_UNREAD = 16 << 20;
 
 export type ControlMethod = (params: unknown, conn: ControlConnection) => unknown;
 
@@ -46,7 +40,7 @@ export function createControlServer(
     const write = (text: string) => {
       if (closed || socket.writableEnded) return;
       socket.write(`${text}\n`);
-      if (socket.writableLength > MAX_UNREAD) socket.destroy();
+      if (socket.writableLength > CONTROL_MAX_UNREAD) socket.destroy();
     };
     const conn: ControlConnection = {
       notify: (method, params) => write(JSON.stringify({ jsonrpc: "2.0", method, params })),
@@ -64,7 +58,7 @@ export function createControlServer(
     let head = 0;
     let working = false;
     const queued = () => queue.length - head;
-    const canRead = () => queued() < MAX_QUEUED && socket.writableLength <= MAX_BACKLOG;
+    const canRead = () => queued() < CONTROL_MAX_QUEUED && socket.writableLength <= CONTROL_MAX_BACKLOG;
     const drained = () =>
       new Promise<void>((resolve) => {
         const done = () => {
@@ -89,7 +83,7 @@ export function createControlServer(
           }
           const answer = await dispatch(line, conn);
           if (answer !== null) write(answer);
-          if (!closed && socket.writableLength > MAX_BACKLOG) await drained();
+          if (!closed && socket.writableLength > CONTROL_MAX_BACKLOG) await drained();
         }
       } finally {
         working = false;

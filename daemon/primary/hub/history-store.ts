@@ -1,6 +1,12 @@
 import { constants } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import path from "node:path";
+import {
+  HISTORY_COMPACT_RETRY_MS,
+  HISTORY_MIN_BACKLOG_CHARS,
+  HISTORY_RETRY_FIRST_MS,
+  HISTORY_RETRY_MAX_MS,
+} from "../../shared/limits.ts";
 
 /** One delivered chat line. */
 export interface HistoryRecord {
@@ -67,13 +73,6 @@ const FILE_MODE = 0o600;
 const NEWLINE = 0x0a;
 const FIRST_CHUNK = 64 * 1024;
 const MAX_CHUNK = 1024 * 1024;
-/** After a failed compaction, wait this long before trying again (appends go on meanwhile). */
-const COMPACT_RETRY_MS = 5000;
-/** Queued-but-unwritten text beyond this means the disk is stuck: trim the backlog (see trimBacklog). */
-const MIN_BACKLOG_CHARS = 32 * 1024 * 1024;
-/** Retries of failed writes: doubling from the first to the last delay; every append also retries. */
-const RETRY_FIRST_MS = 100;
-const RETRY_MAX_MS = 5000;
 
 /**
  * HistoryStore keeps the newest chat lines in memory and appends every line to a JSON-lines
@@ -86,7 +85,7 @@ const RETRY_MAX_MS = 5000;
  * window, bounded to half the limit so compactions stay rare.
  *
  * A line whose write fails (a full disk, an I/O error) stays queued and is written, once and in
- * order, when a retry succeeds: retries back off from RETRY_FIRST_MS to RETRY_MAX_MS, and every
+ * order, when a retry succeeds: retries back off from HISTORY_RETRY_FIRST_MS to HISTORY_RETRY_MAX_MS, and every
  * new append retries too. While writes fail the queue is bounded by the in-memory window
  * (memoryLimit lines): the oldest beyond it are dropped, and that is reported.
  *
@@ -123,7 +122,7 @@ export class HistoryStore {
   private writeFailing = false;
   private retryDue = false;
   private retryTimer: NodeJS.Timeout | null = null;
-  private retryDelayMs = RETRY_FIRST_MS;
+  private retryDelayMs = HISTORY_RETRY_FIRST_MS;
   private compactFailing = false;
   private nextCompactAt = 0;
   private scheduled = false;
@@ -137,7 +136,7 @@ export class HistoryStore {
     this.file = opts.file;
     this.memoryLimit = opts.memoryLimit;
     this.diskLimitBytes = opts.diskLimitBytes;
-    this.maxBacklogChars = Math.max(opts.diskLimitBytes, MIN_BACKLOG_CHARS);
+    this.maxBacklogChars = Math.max(opts.diskLimitBytes, HISTORY_MIN_BACKLOG_CHARS);
     this.onError =
       opts.onError ?? ((error: Error) => process.emitWarning(error.message, { code: "TSD_HISTORY" }));
     this.onRecovered = opts.onRecovered ?? (() => {});
@@ -316,7 +315,7 @@ export class HistoryStore {
       this.attemptedSeq = end;
       if (this.trouble) this.trouble.writtenLate += lines.length;
       this.writeFailing = false;
-      this.retryDelayMs = RETRY_FIRST_MS;
+      this.retryDelayMs = HISTORY_RETRY_FIRST_MS;
     } catch (error) {
       const kept = await this.cutBack(before, data, written, prefix.length);
       // The next attempt opens the file afresh: a handle that failed may stay broken.
@@ -334,7 +333,7 @@ export class HistoryStore {
       this.failed(error);
       this.trimBacklog();
       this.scheduleRetry(this.retryDelayMs);
-      this.retryDelayMs = Math.min(RETRY_MAX_MS, this.retryDelayMs * 2);
+      this.retryDelayMs = Math.min(HISTORY_RETRY_MAX_MS, this.retryDelayMs * 2);
     }
   }
 
@@ -425,11 +424,11 @@ export class HistoryStore {
     } catch (error) {
       await th?.close().catch(() => {});
       await unlink(temp).catch(() => {});
-      // The file keeps its lines and stays due: tried again after COMPACT_RETRY_MS.
-      this.nextCompactAt = Date.now() + COMPACT_RETRY_MS;
+      // The file keeps its lines and stays due: tried again after HISTORY_COMPACT_RETRY_MS.
+      this.nextCompactAt = Date.now() + HISTORY_COMPACT_RETRY_MS;
       this.compactFailing = true;
       this.failed(error);
-      this.scheduleRetry(COMPACT_RETRY_MS);
+      this.scheduleRetry(HISTORY_COMPACT_RETRY_MS);
       return;
     }
     this.compactFailing = false;

@@ -1,13 +1,12 @@
 import fs from "node:fs";
 import TransportStream from "winston-transport";
+import { LOG_MAX_PENDING_BYTES } from "../../shared/limits.ts";
 
 type Callback = () => void;
 interface Info {
   [key: symbol]: unknown;
 }
 const MESSAGE = Symbol.for("message");
-/** Records queued for a file that cannot keep up are dropped past this, so logging never grows memory without bound. */
-const MAX_PENDING_BYTES = 16 << 20;
 
 export interface LogFileOptions {
   /** Rotate when the file passes this size (0: never; logrotate and SIGHUP are the other way). */
@@ -41,7 +40,7 @@ export class LogFileTransport extends TransportStream {
   override log(info: Info, callback: Callback): void {
     const stream = this.stream;
     if (stream && !this.failed) {
-      if (stream.writableLength > MAX_PENDING_BYTES) {
+      if (stream.writableLength > LOG_MAX_PENDING_BYTES) {
         this.dropped++;
       } else {
         const line = `${String(info[MESSAGE])}\n`;

@@ -53,8 +53,14 @@ import { TelnetFilter } from "../../../protocol/telnet.ts";
 import { decodeUtf8, hasControlChars, sanitize } from "../../../protocol/text.ts";
 import type { HubLink } from "../hub-link.ts";
 import { type Identity, IdentityFileCorrupt, type IdentityStore } from "../../shared/identity-store.ts";
-import { MIN_PASSWORD_LENGTH, passwordLength } from "../../shared/password.ts";
+import { passwordLength } from "../../shared/password.ts";
 import type { ThreadLog } from "../service.ts";
+import {
+  MIN_PASSWORD_LENGTH,
+  MAX_SIGN_IN_FAILURES,
+  MAX_QUEUED_LINES,
+  SESSION_CLOSE_GRACE_MS,
+} from "../../shared/limits.ts";
 
 /** The limits a session enforces, all from the daemon's options. */
 export interface SessionLimits {
@@ -78,11 +84,6 @@ export interface SessionHost {
   joined(session: ChatSession, reply: JoinReply): void;
   ended(session: ChatSession): void;
 }
-
-const MAX_FAILURES = 3;
-/** Lines waiting while an earlier one is still being handled (hashing, a hub round trip); past this, reading pauses. */
-const MAX_QUEUED_LINES = 32;
-const CLOSE_GRACE_MS = 2000;
 
 type Stage =
   | { kind: "login" }
@@ -184,7 +185,7 @@ export class ChatSession {
     this.endReason = reason;
     this.stage = { kind: "closed" };
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => this.socket.destroy(), SESSION_CLOSE_GRACE_MS).unref();
   }
 
   /** Closes at once, or, while an account is being written, as soon as the user has heard of it. */
@@ -360,7 +361,7 @@ export class ChatSession {
     this.host.hub.send({ k: "failed", key, address: this.address });
     this.failures++;
     this.host.log("info", "failed sign-in", { name, address: this.address, failures: this.failures });
-    if (this.failures >= MAX_FAILURES) return this.close("too many failures", TOO_MANY_FAILURES);
+    if (this.failures >= MAX_SIGN_IN_FAILURES) return this.close("too many failures", TOO_MANY_FAILURES);
     this.send(WRONG_PASSWORD);
     this.prompt({ kind: "login" }, loginPrompt(this.remembered));
   }
