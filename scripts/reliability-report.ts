@@ -12,8 +12,8 @@ const FILES = [
   "test/faults",
   "test/hostile",
   "test/fuzz",
-  "test/daemon/chat-scale.test.ts",
-  "test/daemon/logging.test.ts",
+  "test/e2e/chat-scale.test.ts",
+  "test/e2e/logging.test.ts",
 ];
 const run = spawnSync("npx", ["ava", "--verbose", "--concurrency", "1", ...FILES], {
   encoding: "utf8",
