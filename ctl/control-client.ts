@@ -1,7 +1,7 @@
 import net from "node:net";
 import { JSONRPCClient, type JSONRPCResponse } from "json-rpc-2.0";
 import { NdjsonReader } from "../protocol/ndjson.ts";
-import { MAX_CONTROL_LINE } from "../protocol/rpc.ts";
+import { type ControlMethodName, type ControlResults, MAX_CONTROL_LINE } from "../protocol/rpc.ts";
 import { CtlError, DaemonError, DaemonNotRunning, ExitCode, SocketPermissionDenied } from "./errors.ts";
 
 type NotificationHandler = (method: string, params: unknown) => void;
@@ -89,8 +89,14 @@ export class ControlClient {
     throw new DaemonNotRunning(socketPaths, lastError);
   }
 
-  /** One call; the daemon's JSON-RPC error becomes a DaemonError. */
-  async call<T = unknown>(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  /** One call; the daemon's JSON-RPC error becomes a DaemonError. A method of control.md answers its typed result. */
+  call<M extends ControlMethodName>(
+    method: M,
+    params?: unknown,
+    timeoutMs?: number,
+  ): Promise<ControlResults[M]>;
+  call<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
+  async call(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
     const response = await this.rpc
       .timeout(timeoutMs, (id) => ({
         jsonrpc: "2.0",
@@ -99,7 +105,7 @@ export class ControlClient {
       }))
       .requestAdvanced({ jsonrpc: "2.0", id: this.nextId(), method, params });
     if (response.error) throw new DaemonError(response.error.code, response.error.message);
-    return response.result as T;
+    return response.result;
   }
 
   onNotification(handler: NotificationHandler): void {

@@ -1,8 +1,9 @@
+import { Daemon } from "./primary/daemon.ts";
 import { parseDaemonOptions } from "./primary/options.ts";
-import { runPrimary, StartupError } from "./primary/primary.ts";
+import { StartupError } from "./primary/startup-error.ts";
 
 try {
-  await runPrimary(await parseDaemonOptions(process.argv.slice(2)));
+  await Daemon.start(await parseDaemonOptions(process.argv.slice(2)));
 } catch (error) {
   if (error instanceof StartupError) {
     console.error(`tsd-daemon: ${error.message}`);

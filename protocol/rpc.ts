@@ -127,6 +127,58 @@ export interface StatusResult {
   usersOnline: number;
 }
 
-export interface StopParams {
-  graceMs?: number;
+/** One signed-in user, as users.list answers. */
+export interface OnlineUser {
+  name: string;
+  address: string;
+  /** ISO 8601 */
+  since: string;
+  /** A worker's id, as in status. */
+  worker: number;
+  thread: number;
 }
+
+/** One account as identities.list answers: never its password hash. */
+export interface IdentitySummary {
+  name: string;
+  /** ISO 8601 */
+  createdAt: string;
+  lastLoginAt: string | null;
+  lastAddress: string | null;
+}
+
+/** pause and resume: the state now, and whether the call changed it. */
+export interface PauseResult {
+  paused: boolean;
+  changed: boolean;
+}
+
+/** logs.tail: the last lines; truncated when older ones did not fit MAX_TAIL_BYTES. */
+export interface LogsTailResult {
+  lines: string[];
+  truncated: boolean;
+}
+
+/** The logs.line notification a following logs.tail streams. */
+export interface LogLineNotice {
+  line: string;
+}
+
+/** Each control method's result, by method name: what the daemon answers and what tsctl reads. */
+export interface ControlResults {
+  "chat.announce": { delivered: number };
+  "debug.crashThread": { crashing: true };
+  "identities.list": IdentitySummary[];
+  "identities.wipe": { removed: number };
+  "logs.clear": { cleared: true; bytes: number };
+  "logs.reopen": { reopened: true };
+  "logs.tail": LogsTailResult;
+  pause: PauseResult;
+  resume: PauseResult;
+  status: StatusResult;
+  stop: { stopping: true };
+  "users.kick": { kicked: true };
+  "users.list": OnlineUser[];
+}
+
+export type ControlMethodName = keyof ControlResults;

@@ -8,7 +8,7 @@ export const announce: CtlCommand = {
   async run(ctx, args) {
     const text = (args.text as string[]).join(" ");
     if (text.trim() === "") throw new UsageError("announce needs some text");
-    const result = await (await ctx.client()).call<{ delivered: number }>("chat.announce", { text });
+    const result = await (await ctx.client()).call("chat.announce", { text });
     if (ctx.json) printJson(ctx, result);
     else ctx.out(`announced to ${result.delivered} user${result.delivered === 1 ? "" : "s"}`);
   },

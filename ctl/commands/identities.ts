@@ -2,13 +2,6 @@ import { type CtlCommand, printJson } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { formatTable } from "../table.ts";
 
-interface Identity {
-  name: string;
-  createdAt: string;
-  lastLoginAt: string | null;
-  lastAddress: string | null;
-}
-
 export const identities: CtlCommand = {
   command: "identities <action>",
   describe: "list the accounts, or wipe them all",
@@ -18,7 +11,7 @@ export const identities: CtlCommand = {
       .option("yes", { type: "boolean", default: false, describe: "wipe without asking" }),
   async run(ctx, args) {
     if (args.action === "list") {
-      const list = await (await ctx.client()).call<Identity[]>("identities.list");
+      const list = await (await ctx.client()).call("identities.list");
       if (ctx.json) return printJson(ctx, list);
       if (list.length === 0) return ctx.out("no identities");
       ctx.out(
@@ -37,7 +30,7 @@ export const identities: CtlCommand = {
         return;
       }
     }
-    const result = await (await ctx.client()).call<{ removed: number }>("identities.wipe");
+    const result = await (await ctx.client()).call("identities.wipe");
     if (ctx.json) printJson(ctx, result);
     else ctx.out(`removed ${result.removed} identit${result.removed === 1 ? "y" : "ies"}`);
   },

@@ -1,4 +1,5 @@
 import { escapeControls } from "../../protocol/log-escape.ts";
+import type { LogLineNotice } from "../../protocol/rpc.ts";
 import { type CtlCommand, printJson } from "../command.ts";
 import { UsageError } from "../errors.ts";
 
@@ -21,7 +22,7 @@ export const logs: CtlCommand = {
   async run(ctx, args) {
     const client = await ctx.client();
     if (args.action === "clear") {
-      const result = await client.call<{ cleared: boolean; bytes: number }>("logs.clear");
+      const result = await client.call("logs.clear");
       return ctx.json ? printJson(ctx, result) : ctx.out(`log file cleared (${result.bytes} bytes)`);
     }
     if (args.action === "reopen") {
@@ -36,10 +37,10 @@ export const logs: CtlCommand = {
       ctx.json ? ctx.out(JSON.stringify({ line })) : ctx.out(escapeControls(line));
     if (follow) {
       client.onNotification((method, params) => {
-        if (method === "logs.line") print((params as { line: string }).line);
+        if (method === "logs.line") print((params as LogLineNotice).line);
       });
     }
-    const result = await client.call<{ lines: string[]; truncated?: boolean }>("logs.tail", {
+    const result = await client.call("logs.tail", {
       lines,
       follow,
     });

@@ -1,16 +1,11 @@
 import { type CtlCommand, printJson } from "../command.ts";
 
-interface PauseResult {
-  paused: boolean;
-  changed: boolean;
-}
-
 function pauseCommand(method: "pause" | "resume", describe: string): CtlCommand {
   return {
     command: method,
     describe,
     async run(ctx) {
-      const result = await (await ctx.client()).call<PauseResult>(method);
+      const result = await (await ctx.client()).call(method);
       if (ctx.json) return printJson(ctx, result);
       const state = result.paused ? "paused: new connections are refused" : "listening";
       ctx.out(result.changed ? state : `already ${state}`);

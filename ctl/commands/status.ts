@@ -1,4 +1,3 @@
-import type { StatusResult } from "../../protocol/rpc.ts";
 import { type CtlCommand, printJson } from "../command.ts";
 import { formatUptime } from "../duration.ts";
 import { CTL_VERSION } from "../version.ts";
@@ -9,7 +8,7 @@ export const status: CtlCommand = {
   command: "status",
   describe: "show listeners, workers and sessions",
   async run(ctx) {
-    const result = await (await ctx.client()).call<StatusResult>("status");
+    const result = await (await ctx.client()).call("status");
     if (result.version !== CTL_VERSION && !warnedAboutVersion) {
       warnedAboutVersion = true;
       ctx.err(`warning: tsctl ${CTL_VERSION} talks to tsd-daemon ${result.version}`);

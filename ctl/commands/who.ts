@@ -1,19 +1,11 @@
 import { type CtlCommand, printJson } from "../command.ts";
 import { formatTable } from "../table.ts";
 
-interface OnlineUser {
-  name: string;
-  address: string;
-  since: string;
-  worker: number;
-  thread: number;
-}
-
 export const who: CtlCommand = {
   command: "who",
   describe: "list the users signed in now",
   async run(ctx) {
-    const users = await (await ctx.client()).call<OnlineUser[]>("users.list");
+    const users = await (await ctx.client()).call("users.list");
     if (ctx.json) return printJson(ctx, users);
     if (users.length === 0) return ctx.out("nobody online");
     ctx.out(

@@ -1,9 +1,8 @@
 import cluster, { type Worker } from "node:cluster";
-import type { LogLevel, ProcessToPrimary } from "../../protocol/hub-messages.ts";
+import type { ProcessToPrimary } from "../../protocol/hub-messages.ts";
 import { Backoff } from "../shared/backoff.ts";
 import { WORKER_RESTART } from "../shared/limits.ts";
-
-type Log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => void;
+import type { Log } from "./log/logger.ts";
 
 interface Slot {
   worker: Worker | null;

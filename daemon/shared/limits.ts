@@ -43,6 +43,9 @@ export const STARTUP_TIMEOUT_MS = 30_000;
 /** What clients get to go on a stop (SIGTERM, `tsctl stop` without --grace). */
 export const DEFAULT_GRACE_MS = 5000;
 
+/** How long past the grace a stopping worker has to exit before it is killed. */
+export const STOP_MARGIN_MS = 3000;
+
 /** Unread `logs -f` output held for one follower before it is cut off. */
 export const MAX_FOLLOW_BACKLOG = 4 << 20;
 

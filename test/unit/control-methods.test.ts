@@ -34,7 +34,7 @@ test("control methods - the table is kept in name order", (t) => {
 test("control methods - stop validates graceMs before stopping anything", (t) => {
   const calls: number[] = [];
   const methods = buildControlMethods({ ...noop, stop: (ms) => calls.push(ms) }, 5000);
-  const conn = { notify: () => {}, onClose: () => {}, closed: false, backlog: 0, close: () => {} };
+  const conn = { notify: () => {}, onClose: () => {}, backlog: 0, close: () => {} };
   t.throws(() => methods.stop!({ graceMs: "soon" }, conn), { message: /graceMs/ });
   t.throws(() => methods.stop!([1], conn), { message: /object/ });
   t.deepEqual(calls, []);
@@ -53,7 +53,7 @@ test("tsctl durations - 5s, 500ms, 2m and bare seconds; garbage is a usage error
 
 test("control methods - kick, announce and logs.tail refuse bad params with -32602; kick of nobody is -32001", async (t) => {
   const methods = buildControlMethods(noop, 5000);
-  const conn = { notify: () => {}, onClose: () => {}, closed: false, backlog: 0, close: () => {} };
+  const conn = { notify: () => {}, onClose: () => {}, backlog: 0, close: () => {} };
   for (const [method, params] of [
     ["users.kick", {}],
     ["users.kick", { name: 5 }],

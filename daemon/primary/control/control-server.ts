@@ -1,7 +1,11 @@
 import net from "node:net";
-import { JSONRPCErrorException } from "json-rpc-2.0";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
-import { MAX_CONTROL_LINE, RpcErrorCode } from "../../../protocol/rpc.ts";
+import {
+  type ControlMethodName,
+  type ControlResults,
+  MAX_CONTROL_LINE,
+  RpcErrorCode,
+} from "../../../protocol/rpc.ts";
 import { createDispatch } from "./control-dispatch.ts";
 import { CONTROL_MAX_BACKLOG, CONTROL_MAX_QUEUED, CONTROL_MAX_UNREAD } from "../../shared/limits.ts";
 
@@ -9,7 +13,6 @@ import { CONTROL_MAX_BACKLOG, CONTROL_MAX_QUEUED, CONTROL_MAX_UNREAD } from "../
 export interface ControlConnection {
   notify(method: string, params: unknown): void;
   onClose(listener: () => void): void;
-  readonly closed: boolean;
   /** Bytes written to this client and not yet taken by it. */
   readonly backlog: number;
   close(): void;
@@ -17,9 +20,11 @@ export interface ControlConnection {
 
 export type ControlMethod = (params: unknown, conn: ControlConnection) => unknown;
 
-export function invalidParams(message: string): JSONRPCErrorException {
-  return new JSONRPCErrorException(message, RpcErrorCode.invalidParams);
-}
+/** The handler of method M: it checks M's params and answers M's result (protocol/rpc.ts). */
+export type Serve<M extends ControlMethodName> = (
+  params: unknown,
+  conn: ControlConnection,
+) => ControlResults[M] | Promise<ControlResults[M]>;
 
 /**
  * Serves JSON-RPC 2.0 over newline-delimited JSON. Each connection's requests are answered
@@ -45,9 +50,6 @@ export function createControlServer(
     const conn: ControlConnection = {
       notify: (method, params) => write(JSON.stringify({ jsonrpc: "2.0", method, params })),
       onClose: (listener) => closeListeners.push(listener),
-      get closed() {
-        return closed;
-      },
       get backlog() {
         return socket.writableLength;
       },

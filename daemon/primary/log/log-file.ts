@@ -14,13 +14,22 @@ export interface LogFileOptions {
   /** Rotated files kept: tsd.log.1 ... tsd.log.N. */
   keep: number;
   onFailure: (error: Error) => void;
+  /**
+   * Records were left out because the file could not keep up (more than maxPendingBytes were
+   * waiting for it): called with how many once it has caught up, so the log says so in place.
+   */
+  onDropped: (dropped: number) => void;
+  /** Bytes waiting for the file past which records are left out (LOG_MAX_PENDING_BYTES). */
+  maxPendingBytes?: number;
 }
 
 /**
  * LogFileTransport appends formatted records to one file and supports what operators need
  * of it: reopen (logrotate moved the file), clear (truncate in place, logging goes on),
  * size-based rotation, and a flush on exit. If the file cannot be written the daemon keeps
- * serving: the transport reports the failure once through onFailure and drops records.
+ * serving: the transport reports the failure once through onFailure and drops records. If it
+ * is only slow, records past maxPendingBytes are left out and counted, and onDropped reports
+ * the count when the file has caught up.
  */
 export class LogFileTransport extends TransportStream {
   readonly filename: string;
@@ -29,19 +38,21 @@ export class LogFileTransport extends TransportStream {
   private size = 0;
   private dropped = 0;
   private readonly opts: LogFileOptions;
+  private readonly maxPendingBytes: number;
 
   constructor(filename: string, opts: LogFileOptions) {
     super();
     this.filename = filename;
     this.opts = opts;
+    this.maxPendingBytes = opts.maxPendingBytes ?? LOG_MAX_PENDING_BYTES;
     this.open();
   }
 
   override log(info: Info, callback: Callback): void {
     const stream = this.stream;
     if (stream && !this.failed) {
-      if (stream.writableLength > LOG_MAX_PENDING_BYTES) {
-        this.dropped++;
+      if (stream.writableLength > this.maxPendingBytes) {
+        if (this.dropped++ === 0) stream.once("drain", () => this.reportDropped());
       } else {
         const line = `${String(info[MESSAGE])}\n`;
         stream.write(line);
@@ -52,16 +63,13 @@ export class LogFileTransport extends TransportStream {
     callback();
   }
 
-  /** Records dropped because the file could not keep up. */
-  get droppedRecords(): number {
-    return this.dropped;
-  }
-
   reopen(): void {
     const old = this.stream;
     this.failed = false;
     this.open();
     old?.end();
+    // An ending stream never drains: the count of an episode cut short by the reopen is reported now.
+    this.reportDropped();
   }
 
   /** Empties the file; returns how many bytes it held. */
@@ -104,9 +112,18 @@ export class LogFileTransport extends TransportStream {
     } catch {
       this.size = 0;
     }
-    const stream = fs.createWriteStream(this.filename, { flags: "a", mode: 0o640 });
+    // A high-water mark under the drop bound, so a stream that drops records always drains.
+    const highWaterMark = Math.min(this.maxPendingBytes, 64 * 1024);
+    const stream = fs.createWriteStream(this.filename, { flags: "a", mode: 0o640, highWaterMark });
     stream.on("error", (error) => this.fail(error));
     this.stream = stream;
+  }
+
+  private reportDropped(): void {
+    const dropped = this.dropped;
+    if (dropped === 0) return;
+    this.dropped = 0;
+    this.opts.onDropped(dropped);
   }
 
   private fail(error: Error): void {

@@ -1,20 +1,18 @@
 import fs from "node:fs/promises";
-import { MAX_TAIL_BYTES } from "../../../protocol/rpc.ts";
+import { type LogsTailResult, MAX_TAIL_BYTES } from "../../../protocol/rpc.ts";
 
 const CHUNK = 64 * 1024;
 
-export interface LogTail {
-  lines: string[];
-  /** True when fewer lines than asked for are returned because the earlier ones did not fit in maxBytes. */
-  truncated: boolean;
-}
-
 /**
  * The last n lines of a text file, whole lines only, at most maxBytes of them with their
- * line ends. It reads backwards in chunks and never more than maxBytes + 1 bytes, however
- * big the file or n.
+ * line ends (truncated: fewer lines than asked for, the earlier ones did not fit). It reads
+ * backwards in chunks and never more than maxBytes + 1 bytes, however big the file or n.
  */
-export async function readLastLines(file: string, n: number, maxBytes = MAX_TAIL_BYTES): Promise<LogTail> {
+export async function readLastLines(
+  file: string,
+  n: number,
+  maxBytes = MAX_TAIL_BYTES,
+): Promise<LogsTailResult> {
   if (n === 0) return { lines: [], truncated: false };
   let handle: fs.FileHandle;
   try {

@@ -5,8 +5,11 @@ import type { LogLevel } from "../../../protocol/hub-messages.ts";
 import { escapeControls } from "../../../protocol/log-escape.ts";
 import { LogFileTransport } from "./log-file.ts";
 
+/** Writes one record to the daemon's log. */
+export type Log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => void;
+
 export interface DaemonLogger {
-  log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void;
+  log: Log;
   readonly file: LogFileTransport;
   /** Calls listener with every formatted line from now on; returns the function that stops it. */
   follow(listener: (line: string) => void): () => void;
@@ -68,6 +71,9 @@ export function createLogger(opts: {
     keep: opts.keep,
     onFailure: (error) => {
       logger.warn("cannot write the log file; logging to stdout only", { error: error.message });
+    },
+    onDropped: (dropped) => {
+      logger.warn("log records left out of the log file: it could not keep up", { dropped });
     },
   });
   logger.add(file);

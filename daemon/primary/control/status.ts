@@ -1,0 +1,94 @@
+import type { ListenPorts, ServiceName } from "../../../protocol/hub-messages.ts";
+import type { StatusResult } from "../../../protocol/rpc.ts";
+import { MAX_GRACE_MS } from "../../shared/limits.ts";
+import type { Serve } from "./control-server.ts";
+import { invalidParams, objectParams } from "./params.ts";
+
+/** The daemon's own state, and the requests that change it: status, stop, pause, resume. */
+export interface StatusControl {
+  status(): StatusResult;
+  /** Starts a graceful stop; the answer goes out first. */
+  stop(graceMs: number): void;
+  /** Returns whether anything changed. */
+  pause(): boolean;
+  resume(): boolean;
+}
+
+export function statusHandlers(daemon: StatusControl, defaultGraceMs: number) {
+  const servePause: Serve<"pause"> = () => ({ paused: true, changed: daemon.pause() });
+
+  const serveResume: Serve<"resume"> = () => ({ paused: false, changed: daemon.resume() });
+
+  const serveStatus: Serve<"status"> = () => daemon.status();
+
+  const serveStop: Serve<"stop"> = (params) => {
+    const { graceMs = defaultGraceMs } = objectParams(params);
+    if (typeof graceMs !== "number" || !Number.isFinite(graceMs) || graceMs < 0 || graceMs > MAX_GRACE_MS) {
+      throw invalidParams(`graceMs must be a number of milliseconds 0-${MAX_GRACE_MS}`);
+    }
+    daemon.stop(graceMs);
+    return { stopping: true };
+  };
+
+  return { servePause, serveResume, serveStatus, serveStop };
+}
+
+/** A session thread as the status counts it. */
+export interface ThreadView {
+  worker: number;
+  thread: number;
+  sessions: { chat: number; echo: number };
+  listening: Partial<Record<ServiceName, boolean>>;
+}
+
+/** What the status is made of, read from the running daemon at the moment it is asked. */
+export interface StatusView {
+  version: string;
+  pid: number;
+  startedAt: Date;
+  now: number;
+  paused: boolean;
+  host: string;
+  ports: ListenPorts;
+  workers: readonly { id: number; pid: number }[];
+  threads: readonly ThreadView[];
+  usersOnline: number;
+}
+
+/** The status answer: sessions summed per worker and in all, a listener listening when any thread is. */
+export function describeStatus(view: StatusView): StatusResult {
+  const sessionsOf = (thread: ThreadView) => thread.sessions.chat + thread.sessions.echo;
+  const sessions = { chat: 0, echo: 0 };
+  for (const thread of view.threads) {
+    sessions.chat += thread.sessions.chat;
+    sessions.echo += thread.sessions.echo;
+  }
+  const services = Object.entries(view.ports) as [ServiceName, number][];
+  return {
+    version: view.version,
+    pid: view.pid,
+    startedAt: view.startedAt.toISOString(),
+    uptimeSeconds: Math.floor((view.now - view.startedAt.getTime()) / 1000),
+    paused: view.paused,
+    listeners: services.map(([service, port]) => ({
+      service,
+      host: view.host,
+      port,
+      listening: !view.paused && view.threads.some((thread) => thread.listening[service] === true),
+    })),
+    workers: view.workers.map((worker) => {
+      const own = view.threads
+        .filter((thread) => thread.worker === worker.id)
+        .sort((a, b) => a.thread - b.thread);
+      return {
+        id: worker.id,
+        pid: worker.pid,
+        threads: own.length,
+        sessions: own.reduce((sum, thread) => sum + sessionsOf(thread), 0),
+        threadSessions: own.map(sessionsOf),
+      };
+    }),
+    sessions,
+    usersOnline: view.usersOnline,
+  };
+}

@@ -1,0 +1,124 @@
+import type { HubToThread, ListenPorts, ServiceName } from "../../protocol/hub-messages.ts";
+import { StartupError } from "./startup-error.ts";
+
+/** A session thread as the listener bookkeeping sees it: who it is, and how to tell it to listen. */
+export interface ListeningThread {
+  readonly worker: number;
+  readonly thread: number;
+  send(message: HubToThread): void;
+}
+
+/** "[::1]" for an IPv6 host, so host:port reads right. */
+export function formatHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * Listeners keeps the services' ports and knows when every thread listens. A port of 0 is
+ * picked by the first session thread that listens (the kernel chooses, in a real listener
+ * that serves what it accepts); the other threads wait for it and then join that port. If
+ * the thread picking it dies first, the next waiting thread picks it.
+ */
+export class Listeners {
+  readonly host: string;
+  private readonly services: { name: ServiceName; port: number }[];
+  private readonly expected: number;
+  private readonly isOpen: () => boolean;
+  private picker: ListeningThread | null = null;
+  private readonly waiting = new Set<ListeningThread>();
+  /** worker.thread.service of every listener bound so far. */
+  private readonly bound = new Set<string>();
+  private readonly ready = Promise.withResolvers<void>();
+
+  /**
+   * ports: each service's port as asked for (0: any); threads: how many session threads in
+   * all; isOpen: whether the listeners are to be open now (not paused, not stopping).
+   */
+  constructor(host: string, ports: ListenPorts, threads: number, isOpen: () => boolean) {
+    this.host = host;
+    this.services = (Object.entries(ports) as [ServiceName, number][]).map(([name, port]) => ({
+      name,
+      port,
+    }));
+    this.expected = threads * this.services.length;
+    this.isOpen = isOpen;
+    // A listen error after start has nobody waiting: it is logged where it is reported.
+    this.ready.promise.catch(() => {});
+  }
+
+  /** The ports, 0 for one not picked yet. */
+  ports(): ListenPorts {
+    return Object.fromEntries(this.services.map((s) => [s.name, s.port]));
+  }
+
+  /** "chat=127.0.0.1:4000" for each service, as the ready line shows them. */
+  addresses(): string[] {
+    return this.services.map((s) => `${s.name}=${formatHost(this.host)}:${s.port}`);
+  }
+
+  /** A thread said hello: the ports it is to listen on, or null while another thread picks them. */
+  hello(thread: ListeningThread): ListenPorts | null {
+    if (this.portsUnknown()) {
+      if (this.picker) {
+        this.waiting.add(thread);
+        return null;
+      }
+      this.picker = thread;
+    }
+    return this.ports();
+  }
+
+  /** A thread reports a listener: bound (ok), closed, or failed (error, which fails the start). */
+  listening(thread: ListeningThread, service: ServiceName, ok: boolean, port: number, error?: string): void {
+    if (error) {
+      this.ready.reject(
+        new StartupError(`cannot listen for ${service} on ${formatHost(this.host)}:${port}: ${error}`),
+      );
+      return;
+    }
+    if (!ok) return;
+    const entry = this.services.find((s) => s.name === service);
+    if (entry && entry.port === 0) {
+      entry.port = port;
+      if (!this.portsUnknown()) {
+        this.picker = null;
+        for (const waiter of this.waiting)
+          waiter.send({ k: "listen", on: this.isOpen(), ports: this.ports() });
+        this.waiting.clear();
+      }
+    }
+    this.bound.add(`${thread.worker}.${thread.thread}.${service}`);
+    if (this.bound.size >= this.expected) this.ready.resolve();
+  }
+
+  /** A thread is gone: it no longer waits, and if it was picking the port the next waiting thread does. */
+  gone(thread: ListeningThread): void {
+    this.waiting.delete(thread);
+    if (this.picker !== thread) return;
+    this.picker = this.waiting.values().next().value ?? null;
+    if (this.picker) {
+      this.waiting.delete(this.picker);
+      this.picker.send({ k: "listen", on: true, ports: this.ports() });
+    }
+  }
+
+  /** Resolves once every thread listens on every service; rejects on a listen error or after timeoutMs. */
+  async whenReady(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StartupError(`listeners not ready after ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.ready.promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private portsUnknown(): boolean {
+    return this.services.some((s) => s.port === 0);
+  }
+}
