@@ -1,41 +1,32 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { MANY_REGISTRATIONS, type RunningDaemon, startDaemon, shape } from "../helpers/daemon.ts";
-import { ChatClient, sleep } from "../helpers/chat-client.ts";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import { MANY_REGISTRATIONS, shape, waitFor } from "../helpers/daemon.ts";
+import { useDaemon } from "../helpers/use-daemon.ts";
 
-let daemon: RunningDaemon;
-const clients: ChatClient[] = [];
+const d = useDaemon(test, [
+  ...shape(2, 2),
+  "--no-echo",
+  "--max-per-address",
+  "0",
+  "--log-level",
+  "debug",
+  ...MANY_REGISTRATIONS,
+]);
+const client = () => d.client();
+const user = (name: string, password?: string) => d.user(name, password);
 
-async function client(): Promise<ChatClient> {
-  const c = await ChatClient.connect(daemon.chatPort);
-  clients.push(c);
-  return c;
+/**
+ * Resolves once a line `from` sends after now has reached `to`. A session's lines pass the hub
+ * in order and each thread gets them in order, so every line `to` would get before it (from
+ * anyone the hub had already heard) has arrived by then: what has not come by now never will.
+ */
+async function settled(from: ChatClient, fromName: string, to: ChatClient): Promise<void> {
+  const marker = `sync-${Math.random().toString(36).slice(2)}`;
+  from.send(marker);
+  await to.line(`<${fromName}> ${marker}`);
 }
-
-async function user(name: string, password = "secret1"): Promise<ChatClient> {
-  const c = await client();
-  await c.register(name, password);
-  return c;
-}
-
-test.before(async () => {
-  daemon = await startDaemon([
-    ...shape(2, 2),
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--log-level",
-    "debug",
-    ...MANY_REGISTRATIONS,
-  ]);
-});
-test.afterEach.always(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-test.after.always(async () => {
-  await daemon?.cleanup();
-});
 
 test.serial(
   "chat - registration dialogue: greeting, prompts, registered, history, online list",
@@ -100,8 +91,8 @@ test.serial(
     t.is(await c.line(/^</), "<Борис> привет всем");
     b.send("/who");
     t.is(await b.line(/online/), "* 3 online: Борис, Глеб, Дарья");
-    await sleep(200);
-    t.false(a.unread.includes("<Борис>"), "the sender does not get its own line");
+    await settled(c, "Дарья", a);
+    t.false(a.all.includes("<Борис>"), "the sender does not get its own line");
   },
 );
 
@@ -148,7 +139,9 @@ test.serial("chat - commands: /help, /who, /msg, /me, //, unknown, /history", as
 test.serial("chat - history is replayed at sign-in, oldest first, in history form", async (t) => {
   const a = await user("heidi");
   for (let i = 1; i <= 3; i++) a.send(`note ${i}`);
-  await sleep(300);
+  // The hub answers /history after the lines sent before it: then they are in the history.
+  a.send("/history 1");
+  await a.line(/\] <heidi> note 3$/);
   const b = await client();
   await b.loginPrompt();
   b.send("ivan");
@@ -221,8 +214,19 @@ test.serial("chat - flood control: a burst of 20, then ! slow down, nothing sile
   const b = await user("pete");
   for (let i = 0; i < 30; i++) b.send(`line ${i}`);
   t.is(await b.line(/^!/), "! slow down");
-  await sleep(500);
-  const got = a.unread.split("\r\n").filter((l) => l.startsWith("<pete>"));
+  // A marker from pete gets through once the bucket has a token again; every line before it has then been handled.
+  await waitFor(
+    async () => {
+      b.send("marker");
+      return a.line("<pete> marker", 500).then(
+        () => true,
+        () => false,
+      );
+    },
+    15_000,
+    "a marker from pete after the burst",
+  );
+  const got = a.all.split("\r\n").filter((l) => /^<pete> line \d+$/.test(l));
   t.true(got.length >= 20 && got.length < 30, `${got.length} delivered`);
   t.is(got[0], "<pete> line 0");
 });
@@ -261,10 +265,17 @@ test.serial("chat - no password ever appears in the log file", async (t) => {
   await a.prompt("repeat password: ");
   a.send("another-secret");
   t.is(await a.line(/^\*/), "* password changed");
-  await sleep(300);
-  const log = fs.readFileSync(path.join(daemon.logDir, "tsd.log"), "utf8");
+  const file = path.join(d.daemon.logDir, "tsd.log");
+  const log = await waitFor(
+    () => {
+      const text = fs.readFileSync(file, "utf8");
+      return /password changed name=uma/.test(text) && text;
+    },
+    15_000,
+    "the password change in tsd.log",
+  );
   t.regex(log, /sign-in/);
   t.false(log.includes("hunter2-secret"));
   t.false(log.includes("another-secret"));
-  t.false(daemon.stdout().includes("hunter2-secret"));
+  t.false(d.daemon.stdout().includes("hunter2-secret"));
 });

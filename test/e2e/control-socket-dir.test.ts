@@ -5,13 +5,10 @@
  * 0700 and put its control and hub sockets in it. Each test points XDG_RUNTIME_DIR at a
  * temporary directory, so the machine's own runtime directories are never touched.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { ROOT, tempDir, tsctl } from "../helpers/daemon.ts";
-
-const DAEMON = path.join(ROOT, "bin", "tsd-daemon.js");
+import { type SpawnedDaemon, shape, spawnDaemon, tempDir, tsctl } from "../helpers/daemon.ts";
 
 /** The environment of a daemon that finds its socket by the default rules under runtimeDir. */
 function defaultSocketEnv(runtimeDir: string): NodeJS.ProcessEnv {
@@ -22,55 +19,22 @@ function defaultSocketEnv(runtimeDir: string): NodeJS.ProcessEnv {
 }
 
 interface Outcome {
-  proc: ChildProcess;
+  proc: SpawnedDaemon["proc"];
   ready: boolean;
   code: number | null;
-  stdout: string;
   stderr: string;
 }
 
 /** Starts tsd-daemon without --socket; resolves at its ready line or at its exit, whichever comes first. */
-function startWithDefaultSocket(dir: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
-  const proc = spawn(
-    process.execPath,
-    [
-      DAEMON,
-      "--chat-port",
-      "0",
-      "--no-echo",
-      "--workers",
-      "1",
-      "--threads",
-      "1",
-      "--state-dir",
-      path.join(dir, "state"),
-      "--log-dir",
-      path.join(dir, "log"),
-    ],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => {
-      proc.kill("SIGKILL");
-      reject(new Error(`neither ready nor exited in 30 s\n${stdout}\n${stderr}`));
-    }, 30_000);
-    proc.stdout!.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes("tsd-daemon ready:")) {
-        clearTimeout(timer);
-        resolve({ proc, ready: true, code: null, stdout, stderr });
-      }
-    });
-    proc.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ proc, ready: false, code, stdout, stderr });
-    });
-  });
+async function startWithDefaultSocket(dir: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const daemon = spawnDaemon([...shape(1, 1), "--no-echo"], { dir, env, socket: null });
+  const outcome = await daemon.started;
+  return {
+    proc: daemon.proc,
+    ready: outcome.ready,
+    code: outcome.ready ? null : outcome.code,
+    stderr: daemon.stderr(),
+  };
 }
 
 async function stopDaemon(outcome: Outcome): Promise<void> {

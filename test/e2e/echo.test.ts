@@ -1,27 +1,13 @@
 import crypto from "node:crypto";
 import test from "ava";
-import type { StatusResult } from "../../protocol/rpc.ts";
-import { type RunningDaemon, rssBytes, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { rssBytes } from "../helpers/daemon.ts";
 import { connect, echoRoundTrip } from "../helpers/sockets.ts";
+import { useDaemon } from "../helpers/use-daemon.ts";
 
-let daemon: RunningDaemon;
-
-test.before(async () => {
-  daemon = await startDaemon(["--no-chat", "--workers", "2", "--threads", "2", "--max-per-address", "0"]);
-});
-
-test.after.always(async () => {
-  await daemon?.cleanup();
-});
-
-async function status(): Promise<StatusResult> {
-  const result = await daemon.tsctl(["status", "--json"]);
-  if (result.code !== 0) throw new Error(`tsctl status failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as StatusResult;
-}
+const d = useDaemon(test, ["--no-chat", "--workers", "2", "--threads", "2", "--max-per-address", "0"]);
 
 test.serial("echo - 1 MiB of random binary comes back byte-exact", async (t) => {
-  const socket = await connect(daemon.echoPort);
+  const socket = await connect(d.daemon.echoPort);
   const data = crypto.randomBytes(1 << 20);
   const back = await echoRoundTrip(socket, data);
   socket.destroy();
@@ -30,21 +16,14 @@ test.serial("echo - 1 MiB of random binary comes back byte-exact", async (t) => 
 });
 
 test.serial("echo - 200 concurrent clients are all echoed, spread over threads and processes", async (t) => {
-  const sockets = await Promise.all(Array.from({ length: 200 }, () => connect(daemon.echoPort)));
+  const sockets = await Promise.all(Array.from({ length: 200 }, () => connect(d.daemon.echoPort)));
   const payloads = sockets.map((_, i) =>
     Buffer.from(`client ${i} ${crypto.randomBytes(8).toString("hex")}\n`),
   );
   const answers = await Promise.all(sockets.map((s, i) => echoRoundTrip(s, payloads[i]!)));
   t.true(answers.every((answer, i) => answer.equals(payloads[i]!)));
 
-  const seen = await waitFor(
-    async () => {
-      const s = await status();
-      return s.sessions.echo === 200 ? s : null;
-    },
-    10_000,
-    "status to count 200 echo sessions",
-  );
+  const seen = await d.until((s) => s.sessions.echo === 200, "status to count 200 echo sessions");
   const busyWorkers = seen.workers.filter((w) => w.sessions > 0);
   const busyThreads = seen.workers.flatMap((w) => w.threadSessions).filter((n) => n > 0);
   t.true(busyWorkers.length > 1, `sessions on ${busyWorkers.length} processes`);
@@ -59,11 +38,11 @@ test.serial("echo - 200 concurrent clients are all echoed, spread over threads a
 test.serial(
   "echo - a client that sends 50 MiB without reading keeps the daemon's memory bounded",
   async (t) => {
-    const before = await status();
-    const pids = [daemon.proc.pid!, ...before.workers.map((w) => w.pid)];
+    const before = await d.status();
+    const pids = [d.daemon.proc.pid!, ...before.workers.map((w) => w.pid)];
     const rssBefore = pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
 
-    const socket = await connect(daemon.echoPort);
+    const socket = await connect(d.daemon.echoPort);
     socket.pause();
     const chunk = Buffer.alloc(64 * 1024, 0x61);
     let written = 0;

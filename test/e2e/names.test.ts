@@ -1,21 +1,19 @@
 import test from "ava";
-import { ChatClient } from "../helpers/chat-client.ts";
-import { type RunningDaemon, shape, spawnDaemon, startDaemon } from "../helpers/daemon.ts";
+import { shape, spawnDaemon } from "../helpers/daemon.ts";
+import { useDaemon } from "../helpers/use-daemon.ts";
 
-let daemon: RunningDaemon;
-const clients: ChatClient[] = [];
-
-async function client(): Promise<ChatClient> {
-  const c = await ChatClient.connect(daemon.chatPort);
-  clients.push(c);
-  return c;
-}
-
-async function user(name: string): Promise<ChatClient> {
-  const c = await client();
-  await c.register(name, "secret1");
-  return c;
-}
+const d = useDaemon(test, [
+  ...shape(2, 2),
+  "--no-echo",
+  "--max-per-address",
+  "0",
+  "--registrations-per-hour",
+  "0",
+  "--reserved-names",
+  "moderator, Админ",
+]);
+const client = () => d.client();
+const user = (name: string) => d.user(name);
 
 /** Types a name at `login: `; resolves with the `! ` line, checking a new login prompt follows and no password was asked. */
 async function refusedAtLogin(name: string): Promise<string> {
@@ -28,25 +26,6 @@ async function refusedAtLogin(name: string): Promise<string> {
   c.close();
   return line;
 }
-
-test.before(async () => {
-  daemon = await startDaemon([
-    ...shape(2, 2),
-    "--no-echo",
-    "--max-per-address",
-    "0",
-    "--registrations-per-hour",
-    "0",
-    "--reserved-names",
-    "moderator, Админ",
-  ]);
-});
-test.afterEach.always(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-test.after.always(async () => {
-  await daemon?.cleanup();
-});
 
 test.serial(
   "names - an all-Cyrillic look-alike of an existing account is refused at the login prompt",

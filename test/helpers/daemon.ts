@@ -76,10 +76,26 @@ export interface DaemonSpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** A command that runs the daemon's command line, e.g. ["prlimit", "--nofile=300:300"]. */
   wrap?: string[];
+  /** The control socket; null: none given, the daemon finds its own by the default rules. */
+  socket?: string | null;
 }
 
+/** How a spawned daemon's start ended: its ready line, or its exit before that. */
+export type StartOutcome =
+  | { ready: true; line: string }
+  | { ready: false; code: number | null; signal: NodeJS.Signals | null };
+
 /** A daemon just spawned: not yet ready, so its ports are not known yet. */
-export type SpawnedDaemon = Omit<RunningDaemon, "echoPort" | "chatPort">;
+export type SpawnedDaemon = Omit<RunningDaemon, "echoPort" | "chatPort"> & {
+  stderr(): string;
+  /** Resolves at the ready line or at the exit, whichever comes first (30 s at most, then it rejects). */
+  started: Promise<StartOutcome>;
+};
+
+/** The ports a ready line names, by service (0: not listening). */
+function readyPort(line: string, service: string): number {
+  return Number(new RegExp(`${service}=[^ ]*:(\\d+)`).exec(line)?.[1] ?? 0);
+}
 
 /**
  * Starts the real tsd-daemon on free ports in a fresh temporary directory and waits for
@@ -90,42 +106,18 @@ export async function startDaemon(
   opts: DaemonSpawnOptions = {},
 ): Promise<RunningDaemon> {
   const spawned = spawnDaemon(args, opts);
-  const { proc, exited } = spawned;
-  const ready = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`daemon not ready in 30 s\n${spawned.stdout()}\n${spawned.stderr()}`)),
-      30_000,
+  const outcome = await spawned.started;
+  if (!outcome.ready)
+    throw new Error(
+      `daemon exited with ${outcome.code} before it was ready\n${spawned.stdout()}\n${spawned.stderr()}`,
     );
-    const check = () => {
-      const line = spawned
-        .stdout()
-        .split("\n")
-        .find((l) => l.startsWith("tsd-daemon ready:"));
-      if (line) {
-        clearTimeout(timer);
-        resolve(line);
-      }
-    };
-    proc.stdout!.on("data", check);
-    check();
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(
-        new Error(`daemon exited with ${code} before it was ready\n${spawned.stdout()}\n${spawned.stderr()}`),
-      );
-    });
-  });
-  const port = (service: string) => Number(new RegExp(`${service}=[^ ]*:(\\d+)`).exec(ready)?.[1] ?? 0);
-  return { ...spawned, echoPort: port("echo"), chatPort: port("chat") };
+  return { ...spawned, echoPort: readyPort(outcome.line, "echo"), chatPort: readyPort(outcome.line, "chat") };
 }
 
 /** Starts the real tsd-daemon on free ports in a fresh temporary directory, without waiting for it. */
-export function spawnDaemon(
-  args: string[] = [],
-  opts: DaemonSpawnOptions = {},
-): SpawnedDaemon & { stderr(): string } {
+export function spawnDaemon(args: string[] = [], opts: DaemonSpawnOptions = {}): SpawnedDaemon {
   const dir = opts.dir ?? tempDir();
-  const socket = path.join(dir, "run", "control.sock");
+  const socket = opts.socket === undefined ? path.join(dir, "run", "control.sock") : opts.socket;
   const stateDir = path.join(dir, "state");
   const logDir = path.join(dir, "log");
   const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath];
@@ -138,8 +130,7 @@ export function spawnDaemon(
       "0",
       "--echo-port",
       "0",
-      "--socket",
-      socket,
+      ...(socket === null ? [] : ["--socket", socket]),
       "--state-dir",
       stateDir,
       "--log-dir",
@@ -150,25 +141,42 @@ export function spawnDaemon(
   );
   let out = "";
   let err = "";
-  proc.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
   proc.stderr!.on("data", (d: Buffer) => {
     err += d.toString();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once("exit", (code, signal) => resolve({ code, signal })),
   );
+  const started = new Promise<StartOutcome>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon not ready in 30 s\n${out}\n${err}`)), 30_000);
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n").find((l) => l.startsWith("tsd-daemon ready:"));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ ready: true, line });
+      }
+    });
+    // "close", not "exit": by then everything it printed has been read.
+    proc.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ ready: false, code, signal });
+    });
+  });
+  // A caller that only wants the exit need not wait for the start.
+  started.catch(() => {});
+  const ctlSocket = socket === null ? [] : ["--socket", socket];
   return {
     proc,
     dir,
-    socket,
+    socket: socket ?? "",
     stateDir,
     logDir,
     stdout: () => out,
     stderr: () => err,
     exited,
-    tsctl: (ctlArgs, ctlOpts) => tsctl(["--socket", socket, ...ctlArgs], ctlOpts),
+    started,
+    tsctl: (ctlArgs, ctlOpts) => tsctl([...ctlSocket, ...ctlArgs], { env: opts.env, ...ctlOpts }),
     async cleanup() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill("SIGTERM");
