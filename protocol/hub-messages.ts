@@ -1,6 +1,8 @@
 /**
  * The messages between session threads (and worker processes) and the hub in the primary.
- * Both ends import these types; each side dispatches through a table keyed by `k`.
+ * Both ends import these types; each side dispatches through a table keyed by `k`. A request
+ * carries a `seq` and is answered by a Reply with that seq, whose body is the kind's type in
+ * HubReplies, or an ErrorReply when the hub could not answer.
  * Framing: one JSON text per line on the hub socket (see ndjson.ts), or a structured clone
  * on the cluster IPC channel.
  */
@@ -14,7 +16,6 @@ export interface Hello {
   k: "hello";
   worker: number;
   thread: number;
-  pid: number;
 }
 
 /** Thread -> hub: the outcome of one listen attempt. */
@@ -157,37 +158,44 @@ export interface Pong {
   k: "pong";
 }
 
-export type ThreadToHub =
-  | Hello
-  | Pong
-  | Listening
-  | Stats
-  | LogRecord
-  | Admit
-  | Release
-  | Throttle
-  | Failed
-  | Registration
-  | Reserve
-  | Join
-  | Leave
-  | Say
-  | Act
-  | Msg
-  | Who
-  | HistoryRequest;
+/** Thread -> hub: about the link itself (who is on it, its listeners, its counts, its logs). */
+export type LinkMessage = Hello | Pong | Listening | Stats | LogRecord;
 
-/** Thread -> hub messages that expect a Reply with the same seq. */
-export type HubRequest =
-  | Admit
-  | Throttle
-  | Registration
-  | Reserve
-  | Join
-  | Leave
-  | Msg
-  | Who
-  | HistoryRequest;
+/** Thread -> hub: chat events that need no answer. */
+export type ChatNotice = Release | Failed | Say | Act;
+
+/** Thread -> hub: the messages that expect a Reply with the same seq, by kind. */
+export interface HubRequests {
+  admit: Admit;
+  throttle: Throttle;
+  registration: Registration;
+  reserve: Reserve;
+  join: Join;
+  leave: Leave;
+  msg: Msg;
+  who: Who;
+  history: HistoryRequest;
+}
+
+/** The answer to each kind of request: `hub.request({ k: "who" })` is a WhoReply. */
+export interface HubReplies {
+  admit: AdmitReply;
+  throttle: ThrottleReply;
+  registration: RegistrationReply;
+  reserve: OkReply;
+  join: JoinReply;
+  leave: OkReply;
+  msg: MsgReply;
+  who: WhoReply;
+  history: HistoryReply;
+}
+
+export type HubRequestKind = keyof HubRequests;
+export type HubRequest = HubRequests[HubRequestKind];
+/** (Fails to compile if a request kind has no reply type.) */
+export type HubReply = HubReplies[HubRequestKind];
+
+export type ThreadToHub = LinkMessage | ChatNotice | HubRequest;
 
 export interface HistoryEntry {
   time: number;
@@ -229,7 +237,7 @@ export interface HistoryReply {
   omitted: number;
 }
 
-/** A reply the hub could not send as asked (it would not fit the link): the request failed. */
+/** The request failed: its handler threw, or its answer would not fit the link. */
 export interface ErrorReply {
   error: string;
 }
@@ -238,7 +246,7 @@ export interface ErrorReply {
 export interface Reply {
   k: "reply";
   seq: number;
-  body: unknown;
+  body: HubReply | ErrorReply;
 }
 
 /** Hub -> thread: one line for every signed-in session of the thread except `except`. */
@@ -297,7 +305,10 @@ export interface Crash {
   mode?: "throw" | "freeze";
 }
 
-export type HubToThread = Welcome | Listen | Ping | Shutdown | Reply | Deliver | Direct | Drop | Crash;
+/** Hub -> thread: what the thread itself acts on (the link answers pings and settles replies). */
+export type HubCommand = Welcome | Listen | Shutdown | Deliver | Direct | Drop | Crash;
+
+export type HubToThread = HubCommand | Reply | Ping;
 
 /** Worker process -> thread's supervisor: restart this thread (its hub found it unresponsive). */
 export interface RestartThread {

@@ -84,13 +84,6 @@ export class LineFramer {
     }
   }
 
-  /** reset forgets any partial line, e.g. when the input changes hands. */
-  reset(): void {
-    this.#pendingLen = 0;
-    this.#skipping = false;
-    this.#afterCR = false;
-  }
-
   #keepPartial(chunk: Uint8Array, start: number, end: number, onTooLong: () => void): void {
     if (this.#skipping) return;
     const len = end - start;

@@ -1,11 +1,15 @@
 import net from "node:net";
 import {
-  type HubRequest,
+  type HubCommand,
+  type HubReplies,
+  type HubRequestKind,
+  type HubRequests,
   type HubToThread,
   hubLineLimit,
   type ThreadToHub,
 } from "../../protocol/hub-messages.ts";
 import { NdjsonReader } from "../../protocol/ndjson.ts";
+import { corkedWriter } from "../shared/corked-writer.ts";
 import { HUB_REQUEST_TIMEOUT_MS, HUB_REQUEST_CHECK_MS } from "../shared/limits.ts";
 
 /** The hub answered a request with an error instead of a result. */
@@ -15,6 +19,9 @@ export class HubRequestFailed extends Error {
     this.name = "HubRequestFailed";
   }
 }
+
+/** A request as the caller writes it: its kind and fields; the link adds the seq. */
+type RequestOf<K extends HubRequestKind> = { k: K } & Omit<HubRequests[K], "k" | "seq">;
 
 interface Pending {
   sentAt: number;
@@ -32,7 +39,7 @@ interface Pending {
  */
 export class HubLink {
   private readonly socket: net.Socket;
-  private corked = false;
+  private readonly write: (data: string) => void;
   private seq = 0;
   private lost = false;
   private readonly pending = new Map<number, Pending>();
@@ -42,13 +49,14 @@ export class HubLink {
   constructor(
     path: string,
     maxLine: number,
-    onMessage: (message: HubToThread) => void,
+    onMessage: (message: HubCommand) => void,
     onLost: (reason: string) => void,
   ) {
     this.onLost = onLost;
     const reader = new NdjsonReader(hubLineLimit(maxLine));
     this.socket = net.connect(path);
     this.socket.setNoDelay(true);
+    this.write = corkedWriter(this.socket);
     this.socket.on("data", (chunk: Buffer) => {
       const ok = reader.push(chunk, (line) => {
         if (this.lost) return;
@@ -72,24 +80,20 @@ export class HubLink {
 
   send(message: ThreadToHub): void {
     if (this.lost) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      queueMicrotask(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(`${JSON.stringify(message)}\n`);
+    this.write(`${JSON.stringify(message)}\n`);
   }
 
   /**
-   * Sends a request and resolves with the hub's reply body. onReply, if given, runs as the reply
-   * is read, in the link's order: what it does happens before any later hub message is handled.
+   * Sends a request and resolves with the hub's reply body, the type its kind is answered with;
+   * rejects with HubRequestFailed when the hub answers with an error. onReply, if given, runs as
+   * the reply is read, in the link's order: what it does happens before any later hub message.
    */
-  request<T>(message: DistributiveOmit<HubRequest, "seq">, onReply?: (body: T) => void): Promise<T> {
+  request<K extends HubRequestKind>(
+    message: RequestOf<K>,
+    onReply?: (body: HubReplies[K]) => void,
+  ): Promise<HubReplies[K]> {
     const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<HubReplies[K]>((resolve, reject) => {
       if (this.lost) return reject(new HubRequestFailed("no hub link"));
       this.pending.set(seq, {
         sentAt: Date.now(),
@@ -97,7 +101,7 @@ export class HubLink {
         reject,
         onReply: onReply as ((body: unknown) => void) | undefined,
       });
-      this.send({ ...message, seq } as HubRequest);
+      this.send({ ...message, seq } as unknown as ThreadToHub);
     });
   }
 
@@ -135,5 +139,3 @@ export class HubLink {
     this.onLost(reason);
   }
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -4,8 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { SERVER_FULL, TOO_MANY_CONNECTIONS } from "../../protocol/chat-lines.ts";
 import { OncePer } from "../../protocol/flood.ts";
 import type {
-  AdmitReply,
-  HubToThread,
+  HubCommand,
   ListenPorts,
   LogLevel,
   LogRecord,
@@ -14,7 +13,7 @@ import type {
 import { ChatService } from "./chat/chat-service.ts";
 import { connectionsPerThread } from "./descriptor-budget.ts";
 import { EchoService } from "./echo-service.ts";
-import { HubLink } from "./hub-link.ts";
+import { HubLink, HubRequestFailed } from "./hub-link.ts";
 import { IdentityStore } from "../shared/identity-store.ts";
 import type { Service } from "./service.ts";
 
@@ -32,7 +31,7 @@ const hub = new HubLink(config.hubPath, config.maxLine, dispatch, (reason) => {
   parentPort?.postMessage(record);
   process.exit(1);
 });
-hub.send({ k: "hello", worker, thread, pid: process.pid });
+hub.send({ k: "hello", worker, thread });
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 const maxLevel = LEVELS[config.logLevel];
@@ -120,7 +119,16 @@ async function admit(service: Service, socket: net.Socket): Promise<void> {
   if (config.maxPerAddress === 0) return service.accept(socket);
   const address = socket.remoteAddress ?? "unknown";
   socket.pause();
-  const { ok } = await hub.request<AdmitReply>({ k: "admit", address });
+  let ok: boolean;
+  try {
+    ({ ok } = await hub.request({ k: "admit", address }));
+  } catch (error) {
+    if (!(error instanceof HubRequestFailed)) throw error;
+    // The hub could not answer (its handler failed): the connection is not served, nor counted.
+    log("error", "connection refused: the hub could not admit it", { service: service.name, address });
+    socket.destroy();
+    return;
+  }
   if (!ok) {
     log("info", "connection refused: too many from this address", { service: service.name, address });
     if (service.name === "chat") socket.end(TOO_MANY_CONNECTIONS);
@@ -179,36 +187,28 @@ async function shutdown(graceMs: number): Promise<void> {
   process.exit(0);
 }
 
-function dispatch(message: HubToThread): void {
-  switch (message.k) {
-    case "deliver":
-      chat.deliver(message);
-      return;
-    case "direct":
-      chat.direct(message);
-      return;
-    case "drop":
-      chat.drop(message);
-      return;
-    case "welcome":
-      if (!message.paused && message.ports) openListeners(message.ports);
-      return;
-    case "listen":
-      if (message.on && message.ports) openListeners(message.ports);
-      else if (!message.on) closeListeners();
-      return;
-    case "shutdown":
-      void shutdown(message.graceMs);
-      return;
-    case "crash":
-      setImmediate(() => {
-        if (message.mode !== "freeze") throw new Error("crash requested through debug.crashThread");
-        // A frozen event loop, as a bug would make it: only the hub's watchdog ends it.
-        for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-      });
-      return;
-    case "reply":
-    case "ping":
-      return;
-  }
+/** What the thread does with each message from the hub (the link itself answers pings and settles replies). */
+const HUB_COMMANDS: { [K in HubCommand["k"]]: (message: Extract<HubCommand, { k: K }>) => void } = {
+  deliver: (message) => chat.deliver(message),
+  direct: (message) => chat.direct(message),
+  drop: (message) => chat.drop(message),
+  welcome: (message) => {
+    if (!message.paused && message.ports) openListeners(message.ports);
+  },
+  listen: (message) => {
+    if (message.on && message.ports) openListeners(message.ports);
+    else if (!message.on) closeListeners();
+  },
+  shutdown: (message) => void shutdown(message.graceMs),
+  crash: (message) =>
+    setImmediate(() => {
+      if (message.mode !== "freeze") throw new Error("crash requested through debug.crashThread");
+      // A frozen event loop, as a bug would make it: only the hub's watchdog ends it.
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }),
+};
+
+function dispatch(message: HubCommand): void {
+  if (!Object.hasOwn(HUB_COMMANDS, message.k)) return;
+  (HUB_COMMANDS[message.k] as (message: HubCommand) => void)(message);
 }

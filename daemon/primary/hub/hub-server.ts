@@ -1,13 +1,22 @@
 import net from "node:net";
 import {
+  type ChatNotice,
+  type ErrorReply,
+  type HubReplies,
+  type HubReply,
+  type HubRequest,
+  type HubRequestKind,
+  type HubRequests,
   type HubToThread,
   hubLineLimit,
+  type LinkMessage,
   type ListenPorts,
   type LogRecord,
   type ServiceName,
   type ThreadToHub,
 } from "../../../protocol/hub-messages.ts";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
+import { corkedWriter } from "../../shared/corked-writer.ts";
 import type { ChatHub } from "./chat-hub.ts";
 
 let lastMessage: HubToThread | null = null;
@@ -25,7 +34,6 @@ function encode(message: HubToThread): string {
 export interface ThreadLink {
   worker: number;
   thread: number;
-  pid: number;
   sessions: { chat: number; echo: number };
   listening: Partial<Record<ServiceName, boolean>>;
   /** When the thread last sent anything (its answers to pings included). */
@@ -53,9 +61,51 @@ export interface HubEvents {
   onUnresponsive(link: ThreadLink, silentMs: number): void;
 }
 
+/** How the chat hub answers each kind of request, for the thread that asked. */
+const REQUESTS: {
+  [K in HubRequestKind]: (chat: ChatHub, peer: ThreadLink, message: HubRequests[K]) => HubReplies[K];
+} = {
+  admit: (chat, peer, m) => ({ ok: chat.admit(peer, m.address) }),
+  throttle: (chat, _peer, m) => chat.throttle(m.key, m.address, m.lastAddress ?? null),
+  registration: (chat, _peer, m) => chat.registration(m.address, m.spend),
+  reserve: (chat, peer, m) => ({ ok: chat.reserve(peer, m.sid, m.key) }),
+  join: (chat, peer, m) => chat.join(peer, m.sid, m.key, m.name, m.address),
+  leave: (chat, peer, m) => {
+    chat.leave(peer, m.sid, m.reason);
+    return { ok: true };
+  },
+  msg: (chat, peer, m) => chat.msg(peer, m.sid, m.to, m.text),
+  who: (chat) => ({ names: chat.who() }),
+  history: (chat, _peer, m) => chat.history(m.n),
+};
+
+/** What the chat hub does with each notice; none is answered. */
+const NOTICES: {
+  [K in ChatNotice["k"]]: (chat: ChatHub, peer: ThreadLink, message: Extract<ChatNotice, { k: K }>) => void;
+} = {
+  release: (chat, peer, m) => chat.release(peer, m.address),
+  failed: (chat, _peer, m) => chat.failed(m.key, m.address),
+  say: (chat, peer, m) => chat.say(peer, m.sid, m.text),
+  act: (chat, peer, m) => chat.act(peer, m.sid, m.text),
+};
+
+/** The tables' handlers as dispatch calls them, once it has looked the message's kind up. */
+type LinkHandler = (conn: Connection, message: ThreadToHub) => void;
+type ChatHandler<R> = (chat: ChatHub, peer: ThreadLink, message: ThreadToHub) => R;
+
+/** One thread's connection: the link, once the thread has said hello. */
+interface Connection {
+  link: ThreadLink | null;
+  readonly socket: net.Socket;
+  send(message: HubToThread): void;
+}
+
 /**
  * HubServer is the primary's end of every thread's link: a local socket per thread, so a
- * thread is one hop from the hub and no worker process relays its traffic.
+ * thread is one hop from the hub and no worker process relays its traffic. Each message is
+ * dispatched by its kind: the link's own messages, then (once the thread has said hello) chat
+ * notices and requests. A request whose handler throws is answered with an error, so the
+ * session that asked is not left waiting.
  */
 export class HubServer {
   readonly links = new Set<ThreadLink>();
@@ -65,6 +115,25 @@ export class HubServer {
   private readonly opts: HubServerOptions;
   private readonly maxMessage: number;
   private readonly watchdog: NodeJS.Timeout;
+
+  /** The messages about the link itself, accepted before hello too. */
+  private readonly linkMessages: {
+    [K in LinkMessage["k"]]: (conn: Connection, message: Extract<LinkMessage, { k: K }>) => void;
+  } = {
+    hello: (conn, m) => this.hello(conn, m.worker, m.thread),
+    pong: () => {},
+    log: (conn, m) => this.events.onLog(conn.link, m),
+    listening: (conn, m) => {
+      if (!conn.link) return;
+      conn.link.listening[m.service] = m.ok;
+      this.events.onListening(conn.link, m.service, m.ok, m.port, m.error);
+    },
+    stats: (conn, m) => {
+      if (!conn.link) return;
+      conn.link.sessions.chat = m.chat;
+      conn.link.sessions.echo = m.echo;
+    },
+  };
 
   constructor(chat: ChatHub, events: HubEvents, opts: HubServerOptions) {
     this.chat = chat;
@@ -115,106 +184,34 @@ export class HubServer {
 
   private accept(socket: net.Socket): void {
     socket.setNoDelay(true);
-    let link: ThreadLink | null = null;
     const reader = new NdjsonReader(this.maxMessage);
-    let corked = false;
-    const send = (message: HubToThread) => {
-      let encoded = encode(message);
-      if (encoded.length * 3 > this.maxMessage && Buffer.byteLength(encoded) > this.maxMessage) {
-        // Never send what the thread's reader must refuse: a request gets an error instead.
-        this.log(link, "hub message too large for the link; not sent", {
-          kind: message.k,
-          bytes: encoded.length,
-        });
-        if (message.k !== "reply") return;
-        encoded = `${JSON.stringify({ k: "reply", seq: message.seq, body: { error: "answer too large" } })}\n`;
-      }
-      // Everything sent to this thread in one tick leaves in one write.
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        queueMicrotask(() => {
-          corked = false;
-          socket.uncork();
-        });
-      }
-      socket.write(encoded);
-    };
-    const dispatch = (message: ThreadToHub) => {
-      switch (message.k) {
-        case "hello": {
-          link = {
-            worker: message.worker,
-            thread: message.thread,
-            pid: message.pid,
-            sessions: { chat: 0, echo: 0 },
-            listening: {},
-            lastSeen: Date.now(),
-            send,
-            close: () => socket.destroy(),
-          };
-          this.links.add(link);
-          send({ k: "welcome", ...this.events.onHello(link) });
-          return;
+    // Everything sent to this thread in one tick leaves in one write.
+    const write = corkedWriter(socket);
+    const conn: Connection = {
+      link: null,
+      socket,
+      send: (message) => {
+        let encoded = encode(message);
+        if (encoded.length * 3 > this.maxMessage && Buffer.byteLength(encoded) > this.maxMessage) {
+          // Never send what the thread's reader must refuse: a request gets an error instead.
+          this.log(conn.link, "hub message too large for the link; not sent", {
+            kind: message.k,
+            bytes: encoded.length,
+          });
+          if (message.k !== "reply") return;
+          const body: ErrorReply = { error: "answer too large" };
+          encoded = `${JSON.stringify({ k: "reply", seq: message.seq, body })}\n`;
         }
-        case "pong":
-          return;
-        case "log":
-          this.events.onLog(link, message);
-          return;
-        case "listening":
-          if (!link) return;
-          link.listening[message.service] = message.ok;
-          this.events.onListening(link, message.service, message.ok, message.port, message.error);
-          return;
-        case "stats":
-          if (!link) return;
-          link.sessions.chat = message.chat;
-          link.sessions.echo = message.echo;
-          return;
-      }
-      if (!link) return;
-      const chat = this.chat;
-      const peer = link;
-      const reply = (seq: number, body: unknown) => send({ k: "reply", seq, body });
-      switch (message.k) {
-        case "admit":
-          return reply(message.seq, { ok: chat.admit(peer, message.address) });
-        case "release":
-          return chat.release(peer, message.address);
-        case "throttle":
-          return reply(message.seq, chat.throttle(message.key, message.address, message.lastAddress ?? null));
-        case "failed":
-          return chat.failed(message.key, message.address);
-        case "registration":
-          return reply(message.seq, chat.registration(message.address, message.spend));
-        case "reserve":
-          return reply(message.seq, { ok: chat.reserve(peer, message.sid, message.key) });
-        case "join":
-          return reply(message.seq, chat.join(peer, message.sid, message.key, message.name, message.address));
-        case "leave":
-          chat.leave(peer, message.sid, message.reason);
-          if (message.seq !== undefined) reply(message.seq, { ok: true });
-          return;
-        case "say":
-          return chat.say(peer, message.sid, message.text);
-        case "act":
-          return chat.act(peer, message.sid, message.text);
-        case "msg":
-          return reply(message.seq, chat.msg(peer, message.sid, message.to, message.text));
-        case "who":
-          return reply(message.seq, { names: chat.who() });
-        case "history":
-          return reply(message.seq, chat.history(message.n));
-      }
+        write(encoded);
+      },
     };
     socket.on("data", (chunk: Buffer) => {
-      if (link) link.lastSeen = Date.now();
+      if (conn.link) conn.link.lastSeen = Date.now();
       const ok = reader.push(chunk, (line) => {
         try {
-          dispatch(JSON.parse(line) as ThreadToHub);
+          this.dispatch(conn, JSON.parse(line) as ThreadToHub);
         } catch (error) {
-          this.events.onLog(link, {
+          this.events.onLog(conn.link, {
             k: "log",
             level: "error",
             msg: "hub message failed",
@@ -223,16 +220,61 @@ export class HubServer {
         }
       });
       if (!ok) {
-        this.log(link, "hub message from a thread too large; link closed", { limit: this.maxMessage });
+        this.log(conn.link, "hub message from a thread too large; link closed", { limit: this.maxMessage });
         socket.destroy();
       }
     });
     socket.on("error", () => {});
     socket.on("close", () => {
+      const link = conn.link;
       if (!link) return;
       this.links.delete(link);
       this.chat.peerGone(link);
       this.events.onGone(link);
     });
+  }
+
+  private dispatch(conn: Connection, message: ThreadToHub): void {
+    const { k } = message;
+    if (Object.hasOwn(this.linkMessages, k)) {
+      (this.linkMessages[k as LinkMessage["k"]] as LinkHandler)(conn, message);
+      return;
+    }
+    const peer = conn.link;
+    if (!peer) return;
+    if (Object.hasOwn(NOTICES, k))
+      (NOTICES[k as ChatNotice["k"]] as ChatHandler<void>)(this.chat, peer, message);
+    else if (Object.hasOwn(REQUESTS, k)) this.answer(conn, peer, message as HubRequest);
+  }
+
+  /** Runs a request's handler and replies with its result, or with an error if it threw. */
+  private answer(conn: Connection, peer: ThreadLink, request: HubRequest): void {
+    let body: HubReply | ErrorReply;
+    try {
+      body = (REQUESTS[request.k] as ChatHandler<HubReply>)(this.chat, peer, request);
+    } catch (error) {
+      this.log(peer, "hub request failed; the thread is answered with an error", {
+        kind: request.k,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      body = { error: `hub: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    // A leave without a seq asks for no answer.
+    if (request.seq !== undefined) conn.send({ k: "reply", seq: request.seq, body });
+  }
+
+  private hello(conn: Connection, worker: number, thread: number): void {
+    const link: ThreadLink = {
+      worker,
+      thread,
+      sessions: { chat: 0, echo: 0 },
+      listening: {},
+      lastSeen: Date.now(),
+      send: conn.send,
+      close: () => conn.socket.destroy(),
+    };
+    conn.link = link;
+    this.links.add(link);
+    conn.send({ k: "welcome", ...this.events.onHello(link) });
   }
 }

@@ -38,15 +38,7 @@ import {
   welcomeBack,
 } from "../../../protocol/chat-lines.ts";
 import { OncePer, TokenBucket } from "../../../protocol/flood.ts";
-import type {
-  HistoryReply,
-  JoinReply,
-  MsgReply,
-  OkReply,
-  RegistrationReply,
-  ThrottleReply,
-  WhoReply,
-} from "../../../protocol/hub-messages.ts";
+import type { HistoryReply, JoinReply } from "../../../protocol/hub-messages.ts";
 import { LineFramer } from "../../../protocol/line-framer.ts";
 import { checkName, nameConflictReason } from "../../../protocol/names.ts";
 import { TelnetFilter } from "../../../protocol/telnet.ts";
@@ -152,10 +144,6 @@ export class ChatSession {
     socket.on("close", () => this.onClose());
   }
 
-  get signedInNow(): boolean {
-    return this.name !== null && this.stage.kind !== "closed";
-  }
-
   async start(): Promise<void> {
     this.remembered = await this.host.identities.rememberedName(this.address).catch(() => undefined);
     this.send(greetingLine());
@@ -197,7 +185,7 @@ export class ChatSession {
   /** Ends the session on purpose: offline for everyone first, then the last line. */
   private async leave(reason: string, lastLine: string, leaveReason?: string): Promise<void> {
     this.leftHub = true;
-    await this.host.hub.request<OkReply>({ k: "leave", sid: this.sid, reason: leaveReason });
+    await this.host.hub.request({ k: "leave", sid: this.sid, reason: leaveReason });
     this.close(reason, lastLine);
   }
 
@@ -313,7 +301,7 @@ export class ChatSession {
       return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
     }
     // Say so before the passwords are typed; the budget is spent only when the account is written.
-    const budget = await this.host.hub.request<RegistrationReply>({
+    const budget = await this.host.hub.request({
       k: "registration",
       address: this.address,
       spend: false,
@@ -322,7 +310,7 @@ export class ChatSession {
       this.send(tooManyRegistrations(budget.retryAfterMs));
       return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
     }
-    const reserved = await this.host.hub.request<OkReply>({ k: "reserve", sid: this.sid, key: checked.key });
+    const reserved = await this.host.hub.request({ k: "reserve", sid: this.sid, key: checked.key });
     if (!reserved.ok) {
       this.send(errorLine(`the name ${checked.name} is in use right now`));
       return this.prompt({ kind: "login" }, loginPrompt(this.remembered));
@@ -332,7 +320,7 @@ export class ChatSession {
 
   private async onPassword(name: string, key: string, password: string): Promise<void> {
     const lastAddress = (await this.host.identities.get(key).catch(() => undefined))?.lastAddress ?? null;
-    const { delayMs, retryAfterMs } = await this.host.hub.request<ThrottleReply>({
+    const { delayMs, retryAfterMs } = await this.host.hub.request({
       k: "throttle",
       key,
       address: this.address,
@@ -385,7 +373,7 @@ export class ChatSession {
       this.send(PASSWORDS_DIFFER);
       return this.prompt({ kind: "new-password", name, key }, NEW_PASSWORD_PROMPT);
     }
-    const budget = await this.host.hub.request<RegistrationReply>({
+    const budget = await this.host.hub.request({
       k: "registration",
       address: this.address,
       spend: true,
@@ -437,9 +425,8 @@ export class ChatSession {
     this.name = name;
     this.key = key;
     this.stage = { kind: "chat" };
-    await this.host.hub.request<JoinReply>(
-      { k: "join", sid: this.sid, key, name, address: this.address },
-      (reply) => this.host.joined(this, reply),
+    await this.host.hub.request({ k: "join", sid: this.sid, key, name, address: this.address }, (reply) =>
+      this.host.joined(this, reply),
     );
     this.host.identities.recordLogin(key, this.address).catch((error: Error) => {
       this.host.log("warn", "could not record the sign-in in the identity file", { error: error.message });
@@ -479,7 +466,7 @@ export class ChatSession {
         this.send(HELP_LINES.map(notice).join(""));
         return;
       case "who": {
-        const { names } = await this.host.hub.request<WhoReply>({ k: "who" });
+        const { names } = await this.host.hub.request({ k: "who" });
         this.send(onlineLine(names));
         return;
       }
@@ -489,7 +476,7 @@ export class ChatSession {
           this.send(errorLine("usage: /history [N], N from 0 to 500"));
           return;
         }
-        const { records, omitted } = await this.host.hub.request<HistoryReply>({ k: "history", n });
+        const { records, omitted } = await this.host.hub.request({ k: "history", n });
         this.sendHistory(records, omitted);
         this.send(END_OF_HISTORY);
         return;
@@ -500,7 +487,7 @@ export class ChatSession {
           this.send(errorLine("usage: /msg NAME TEXT"));
           return;
         }
-        const reply = await this.host.hub.request<MsgReply>({
+        const reply = await this.host.hub.request({
           k: "msg",
           sid: this.sid,
           to: parts.name,
