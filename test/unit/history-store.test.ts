@@ -16,10 +16,10 @@ import { fileURLToPath } from "node:url";
 import test, { type ExecutionContext } from "ava";
 import {
   type HistoryOptions,
-  type HistoryRecord,
   type HistoryRecovery,
   HistoryStore,
 } from "../../daemon/primary/hub/history-store.ts";
+import type { HistoryEntry } from "../../protocol/hub-messages.ts";
 import { waitFor } from "../helpers/daemon.ts";
 import { SmallDisk, smallDiskUnavailable } from "../helpers/small-disk.ts";
 
@@ -35,12 +35,12 @@ function options(file: string, extra: Partial<HistoryOptions> = {}): HistoryOpti
   return { file, memoryLimit: 1000, diskLimitBytes: 16 * 1024 * 1024, ...extra };
 }
 
-const rec = (i: number): HistoryRecord => ({
+const rec = (i: number): HistoryEntry => ({
   time: 1_700_000_000_000 + i,
   name: `u${i % 7}`,
   text: `line ${i}`,
 });
-const texts = (records: HistoryRecord[]) => records.map((r) => r.text);
+const texts = (records: HistoryEntry[]) => records.map((r) => r.text);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `line ${from + k}`);
 
 function diskLines(file: string): string[] {

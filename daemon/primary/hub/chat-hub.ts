@@ -16,31 +16,22 @@ import {
   type HubToThread,
   type JoinReply,
   type MsgReply,
+  type RegistrationReply,
+  type ThrottleReply,
 } from "../../../protocol/hub-messages.ts";
-import { nameKey, sortNames } from "../../../protocol/names.ts";
-import { RegistrationBudget, registrationTiers } from "../../../protocol/registration-budget.ts";
-import { SignInThrottle } from "../../../protocol/sign-in-throttle.ts";
-import type { RegistrationReply, ThrottleReply } from "../../../protocol/hub-messages.ts";
+import type { OnlineUser } from "../../../protocol/rpc.ts";
+import { AddressLimiter } from "./address-limiter.ts";
+import type { HubPeer } from "./hub-peer.ts";
+import { NameReservations } from "./name-reservations.ts";
+import { Roster } from "./roster.ts";
+import { SignInLimits } from "./sign-in-limits.ts";
 
-/** A thread as the chat hub sees it: somewhere to send messages. */
-export interface HubPeer {
-  send(message: HubToThread): void;
-  readonly worker: number;
-  readonly thread: number;
-}
+export type { HubPeer } from "./hub-peer.ts";
 
 /** Where the hub keeps chat history (HistoryStore, or a Redis stream one day). */
 export interface HistorySink {
   append(record: HistoryEntry): void;
   last(n: number): HistoryEntry[];
-}
-
-export interface OnlineUser {
-  name: string;
-  address: string;
-  since: string;
-  worker: number;
-  thread: number;
 }
 
 /**
@@ -72,15 +63,6 @@ export interface ChatHub {
   readonly onlineCount: number;
 }
 
-interface Member {
-  sid: string;
-  key: string;
-  name: string;
-  address: string;
-  since: Date;
-  peer: HubPeer;
-}
-
 export interface ChatHubOptions {
   maxPerAddress: number;
   /** Accounts an hour per network (protocol/registration-budget.ts); 0 or absent: no bound. */
@@ -92,84 +74,65 @@ export interface ChatHubOptions {
   now?: () => number;
 }
 
+/** History lines a session is shown when it signs in. */
+const JOIN_REPLAY = 20;
+
+/**
+ * EmbeddedChatHub is the chat of one daemon, in its primary: the roster, the per-address cap,
+ * the sign-in limits and name reservations, each in a module of its own; what is left here is
+ * the chat itself: sign-in and takeover, what each line says to whom, and the fan-out, one
+ * message per thread with members, never one per member.
+ */
 export class EmbeddedChatHub implements ChatHub {
-  private readonly bySid = new Map<string, Member>();
-  private readonly byKey = new Map<string, Member>();
-  /** Names held by sessions that are registering them: key -> the session and its thread. */
-  private readonly reservations = new Map<string, { sid: string; peer: HubPeer }>();
-  private readonly membersPerPeer = new Map<HubPeer, number>();
-  private readonly connections = new Map<string, number>();
-  private readonly connectionsPerPeer = new Map<HubPeer, Map<string, number>>();
-  private readonly signIns = new SignInThrottle();
-  private readonly registrations: RegistrationBudget | null;
+  private readonly roster = new Roster();
+  private readonly addresses: AddressLimiter;
+  private readonly signIns: SignInLimits;
+  private readonly reservations = new NameReservations();
   private readonly opts: ChatHubOptions;
   private readonly now: () => number;
 
   constructor(opts: ChatHubOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    const perHour = opts.registrationsPerHour ?? 0;
-    this.registrations = perHour > 0 ? new RegistrationBudget(registrationTiers(perHour)) : null;
+    this.addresses = new AddressLimiter(opts.maxPerAddress);
+    this.signIns = new SignInLimits(opts.registrationsPerHour ?? 0, this.now);
   }
 
   get onlineCount(): number {
-    return this.byKey.size;
+    return this.roster.size;
   }
 
   admit(peer: HubPeer, address: string): boolean {
-    const count = this.connections.get(address) ?? 0;
-    if (this.opts.maxPerAddress > 0 && count >= this.opts.maxPerAddress) return false;
-    this.connections.set(address, count + 1);
-    let own = this.connectionsPerPeer.get(peer);
-    if (!own) {
-      own = new Map();
-      this.connectionsPerPeer.set(peer, own);
-    }
-    own.set(address, (own.get(address) ?? 0) + 1);
-    return true;
+    return this.addresses.admit(peer, address);
   }
 
   release(peer: HubPeer, address: string): void {
-    const own = this.connectionsPerPeer.get(peer);
-    const mine = own?.get(address) ?? 0;
-    if (mine === 0) return;
-    if (mine === 1) own!.delete(address);
-    else own!.set(address, mine - 1);
-    const count = (this.connections.get(address) ?? 1) - 1;
-    if (count <= 0) this.connections.delete(address);
-    else this.connections.set(address, count);
+    this.addresses.release(peer, address);
   }
 
   throttle(key: string, address: string, lastAddress: string | null): ThrottleReply {
-    return this.signIns.check(key, address, lastAddress, this.now());
+    return this.signIns.throttle(key, address, lastAddress);
   }
 
   failed(key: string, address: string): void {
-    this.signIns.failed(key, address, this.now());
+    this.signIns.failed(key, address);
   }
 
   registration(address: string, spend: boolean): RegistrationReply {
-    const budget = this.registrations;
-    const wait = !budget ? 0 : spend ? budget.take(address, this.now()) : budget.waitMs(address, this.now());
-    return { ok: wait === 0, retryAfterMs: wait };
+    return this.signIns.registration(address, spend);
   }
 
   reserve(peer: HubPeer, sid: string, key: string): boolean {
-    if (this.byKey.has(key)) return false;
-    const holder = this.reservations.get(key);
-    if (holder !== undefined && holder.sid !== sid) return false;
-    this.reservations.set(key, { sid, peer });
-    return true;
+    return !this.roster.account(key) && this.reservations.reserve(peer, sid, key);
   }
 
   join(peer: HubPeer, sid: string, key: string, name: string, address: string): JoinReply {
-    if (this.reservations.get(key)?.sid === sid) this.reservations.delete(key);
-    this.signIns.signedIn(key, address, this.now());
-    const previous = this.byKey.get(key);
-    const member: Member = { sid, key, name, address, since: new Date(this.now()), peer };
+    this.reservations.signedIn(sid, key);
+    this.signIns.signedIn(key, address);
+    const previous = this.roster.account(key);
     if (previous) {
       // A takeover: the user never left, so nobody is told.
-      this.removeMember(previous);
+      this.roster.remove(previous);
       previous.peer.send({
         k: "drop",
         sid: previous.sid,
@@ -177,25 +140,25 @@ export class EmbeddedChatHub implements ChatHub {
         reason: "signed in from elsewhere",
       });
     }
-    this.addMember(member);
+    this.roster.add({ sid, key, name, address, since: new Date(this.now()), peer });
     if (!previous) this.broadcast(joinedLine(name), sid);
     this.opts.log("info", "sign-in", { name, address, takeover: Boolean(previous) });
-    const replay = this.history(20);
+    const replay = this.history(JOIN_REPLAY);
     return { online: this.who(), history: replay.records, omitted: replay.omitted };
   }
 
   leave(_peer: HubPeer, sid: string, reason?: string): void {
-    const member = this.bySid.get(sid);
+    const member = this.roster.session(sid);
     if (!member) {
-      for (const [key, holder] of this.reservations) if (holder.sid === sid) this.reservations.delete(key);
+      this.reservations.sessionGone(sid);
       return;
     }
-    this.removeMember(member);
+    this.roster.remove(member);
     this.broadcast(leftLine(member.name, reason || undefined), sid);
   }
 
   say(_peer: HubPeer, sid: string, text: string): void {
-    const member = this.bySid.get(sid);
+    const member = this.roster.session(sid);
     if (!member) return;
     this.opts.history.append({ time: this.now(), name: member.name, text });
     if (this.opts.debug) this.opts.log("debug", "message", { name: member.name, text });
@@ -203,15 +166,15 @@ export class EmbeddedChatHub implements ChatHub {
   }
 
   act(_peer: HubPeer, sid: string, text: string): void {
-    const member = this.bySid.get(sid);
+    const member = this.roster.session(sid);
     if (!member) return;
     if (this.opts.debug) this.opts.log("debug", "action", { name: member.name, text });
     this.broadcast(actionLine(member.name, text), sid);
   }
 
   msg(_peer: HubPeer, sid: string, to: string, text: string): MsgReply {
-    const from = this.bySid.get(sid);
-    const target = this.byKey.get(nameKey(to));
+    const from = this.roster.session(sid);
+    const target = this.roster.named(to);
     if (!from || !target) return { ok: false };
     if (this.opts.debug)
       this.opts.log("debug", "private message", { from: from.name, to: target.name, text });
@@ -220,7 +183,7 @@ export class EmbeddedChatHub implements ChatHub {
   }
 
   who(): string[] {
-    return sortNames([...this.byKey.values()].map((m) => m.name));
+    return this.roster.names();
   }
 
   history(n: number): HistoryReply {
@@ -228,36 +191,29 @@ export class EmbeddedChatHub implements ChatHub {
   }
 
   peerGone(peer: HubPeer): void {
-    for (const member of [...this.bySid.values()]) {
-      if (member.peer !== peer) continue;
-      this.removeMember(member);
+    for (const member of this.roster.membersOf(peer)) {
+      this.roster.remove(member);
       this.broadcast(leftLine(member.name), member.sid);
     }
-    for (const [address, n] of this.connectionsPerPeer.get(peer) ?? []) {
-      for (let i = 0; i < n; i++) this.release(peer, address);
-    }
-    this.connectionsPerPeer.delete(peer);
-    this.membersPerPeer.delete(peer);
-    for (const [key, holder] of this.reservations) if (holder.peer === peer) this.reservations.delete(key);
+    this.addresses.peerGone(peer);
+    this.reservations.peerGone(peer);
   }
 
   users(): OnlineUser[] {
-    return [...this.byKey.values()]
-      .map((m) => ({
-        name: m.name,
-        address: m.address,
-        since: m.since.toISOString(),
-        worker: m.peer.worker,
-        thread: m.peer.thread,
-      }))
-      .sort((a, b) => (nameKey(a.name) < nameKey(b.name) ? -1 : 1));
+    return this.roster.members().map((m) => ({
+      name: m.name,
+      address: m.address,
+      since: m.since.toISOString(),
+      worker: m.peer.worker,
+      thread: m.peer.thread,
+    }));
   }
 
   kick(name: string, reason?: string): boolean {
-    const member = this.byKey.get(nameKey(name));
+    const member = this.roster.named(name);
     if (!member) return false;
     // Offline for everyone at once; the thread's later leave for this session is a no-op.
-    this.removeMember(member);
+    this.roster.remove(member);
     this.broadcast(leftLine(member.name), member.sid);
     member.peer.send({
       k: "drop",
@@ -271,26 +227,12 @@ export class EmbeddedChatHub implements ChatHub {
 
   announce(text: string): number {
     this.broadcast(announceLine(text), null);
-    return this.byKey.size;
+    return this.roster.size;
   }
 
-  private addMember(member: Member): void {
-    this.bySid.set(member.sid, member);
-    this.byKey.set(member.key, member);
-    this.membersPerPeer.set(member.peer, (this.membersPerPeer.get(member.peer) ?? 0) + 1);
-  }
-
-  private removeMember(member: Member): void {
-    this.bySid.delete(member.sid);
-    if (this.byKey.get(member.key) === member) this.byKey.delete(member.key);
-    const n = (this.membersPerPeer.get(member.peer) ?? 1) - 1;
-    if (n <= 0) this.membersPerPeer.delete(member.peer);
-    else this.membersPerPeer.set(member.peer, n);
-  }
-
-  /** One message per thread that holds members, never one per member. */
+  /** One message per thread that holds members, never one per member: the threads fan it out. */
   private broadcast(line: string, except: string | null): void {
     const message: HubToThread = { k: "deliver", line, except };
-    for (const peer of this.membersPerPeer.keys()) peer.send(message);
+    for (const peer of this.roster.peers()) peer.send(message);
   }
 }

@@ -1,20 +1,13 @@
 import { constants } from "node:fs";
-import { type FileHandle, open, rename, unlink } from "node:fs/promises";
-import path from "node:path";
+import { type FileHandle, open, unlink } from "node:fs/promises";
+import type { HistoryEntry } from "../../../protocol/hub-messages.ts";
+import { writeFileAtomically } from "../../shared/atomic-write.ts";
 import {
   HISTORY_COMPACT_RETRY_MS,
   HISTORY_MIN_BACKLOG_CHARS,
   HISTORY_RETRY_FIRST_MS,
   HISTORY_RETRY_MAX_MS,
 } from "../../shared/limits.ts";
-
-/** One delivered chat line. */
-export interface HistoryRecord {
-  /** ms since the epoch */
-  time: number;
-  name: string;
-  text: string;
-}
 
 export interface HistoryOptions {
   /** The JSON-lines file, in the state directory (which must exist). */
@@ -107,7 +100,7 @@ export class HistoryStore {
   private prefixNewline: boolean;
 
   /** Newest records; holds up to 2 * memoryLimit so trimming is amortised. */
-  private window: HistoryRecord[];
+  private window: HistoryEntry[];
   /** Serialised lines not yet written, oldest first; always the newest records but for a write in flight. */
   private pending: string[] = [];
   private pendingChars = 0;
@@ -171,7 +164,7 @@ export class HistoryStore {
   }
 
   /** Keeps the record in memory at once and queues it for the file. Throws only on an invalid record. */
-  append(record: HistoryRecord): void {
+  append(record: HistoryEntry): void {
     const { time, name, text } = record;
     if (
       typeof time !== "number" ||
@@ -197,7 +190,7 @@ export class HistoryStore {
   }
 
   /** The newest n records (at most memoryLimit), oldest first. */
-  last(n: number): HistoryRecord[] {
+  last(n: number): HistoryEntry[] {
     if (!(n > 0)) return [];
     const count = Math.min(Math.floor(Math.min(n, this.memoryLimit)), this.window.length);
     return this.window.slice(this.window.length - count);
@@ -409,21 +402,9 @@ export class HistoryStore {
       bytes += size;
     }
     const data = Buffer.from(lines.reverse().join(""));
-    const temp = tempName(this.file);
-    let th: FileHandle | null = null;
     try {
-      th = await open(temp, "w", FILE_MODE);
-      let written = 0;
-      while (written < data.length) {
-        written += (await th.write(data, written, data.length - written)).bytesWritten;
-      }
-      await th.sync();
-      await th.close();
-      th = null;
-      await rename(temp, this.file);
+      await writeFileAtomically(this.file, data, { temp: tempName(this.file), mode: FILE_MODE });
     } catch (error) {
-      await th?.close().catch(() => {});
-      await unlink(temp).catch(() => {});
       // The file keeps its lines and stays due: tried again after HISTORY_COMPACT_RETRY_MS.
       this.nextCompactAt = Date.now() + HISTORY_COMPACT_RETRY_MS;
       this.compactFailing = true;
@@ -432,7 +413,6 @@ export class HistoryStore {
       return;
     }
     this.compactFailing = false;
-    await syncDir(path.dirname(this.file));
     const old = this.fh;
     this.fh = null;
     await old?.close().catch(() => {});
@@ -549,7 +529,7 @@ function asError(error: unknown): Error {
 
 interface Loaded {
   /** oldest first */
-  records: HistoryRecord[];
+  records: HistoryEntry[];
   skipped: number;
   /** Bytes to keep: the offset just after the last newline. */
   size: number;
@@ -567,7 +547,7 @@ async function loadTail(
   memoryLimit: number,
   scanLimit: number,
 ): Promise<Loaded> {
-  const newestFirst: HistoryRecord[] = [];
+  const newestFirst: HistoryEntry[] = [];
   let skipped = 0;
   let keep: number | null = size === 0 ? 0 : null;
   let pos = size;
@@ -624,7 +604,7 @@ async function loadTail(
   return { records: newestFirst.reverse(), skipped, size: keep ?? size, prefixNewline };
 }
 
-function parseLine(line: string): HistoryRecord | null {
+function parseLine(line: string): HistoryEntry | null {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -641,16 +621,4 @@ function parseLine(line: string): HistoryRecord | null {
 
 function tempName(file: string): string {
   return `${file}.compact.tmp`;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  let dh: FileHandle | null = null;
-  try {
-    dh = await open(dir, "r");
-    await dh.sync();
-  } catch {
-    // not every platform can fsync a directory; the rename itself is still atomic
-  } finally {
-    await dh?.close().catch(() => {});
-  }
 }
