@@ -1,29 +1,9 @@
 /**
- * Parsing of what a signed-in user types: a chat message or a /command.
+ * Parsing of what a signed-in user types: a chat message or a /command. The commands
+ * themselves are a table in the session thread (daemon/thread/chat/commands.ts).
  */
 
-/** COMMANDS are the commands a signed-in user has, in /help order. */
-export const COMMANDS = ["help", "who", "history", "msg", "me", "passwd", "quit"] as const;
-export type CommandName = (typeof COMMANDS)[number];
-
-/** HELP_LINES are the /help answer, one notice text per command with its usage. */
-export const HELP_LINES: readonly string[] = [
-  "/help - this list",
-  "/who - who is online",
-  "/history [N] - the last N messages (default 20, at most 500)",
-  "/msg NAME TEXT - a private message to NAME",
-  "/me ACTION - an action: others see * yourname ACTION",
-  "/passwd - change your password",
-  "/quit [REASON] - leave",
-  "//text - send a message that starts with /",
-];
-
 export type Input = { kind: "message"; text: string } | { kind: "command"; name: string; args: string };
-
-/** isCommand narrows a parsed command name to one of COMMANDS. */
-export function isCommand(name: string): name is CommandName {
-  return (COMMANDS as readonly string[]).includes(name);
-}
 
 const SPACE = /\s/u;
 
