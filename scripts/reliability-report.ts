@@ -12,13 +12,15 @@ const FILES = [
   "test/faults",
   "test/hostile",
   "test/fuzz",
-  "test/e2e/chat-scale.test.ts",
+  "test/e2e/chat-scale.slow.test.ts",
+  "test/e2e/chat-limits.test.ts",
   "test/e2e/logging.test.ts",
 ];
 const run = spawnSync("npx", ["ava", "--verbose", "--concurrency", "1", ...FILES], {
   encoding: "utf8",
   maxBuffer: 64 << 20,
-  env: { ...process.env, FORCE_COLOR: "0" },
+  // The quick tests and the slow ones (soak, long loads) together.
+  env: { ...process.env, FORCE_COLOR: "0", TEST_TIER: "all" },
 });
 const output = `${run.stdout}\n${run.stderr}`;
 

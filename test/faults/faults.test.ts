@@ -1,20 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import type { StatusResult } from "../../protocol/rpc.ts";
-import { ChatClient, sleep } from "../helpers/chat-client.ts";
-import { startDaemon, tempDir, waitFor, shape, UNLIMITED_CHAT } from "../helpers/daemon.ts";
-import { callRpc } from "../helpers/rpc.ts";
-
-interface Who {
-  name: string;
-  worker: number;
-  thread: number;
-}
-
-async function who(d: { tsctl: (a: string[]) => Promise<{ stdout: string }> }): Promise<Who[]> {
-  return JSON.parse((await d.tsctl(["who", "--json"])).stdout) as Who[];
-}
+import { ChatClient } from "../helpers/chat-client.ts";
+import { shape, startDaemon, tempDir, UNLIMITED_CHAT, waitFor } from "../helpers/daemon.ts";
+import { useDaemon } from "../helpers/use-daemon.ts";
 
 function received(c: ChatClient, from: string): number[] {
   return c.all
@@ -24,40 +13,31 @@ function received(c: ChatClient, from: string): number[] {
 }
 
 test("faults - kill -9 of a worker under traffic: survivors lose nothing, its users reconnect at once", async (t) => {
-  const daemon = await startDaemon([...shape(2, 1), ...UNLIMITED_CHAT]);
-  t.teardown(() => daemon.cleanup());
+  const d = await useDaemon(t, [...shape(2, 1), ...UNLIMITED_CHAT]);
   const clients = new Map<string, ChatClient>();
-  for (let i = 0; i < 10; i++) {
-    const c = await ChatClient.connect(daemon.chatPort);
-    await c.register(`f${i}`, "secret1");
-    clients.set(`f${i}`, c);
-  }
-  const users = await who(daemon);
+  for (let i = 0; i < 10; i++) clients.set(`f${i}`, await d.user(`f${i}`));
+  const users = await d.who();
   const workers = [...new Set(users.map((u) => u.worker))];
   t.is(workers.length, 2, "users on both workers");
-  const status = JSON.parse((await daemon.tsctl(["status", "--json"])).stdout) as StatusResult;
-  const victim = status.workers.find((w) => w.id === workers[0])!;
+  const victim = (await d.status()).workers.find((w) => w.id === workers[0])!;
   const doomed = users.filter((u) => u.worker === victim.id).map((u) => u.name);
   const alive = users.filter((u) => u.worker !== victim.id).map((u) => u.name);
 
-  // Survivors keep talking while the worker dies.
+  // Survivors keep talking while the worker dies: 300 lines in batches of 20, each batch sent
+  // once a survivor has the one before (or at once with nobody to listen), the kill after the fifth.
   const sender = alive[0]!;
-  let sent = 0;
-  const talking = (async () => {
-    for (; sent < 300; sent++) {
-      clients.get(sender)!.send(`n${sent}`);
-      if (sent % 20 === 0) await sleep(10);
-    }
-  })();
-  await sleep(30);
-  process.kill(victim.pid, "SIGKILL");
-  await talking;
+  const listener = alive[1] === undefined ? null : clients.get(alive[1])!;
+  for (let sent = 0; sent < 300; ) {
+    for (const end = sent + 20; sent < end; sent++) clients.get(sender)!.send(`n${sent}`);
+    if (sent === 100) process.kill(victim.pid, "SIGKILL");
+    if (listener) await waitFor(() => received(listener, sender).length >= sent, 15_000, `n${sent - 1}`);
+  }
 
   // Its users come back at once, to whichever worker the kernel picks.
   const started = Date.now();
   const back = await Promise.all(
     doomed.map(async (name) => {
-      const c = await ChatClient.connect(daemon.chatPort);
+      const c = await d.client();
       return c.signIn(name, "secret1").then(() => c);
     }),
   );
@@ -65,6 +45,7 @@ test("faults - kill -9 of a worker under traffic: survivors lose nothing, its us
   t.log(
     `BOUND faults: reconnect of ${doomed.length} users after kill -9 of their worker = ${reconnectMs} ms`,
   );
+  t.is(back.length, doomed.length);
 
   for (const name of alive.slice(1)) {
     const c = clients.get(name)!;
@@ -75,54 +56,34 @@ test("faults - kill -9 of a worker under traffic: survivors lose nothing, its us
       `${name}: every line once, in order`,
     );
   }
-  const replaced = await waitFor(
-    async () => {
-      const s = JSON.parse((await daemon.tsctl(["status", "--json"])).stdout) as StatusResult;
-      return s.workers.length === 2 && s.workers.every((w) => w.pid !== victim.pid && w.threads === 1)
-        ? s
-        : null;
-    },
-    10_000,
+  const replaced = await d.until(
+    (s) => s.workers.length === 2 && s.workers.every((w) => w.pid !== victim.pid && w.threads === 1),
     "the replacement worker",
   );
   t.is(replaced.workers.length, 2);
-  for (const c of [...clients.values(), ...back]) c.close();
 });
 
 test("faults - a session thread that crashes is restarted; the others never notice", async (t) => {
-  const daemon = await startDaemon([...shape(1, 2), "--no-echo", "--max-per-address", "0", "--debug-faults"]);
-  t.teardown(() => daemon.cleanup());
+  const d = await useDaemon(t, [...shape(1, 2), "--no-echo", "--max-per-address", "0", "--debug-faults"]);
   const clients: ChatClient[] = [];
-  for (let i = 0; i < 12; i++) {
-    const c = await ChatClient.connect(daemon.chatPort);
-    await c.register(`c${i}`, "secret1");
-    clients.push(c);
-  }
-  const users = await who(daemon);
+  for (let i = 0; i < 12; i++) clients.push(await d.user(`c${i}`));
+  const users = await d.who();
   const onOne = users.filter((u) => u.thread === 1).map((u) => u.name);
   const onTwo = users.filter((u) => u.thread === 2).map((u) => u.name);
   t.true(onOne.length > 0 && onTwo.length > 1, "users on both threads");
-  const crash = await callRpc(daemon.socket, "debug.crashThread", { worker: users[0]!.worker, thread: 1 });
-  t.deepEqual(crash.result, { crashing: true });
+  const crash = await d.rpc("debug.crashThread", { worker: users[0]!.worker, thread: 1 });
+  t.deepEqual(crash, { crashing: true });
   const byName = (name: string) => clients[Number(name.slice(1))]!;
   const watcher = byName(onTwo[0]!);
   // Users of the crashed thread are gone, announced once; the other thread's users chat on.
-  await waitFor(() => onOne.every((n) => watcher.all.includes(`* ${n} left`)), 10_000, "left notices");
+  await waitFor(() => onOne.every((n) => watcher.all.includes(`* ${n} left`)), 15_000, "left notices");
   const speaker = byName(onTwo[1]!);
   speaker.send("still here");
-  await waitFor(() => watcher.all.includes(`<${onTwo[1]}> still here`), 5000, "chat on the healthy thread");
-  await waitFor(
-    async () => {
-      const s = JSON.parse((await daemon.tsctl(["status", "--json"])).stdout) as StatusResult;
-      return s.workers[0]?.threads === 2;
-    },
-    10_000,
-    "the thread back",
-  );
-  t.regex(daemon.stdout(), /session thread died; restarting/);
-  const again = await ChatClient.connect(daemon.chatPort);
+  await waitFor(() => watcher.all.includes(`<${onTwo[1]}> still here`), 15_000, "chat on the healthy thread");
+  await d.until((s) => s.workers[0]?.threads === 2, "the thread back");
+  t.regex(d.daemon.stdout(), /session thread died; restarting/);
+  const again = await d.client();
   await again.signIn(onOne[0]!, "secret1");
-  for (const c of [...clients, again]) c.close();
 });
 
 test("faults - kill -9 of the primary mid-write, 8 times: both files load; only the tail in flight is lost", async (t) => {
@@ -139,6 +100,9 @@ test("faults - kill -9 of the primary mid-write, 8 times: both files load; only 
     const writer = await ChatClient.connect(daemon.chatPort);
     await writer.register(`w${round}`, "secret1");
     confirmed.add(`w${round}`);
+    const reader = await ChatClient.connect(daemon.chatPort);
+    await reader.register(`v${round}`, "secret1");
+    confirmed.add(`v${round}`);
     // History writes: a stream of numbered lines. Identity writes: registrations racing the kill.
     const registering = (async () => {
       for (let i = 0; i < 5; i++) {
@@ -154,20 +118,19 @@ test("faults - kill -9 of the primary mid-write, 8 times: both files load; only 
       }
     })();
     roundStarts.push(next);
-    let writing = true;
-    const streaming = (async () => {
-      while (writing && !writer.closed) {
-        for (let i = 0; i < 20; i++) writer.send(`n${next++}`);
-        await sleep(2);
-      }
-    })();
-    await sleep(100 + round * 40);
+    // Batches of 20 lines, each sent once a reader has the one before; the kill lands with a
+    // batch in flight, later in each round (by count, so a busy machine moves it no more).
+    const killAt = next + 100 + round * 60;
+    for (;;) {
+      for (let i = 0; i < 20; i++) writer.send(`n${next++}`);
+      if (next >= killAt) break;
+      await reader.line(`<w${round}> n${next - 1}`);
+    }
     daemon.proc.kill("SIGKILL");
     await daemon.exited;
-    writing = false;
-    await streaming;
     await registering;
     writer.close();
+    reader.close();
   }
   const final = await startDaemon([...shape(1, 1), "--no-echo"], { dir });
   t.teardown(() => final.cleanup());

@@ -11,6 +11,7 @@ import {
   UNLIMITED_CHAT,
   waitFor,
 } from "../helpers/daemon.ts";
+import { callRpc } from "../helpers/rpc.ts";
 
 const ARGS = [...shape(1, 1), ...UNLIMITED_CHAT];
 const LEFTOVER_TEMP = /^identities\.json\.\d+\.[0-9a-f]{12}\.tmp$/;
@@ -26,20 +27,12 @@ async function secondDaemon(
 ): Promise<{ code: number | null; stderr: string } | "ready"> {
   const other = spawnDaemon([...ARGS, "--state-dir", stateDir], { dir: tempDir() });
   t.teardown(() => other.cleanup());
-  let code: number | null | undefined;
-  void other.exited.then((e) => {
-    code = e.code;
-  });
-  await waitFor(
-    () => code !== undefined || other.stdout().includes("tsd-daemon ready:"),
-    30_000,
-    "the second daemon to exit or start",
-  );
-  return code === undefined ? "ready" : { code, stderr: other.stderr() };
+  const outcome = await other.started;
+  return outcome.ready ? "ready" : { code: outcome.code, stderr: other.stderr() };
 }
 
 async function primaryPid(daemon: RunningDaemon): Promise<number> {
-  return (JSON.parse((await daemon.tsctl(["status", "--json"])).stdout) as { pid: number }).pid;
+  return ((await callRpc(daemon.socket, "status")).result as { pid: number }).pid;
 }
 
 function historyTexts(stateDir: string): string[] {

@@ -160,8 +160,3 @@ export class ChatClient {
     for (const w of waiters) w();
   }
 }
-
-/** Resolves after ms. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -1,9 +1,9 @@
 import net from "node:net";
 
-/** Connects to 127.0.0.1:port. */
-export function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
+/** Connects to 127.0.0.1:port, from localAddress when given (another 127.0.0.x is another client address). */
+export function connect(port: number, host = "127.0.0.1", localAddress?: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host });
+    const socket = net.connect({ port, host, localAddress });
     socket.once("connect", () => {
       socket.off("error", reject);
       resolve(socket);

@@ -77,12 +77,11 @@ test.serial(
     );
     t.is(welcome, "* welcome back, victim");
 
-    // The delay grows: after ~4 failures a guess takes a second or more, and later ones longer still.
-    t.true(times[4]! >= 1000, `guess 5 took ${times[4]!.toFixed(0)} ms (>= 1 s)`);
+    // The delay grows (250 ms after the first failure, doubling): guess 6 waits ~4 s, guess 4 ~1 s.
+    // Only lower bounds and comparisons with a wide margin: a busy machine makes every answer later.
+    t.true(times[5]! >= 2000, `guess 6 took ${times[5]!.toFixed(0)} ms (>= 2 s)`);
     t.true(times[5]! > times[3]!, "guess 6 slower than guess 4");
-    t.true(times[3]! > times[0]! + 500, "guess 4 measurably slower than guess 1");
     // The owner is not made to wait out the guesser's delay (the next guess would wait ~8 s).
     t.true(ownerMs < times[5]! / 2, `owner ${ownerMs.toFixed(0)} ms vs guess 6 ${times[5]!.toFixed(0)} ms`);
-    t.true(ownerMs < 1000 + times[0]!, "the owner waits no more than an unthrottled check plus 1 s");
   },
 );

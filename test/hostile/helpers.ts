@@ -4,6 +4,7 @@ import net from "node:net";
 import type { ExecutionContext } from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
 import { alive, type RunningDaemon, rssBytes } from "../helpers/daemon.ts";
+import { callRpc } from "../helpers/rpc.ts";
 
 export const MiB = 1024 * 1024;
 
@@ -21,11 +22,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
-/** The daemon's processes: the primary and every worker from `tsctl status --json`. */
+/** The daemon's processes: the primary and every worker, from status. */
 export async function daemonPids(daemon: RunningDaemon): Promise<number[]> {
-  const res = await daemon.tsctl(["status", "--json"]);
-  if (res.code !== 0) throw new Error(`tsctl status failed: ${res.code} ${res.stderr}`);
-  const status = JSON.parse(res.stdout) as { pid: number; workers: { pid: number }[] };
+  const answer = await callRpc(daemon.socket, "status");
+  if (!answer.result) throw new Error(`status failed: ${JSON.stringify(answer.error)}`);
+  const status = answer.result as { pid: number; workers: { pid: number }[] };
   return [status.pid, ...status.workers.map((w) => w.pid)];
 }
 

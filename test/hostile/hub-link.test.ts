@@ -3,6 +3,7 @@ import type { StatusResult } from "../../protocol/rpc.ts";
 import { ChatClient } from "../helpers/chat-client.ts";
 import { MANY_REGISTRATIONS, shape, spawnDaemon, startDaemon, waitFor } from "../helpers/daemon.ts";
 import { callRpc } from "../helpers/rpc.ts";
+import { type OnlineUser, useDaemon } from "../helpers/use-daemon.ts";
 
 /** Chat only, flood control off, the per-address cap left on (its slots must not leak). */
 const ATTACK = ["--no-echo", "--flood-rate", "0", ...MANY_REGISTRATIONS];
@@ -67,45 +68,35 @@ test("hub link - with --max-line 131072 a sign-in replay of 20 long lines does n
 });
 
 test("hub link - a session thread that stops answering is restarted; its users are announced left", async (t) => {
-  const daemon = await startDaemon([...shape(1, 2), ...ATTACK, "--debug-faults", "--thread-timeout", "3"]);
-  t.teardown(() => daemon.cleanup());
+  const d = await useDaemon(t, [...shape(1, 2), ...ATTACK, "--debug-faults", "--thread-timeout", "3"]);
   const clients: ChatClient[] = [];
-  let users: { name: string; thread: number; worker: number }[] = [];
+  let users: OnlineUser[] = [];
   // The kernel spreads connections over both threads; sign in until each holds a user.
   for (let i = 0; i < 40 && new Set(users.map((u) => u.thread)).size < 2; i++) {
-    const c = await ChatClient.connect(daemon.chatPort);
-    await c.register(`u${i}`, "secret1");
-    clients.push(c);
-    users = JSON.parse((await daemon.tsctl(["who", "--json"])).stdout);
+    clients.push(await d.user(`u${i}`));
+    users = await d.who();
   }
   const frozen = users.filter((u) => u.thread === 1).map((u) => u.name);
   const watcher = clients[Number(users.find((u) => u.thread === 2)!.name.slice(1))]!;
   t.true(frozen.length > 0, "a user on the thread to freeze");
 
-  const freeze = await callRpc(daemon.socket, "debug.crashThread", {
-    worker: users[0]!.worker,
-    thread: 1,
-    mode: "freeze",
-  });
-  t.deepEqual(freeze.result, { crashing: true });
+  const freeze = await d.rpc("debug.crashThread", { worker: users[0]!.worker, thread: 1, mode: "freeze" });
+  t.deepEqual(freeze, { crashing: true });
   const started = Date.now();
   await waitFor(() => frozen.every((n) => watcher.all.includes(`* ${n} left`)), 60_000, "left notices");
   t.log(
     `BOUND hub link: a frozen thread's users announced left after ${Date.now() - started} ms (timeout 3 s)`,
   );
-  for (const n of frozen) t.is(watcher.all.split(`* ${n} left`).length - 1, 1, `${n} announced once`);
-  await waitFor(
-    async () => {
-      const s = JSON.parse((await daemon.tsctl(["status", "--json"])).stdout) as StatusResult;
-      return s.workers[0]?.threads === 2;
-    },
-    60_000,
-    "the thread back",
-  );
-  t.regex(daemon.stdout(), /session thread not answering its hub; restarting it/);
-  const fresh = await greeted(daemon.chatPort, 20);
+  await d.until((s) => s.workers[0]?.threads === 2, "the thread back", 60_000);
+  t.regex(d.daemon.stdout(), /session thread not answering its hub; restarting it/);
+  const fresh = await greeted(d.daemon.chatPort, 20);
   t.is(fresh.length, 20, "new connections greeted on both threads");
-  for (const c of [...fresh, ...clients]) c.close();
+  for (const c of fresh) c.close();
+  // A line said now reaches the watcher after every notice the hub sent before it.
+  const speaker = await d.user("speaker");
+  speaker.send("sync");
+  await watcher.line("<speaker> sync");
+  for (const n of frozen) t.is(watcher.all.split(`* ${n} left`).length - 1, 1, `${n} announced once`);
 });
 
 test("hub link - every connection accepted on the port that status reports is greeted", async (t) => {

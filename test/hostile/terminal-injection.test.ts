@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { ChatClient, sleep } from "../helpers/chat-client.ts";
+import { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, startDaemon, waitFor, shape } from "../helpers/daemon.ts";
 import { bound } from "./helpers.ts";
 
@@ -108,7 +108,10 @@ test.serial(
     await eve.loginPrompt();
     eve.close();
 
-    await sleep(300);
+    // A line carol says now reaches bob after everything the hub sent him before it.
+    const carol = await user("carol");
+    carol.send("sync");
+    await bob.line("<carol> sync");
     const bytes = bob.bytes;
     const rawFound = rawControl(bytes);
     const cpFound = forbiddenIn(bytes.toString("utf8"));
@@ -123,7 +126,6 @@ test.serial(
     t.deepEqual(cpFound, [], "no forbidden code points reached bob");
 
     // A later user's /history shows the cleaned lines too.
-    const carol = await user("carol");
     carol.send("/history 500");
     await carol.line("* end of history");
     t.deepEqual(rawControl(carol.bytes), []);

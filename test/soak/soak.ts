@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { setInterval } from "node:timers/promises";
 import { hashPassword } from "../../daemon/shared/password.ts";
 import { type RunningDaemon, rssBytes, startDaemon, tempDir } from "../helpers/daemon.ts";
 
@@ -142,8 +143,6 @@ function daemonRss(daemon: RunningDaemon, workerPids: number[]): number {
   }, 0);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? (() => {});
   const dir = tempDir();
@@ -198,65 +197,83 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     log(`${opts.sessions} sessions signed in in ${signInSeconds.toFixed(1)} s`);
     const stable = new Set(online.keys());
 
-    // The steady phase: churn and chat at fixed rates, bounded by the clock.
+    // The steady phase: a fixed amount of churn and chat, at fixed rates. A busy machine makes
+    // it last longer; it never makes the work smaller.
     const sent = new Map<number, { at: number; from: string }>();
     let nextId = 0;
     let churned = 0;
-    const tick = 100;
-    const end = Date.now() + opts.seconds * 1000;
+    const churnTarget = Math.round(opts.churnPerSecond * opts.seconds);
+    const messageTarget = Math.round(opts.messagesPerSecond * opts.seconds);
+    const steadyStart = Date.now();
+    const warmAt = steadyStart + opts.seconds * 250;
     let rssAfterWarmup = 0;
-    const warmAt = Date.now() + opts.seconds * 250;
-    let churnCarry = 0;
-    let messageCarry = 0;
     const joining: Promise<void>[] = [];
-    while (Date.now() < end) {
-      churnCarry += (opts.churnPerSecond * tick) / 1000;
-      messageCarry += (opts.messagesPerSecond * tick) / 1000;
-      const names = [...online.keys()];
-      for (; churnCarry >= 1; churnCarry--) {
+    const say = (sender: SoakClient) => {
+      const id = nextId++;
+      sent.set(id, { at: Date.now(), from: sender.name });
+      sender.send(`m${id}`);
+    };
+    // The generator's clock: each tick does what is due by then.
+    for await (const _ of setInterval(100)) {
+      const due = (Date.now() - steadyStart) / 1000;
+      while (churned < Math.min(churnTarget, Math.floor(due * opts.churnPerSecond))) {
+        const names = [...online.keys()];
         const churnable = names.filter((n) => !stable.has(n) || stable.size > opts.sessions / 2);
         const leaver = churnable[Math.floor(Math.random() * churnable.length)];
-        if (leaver && free.length > 0) {
-          stable.delete(leaver);
-          online.get(leaver)!.quit();
-          online.delete(leaver);
-          churned++;
-          joining.push(join());
-        }
+        if (!leaver || free.length === 0) throw new Error(`nobody left to churn after ${churned}`);
+        stable.delete(leaver);
+        online.get(leaver)!.quit();
+        online.delete(leaver);
+        churned++;
+        joining.push(join());
       }
-      for (; messageCarry >= 1; messageCarry--) {
+      while (nextId < Math.min(messageTarget, Math.floor(due * opts.messagesPerSecond))) {
         const senders = [...online.values()];
-        const sender = senders[Math.floor(Math.random() * senders.length)]!;
-        const id = nextId++;
-        sent.set(id, { at: Date.now(), from: sender.name });
-        sender.send(`m${id}`);
+        say(senders[Math.floor(Math.random() * senders.length)]!);
       }
       if (!rssAfterWarmup && Date.now() >= warmAt) rssAfterWarmup = daemonRss(daemon, workerPids);
-      await sleep(tick);
+      if (churned >= churnTarget && nextId >= messageTarget) break;
     }
+    const steadySeconds = (Date.now() - steadyStart) / 1000;
     await Promise.all(joining);
-    await sleep(3000);
-    const rssEnd = daemonRss(daemon, workerPids);
+    if (!rssAfterWarmup) rssAfterWarmup = daemonRss(daemon, workerPids);
 
-    // Check: each message once at each member online from before it was sent until well after.
-    let checked = 0;
-    let missing = 0;
-    let duplicates = 0;
-    for (const client of all) {
-      for (const [id, message] of sent) {
-        if (message.from === client.name || !client.joinedAt) continue;
-        if (message.at < client.joinedAt || message.at > client.quitAt - 1000) continue;
-        checked++;
-        const times = client.seen.get(id) ?? 0;
-        if (times === 0) missing++;
-        else if (times > 1) duplicates++;
+    // Each message once at each member online from before it was sent until well after.
+    const deliveries = () => {
+      let checked = 0;
+      let missing = 0;
+      let duplicates = 0;
+      for (const client of all) {
+        for (const [id, message] of sent) {
+          if (message.from === client.name || !client.joinedAt) continue;
+          if (message.at < client.joinedAt || message.at > client.quitAt - 1000) continue;
+          checked++;
+          const times = client.seen.get(id) ?? 0;
+          if (times === 0) missing++;
+          else if (times > 1) duplicates++;
+        }
       }
-      for (const e of client.errors) onError(`${client.name}: ${e}`);
-    }
+      return { checked, missing, duplicates };
+    };
+    // Wait until every message has arrived; then one more from a member who stayed: a duplicate
+    // of anything before it would have come before it.
+    const arrived = async (what: string) => {
+      const deadline = Date.now() + 60_000;
+      for await (const _ of setInterval(100)) {
+        if (deliveries().missing === 0 || Date.now() > deadline) return;
+      }
+      log(`still missing deliveries after 60 s: ${what}`);
+    };
+    await arrived("the steady phase");
+    say(online.get([...stable][0]!) ?? [...online.values()][0]!);
+    await arrived("the last message");
+    const rssEnd = daemonRss(daemon, workerPids);
+    const { checked, missing, duplicates } = deliveries();
+    for (const client of all) for (const e of client.errors) onError(`${client.name}: ${e}`);
     for (const client of all) client.close();
     return {
       sessions: opts.sessions,
-      seconds: opts.seconds,
+      seconds: steadySeconds,
       signInSeconds,
       churned,
       messagesSent: sent.size,

@@ -16,7 +16,9 @@ test("soak (short) - 1,000 sessions with churn: every message once to every memb
   t.log(
     `BOUND soak: sessions signed in at once = ${report.sessions} (in ${report.signInSeconds.toFixed(1)} s)`,
   );
-  t.log(`BOUND soak: sessions churned (left and replaced) in ${report.seconds} s = ${report.churned}`);
+  t.log(
+    `BOUND soak: sessions churned (left and replaced) in ${report.seconds.toFixed(1)} s = ${report.churned}`,
+  );
   t.log(`BOUND soak: messages sent = ${report.messagesSent}`);
   t.log(
     `BOUND soak: deliveries checked / missing / duplicated = ${report.deliveriesChecked} / ${report.missing} / ${report.duplicates}`,
@@ -31,6 +33,6 @@ test("soak (short) - 1,000 sessions with churn: every message once to every memb
   t.true(report.deliveriesChecked > report.messagesSent * 500, "most members saw most messages");
   t.is(report.missing, 0);
   t.is(report.duplicates, 0);
-  t.true(report.churned >= 150);
+  t.is(report.churned, 200, "10 a second for 20 s: done in full, however long a busy machine takes");
   t.true(report.rssEndBytes < report.rssAfterWarmupBytes * 1.2 + 32 * 1048576, "RSS flat after warm-up");
 });
