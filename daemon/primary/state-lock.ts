@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import lockfile from "proper-lockfile";
 import { STATE_LOCK_ANSWER_TIMEOUT_MS } from "../shared/limits.ts";
 
 /** Another live process holds the state directory. */
@@ -40,15 +41,17 @@ const ATTEMPTS = 20;
 const ATTEMPT_PAUSE_MS = 50;
 
 /**
- * Takes the exclusive lock on a state directory: a socket bound to a name derived from the
- * directory's identity (device and inode, so every path to it, symlinks and bind mounts alike,
- * gives the same name). Binding is the kernel's own test-and-set, and the name is freed the
- * moment the holder dies, even by kill -9: there is no stale lock to judge or to race for. The
- * holder answers anyone who connects with its pid, so a refused daemon can name it.
+ * Takes the exclusive lock on a state directory: a Unix socket file inside it (on Windows a
+ * named pipe named after the directory), bound and listening for the daemon's life. Binding is
+ * the kernel's own test-and-set, and a socket nobody listens on any more refuses connections the
+ * moment its holder dies, even by kill -9, so a stale file is told from a live holder without
+ * guessing; the holder answers anyone who connects with its pid, so a refused daemon can name it.
  *
- * On Linux the name is in the abstract socket namespace (per network namespace); on Windows it
- * is a named pipe; elsewhere a socket file in the directory stands in, whose stale file (bound by
- * a dead holder, nobody answering) is removed and taken over.
+ * A file in the directory, not an abstract socket name: an abstract name is per network
+ * namespace (a daemon in a container or under PrivateNetwork= would not see it) and anyone on
+ * the machine may bind it first, while only the directory's owner can create a file in it.
+ * Taking over a stale file is serialised by a proper-lockfile lock, so two daemons starting at
+ * once after a crash cannot both remove it and both bind.
  */
 export async function lockStateDir(dir: string): Promise<StateLock> {
   let address: string;
@@ -69,8 +72,8 @@ export async function lockStateDir(dir: string): Promise<StateLock> {
     if (holder.pid !== undefined) throw new StateDirInUse(dir, holder.pid);
     // Bound but silent: a holder that is stopped or is not tsd. Refused: one still starting, or a stale file.
     if (!holder.refused || attempt >= ATTEMPTS) throw new StateDirInUse(dir, null);
-    if (isFileSocket(address)) fs.rmSync(address, { force: true });
-    await new Promise((resolve) => setTimeout(resolve, ATTEMPT_PAUSE_MS));
+    if (isFileSocket(address)) await removeStaleSocket(address);
+    else await new Promise((resolve) => setTimeout(resolve, ATTEMPT_PAUSE_MS));
   }
 }
 
@@ -83,16 +86,38 @@ function holderServer(): net.Server {
   return server;
 }
 
+/** Unix socket paths are limited to 108 bytes with the terminating NUL (sun_path). */
+const MAX_SOCKET_PATH = 107;
+
 function lockAddress(dir: string): string {
   if (process.platform === "win32") {
     const id = createHash("sha256").update(fs.realpathSync(dir).toLowerCase()).digest("hex").slice(0, 32);
     return `\\\\.\\pipe\\tsd-state-${id}`;
   }
-  if (process.platform === "linux") {
-    const st = fs.statSync(dir, { bigint: true });
-    return `\0tsd-state/${st.dev}:${st.ino}`;
+  const address = path.join(dir, "tsd.lock.sock");
+  if (Buffer.byteLength(address) > MAX_SOCKET_PATH)
+    throw new Error(
+      `its lock socket path ${address} is longer than the ${MAX_SOCKET_PATH} bytes a Unix socket allows; pick a shorter --state-dir`,
+    );
+  return address;
+}
+
+/**
+ * Removes a socket file nobody answers at, under a proper-lockfile lock, and only if it is still
+ * unanswered once the lock is held: a daemon that took it over meanwhile is left alone.
+ */
+async function removeStaleSocket(address: string): Promise<void> {
+  const release = await lockfile.lock(address, {
+    realpath: false,
+    lockfilePath: `${address}.takeover`,
+    stale: 10_000,
+    retries: { retries: ATTEMPTS, minTimeout: ATTEMPT_PAUSE_MS, maxTimeout: 500 },
+  });
+  try {
+    if ((await askHolder(address)).refused) fs.rmSync(address, { force: true });
+  } finally {
+    await release();
   }
-  return path.join(dir, "tsd.lock.sock");
 }
 
 function isFileSocket(address: string): boolean {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,8 +15,9 @@ function tempDir(t: ExecutionContext): string {
 }
 
 /** A process that holds the lock on dir, started and waited for. */
-async function holder(t: ExecutionContext, dir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [holderScript, dir], { stdio: ["ignore", "pipe", "inherit"] });
+async function holder(t: ExecutionContext, dir: string, wrap: string[] = []): Promise<ChildProcess> {
+  const [command, ...args] = [...wrap, process.execPath, holderScript, dir];
+  const child = spawn(command!, args, { stdio: ["ignore", "pipe", "inherit"] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
@@ -70,7 +71,7 @@ test("state lock - a holder killed with SIGKILL leaves nothing to clean: the loc
   const started = Date.now();
   const lock = await lockStateDir(dir);
   t.log(`BOUND state lock: taken after the holder's kill -9 in = ${Date.now() - started} ms`);
-  t.deepEqual(fs.readdirSync(dir), [], "no lock file was ever left in the directory");
+  t.deepEqual(fs.readdirSync(dir), ["tsd.lock.sock"], "only the new holder's socket, no takeover lock left");
   await lock.release();
 });
 
@@ -88,4 +89,35 @@ test("state lock - a holder that cannot answer (stopped) still holds it; the ref
   child.kill("SIGCONT");
   child.kill("SIGKILL");
   await exited(child);
+});
+
+/** Whether this process may make a network namespace (root with util-linux's unshare). */
+function canUnshareNet(): boolean {
+  if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
+  return spawnSync("unshare", ["-n", "true"]).status === 0;
+}
+
+test("state lock - a holder in another network namespace (a container, PrivateNetwork=) still holds it", async (t) => {
+  if (!canUnshareNet()) {
+    t.pass("skipped: needs root and unshare(1) to start a holder in its own network namespace");
+    return;
+  }
+  const dir = tempDir(t);
+  const child = await holder(t, dir, ["unshare", "-n"]);
+  const refused = await t.throwsAsync(lockStateDir(dir), { instanceOf: StateDirInUse });
+  t.regex(refused.message, /in use by another/);
+  child.kill("SIGKILL");
+});
+
+test("state lock - two takers of a stale lock at once: exactly one gets it", async (t) => {
+  const dir = tempDir(t);
+  const child = await holder(t, dir);
+  child.kill("SIGKILL");
+  await exited(child);
+  const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => lockStateDir(dir)));
+  const taken = outcomes.filter((o) => o.status === "fulfilled");
+  t.is(taken.length, 1, "one holder");
+  for (const o of outcomes)
+    if (o.status === "rejected") t.true(o.reason instanceof StateDirInUse, String(o.reason));
+  await (taken[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
 });
