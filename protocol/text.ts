@@ -18,10 +18,11 @@ export function encodeUtf8(text: string): Uint8Array {
 
 /**
  * FORBIDDEN matches every character the sanitiser removes: C0 controls except TAB, DEL,
- * C1 controls, and the bidirectional embeddings/overrides (U+202A-U+202E) and isolates
- * (U+2066-U+2069). No g flag, so test() keeps no state.
+ * C1 controls, the line and paragraph separators (U+2028, U+2029), and the bidirectional
+ * embeddings/overrides (U+202A-U+202E) and isolates (U+2066-U+2069). No g flag, so test()
+ * keeps no state.
  */
-const FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
 
 /** hasControlChars reports whether text holds any character sanitize would remove (used to refuse names). */
 export function hasControlChars(text: string): boolean {
@@ -39,7 +40,7 @@ function isForbidden(c: number): boolean {
     ? c !== 0x09
     : c < 0x7f
       ? false
-      : c <= 0x9f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+      : c <= 0x9f || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
 /** skipCsi returns the index after a CSI body starting at i (parameters, intermediates, final byte). */

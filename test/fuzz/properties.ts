@@ -27,7 +27,7 @@ export function isForbiddenCodePoint(cp: number): boolean {
   return (
     (cp < 0x20 && cp !== 0x09) ||
     (cp >= 0x7f && cp <= 0x9f) ||
-    (cp >= 0x202a && cp <= 0x202e) ||
+    (cp >= 0x2028 && cp <= 0x202e) ||
     (cp >= 0x2066 && cp <= 0x2069)
   );
 }

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { decodeUtf8, encodeUtf8, hasControlChars, sanitize } from "../../protocol/text.ts";
 import { bytes, check } from "./helpers.ts";
 
-const FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const FORBIDDEN = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069]/;
 
 test("text - decodeUtf8 decodes valid UTF-8", (t) => {
   t.is(decodeUtf8(bytes("привет всем 😀")), "привет всем 😀");
@@ -38,6 +38,11 @@ test("text - sanitize removes C0 (not TAB), DEL and C1", (t) => {
 test("text - sanitize removes bidi overrides and isolates", (t) => {
   t.is(sanitize("user\u202Egnp.exe"), "usergnp.exe");
   t.is(sanitize("\u202Aa\u202Bb\u202Cc\u202Dd\u2066e\u2067f\u2068g\u2069"), "abcdefg");
+});
+
+test("text - sanitize removes the line and paragraph separators U+2028 and U+2029", (t) => {
+  t.is(sanitize("a\u2028b\u2029c"), "abc");
+  t.true(hasControlChars("ali\u2028ce"), "and a name holding one is refused");
 });
 
 test("text - sanitize takes CSI sequences with the ESC", (t) => {
