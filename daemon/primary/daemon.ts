@@ -1,16 +1,7 @@
 import cluster from "node:cluster";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ListenPorts, type LogLevel, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
-import {
-  isOwnSocketDir,
-  type PathEnv,
-  resolveLogDir,
-  resolveSocketPath,
-  resolveStateDir,
-} from "../../protocol/paths.ts";
+import { type ListenPorts, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
 import { entryFile } from "../shared/entry-file.ts";
 import { IdentityFileCorrupt, IdentityStore, removeIdentityLeftovers } from "../shared/identity-store.ts";
 import { DEFAULT_GRACE_MS, PING_INTERVAL_MS, STARTUP_TIMEOUT_MS, STOP_MARGIN_MS } from "../shared/limits.ts";
@@ -23,51 +14,23 @@ import { identitiesControl } from "./control/identities.ts";
 import { logsControl } from "./control/logs.ts";
 import { describeStatus } from "./control/status.ts";
 import { usersControl } from "./control/users.ts";
+import { type DaemonPaths, daemonPaths, ensureWritableDir } from "./daemon-paths.ts";
 import { EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryStore } from "./hub/history-store.ts";
-import { HubServer } from "./hub/hub-server.ts";
+import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Listeners } from "./listeners.ts";
-import { createLogger, type DaemonLogger } from "./log/logger.ts";
+import { createLogger, type DaemonLogger, type Log } from "./log/logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { notifyReady } from "./sd-notify.ts";
 import { StartupError } from "./startup-error.ts";
 import { lockStateDir } from "./state-lock.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
 import { Teardown } from "./teardown.ts";
+import { threadEvents } from "./thread-events.ts";
 import { readVersion } from "./version.ts";
 import { workerConfig } from "./worker-config.ts";
 
 const onWindows = process.platform === "win32";
-
-/** Where the daemon keeps its files and sockets (control.md's lookup order). */
-function daemonPaths(opts: DaemonOptions) {
-  const env: PathEnv = {
-    env: process.env,
-    uid: process.getuid?.() ?? 0,
-    home: os.homedir(),
-    platform: process.platform,
-  };
-  const socketPath = resolveSocketPath(opts.socket, env);
-  const stateDir = resolveStateDir(opts.stateDir, env);
-  return {
-    socketPath,
-    ownSocketDir: isOwnSocketDir(socketPath, env),
-    stateDir,
-    logDir: resolveLogDir(opts.logDir, stateDir, env),
-    hubPath: onWindows ? `\\\\.\\pipe\\tsd-hub-${process.pid}` : `${socketPath}.hub`,
-  };
-}
-
-function ensureWritableDir(dir: string, what: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    fs.accessSync(dir, fs.constants.W_OK);
-  } catch (error) {
-    throw new StartupError(`the ${what} directory ${dir} is not writable: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
 
 function asStartupError(error: Error): never {
   throw new StartupError(error.message, { cause: error });
@@ -77,6 +40,17 @@ function describe(error: unknown): string {
   return String((error as Error)?.stack ?? error);
 }
 
+/** What the control methods reach into. */
+interface Parts {
+  startedAt: Date;
+  logger: DaemonLogger;
+  identities: IdentityStore;
+  chat: EmbeddedChatHub;
+  listeners: Listeners;
+  hub: HubServer;
+  supervisor: WorkerSupervisor;
+}
+
 /**
  * The primary: supervisor, hub, control socket and the one logger. Every start step that
  * leaves something behind adds its undo to one Teardown; stop runs it, and so does a start
@@ -84,6 +58,7 @@ function describe(error: unknown): string {
  */
 export class Daemon {
   private readonly opts: DaemonOptions;
+  private readonly paths: DaemonPaths;
   private readonly teardown = new Teardown();
   private readonly version = readVersion();
   private logger: DaemonLogger | null = null;
@@ -92,6 +67,7 @@ export class Daemon {
 
   private constructor(opts: DaemonOptions) {
     this.opts = opts;
+    this.paths = daemonPaths(opts);
   }
 
   /**
@@ -131,15 +107,15 @@ export class Daemon {
     );
   }
 
+  /** Logs through the daemon's logger; before it exists and after it is closed, to stderr. */
+  private readonly log: Log = (level, msg, meta) => {
+    if (this.logger) this.logger.log(level, msg, meta);
+    else process.stderr.write(`tsd-daemon: ${msg}${meta ? ` ${JSON.stringify(meta)}` : ""}\n`);
+  };
+
   /** Whether the listeners are to be open: not paused, not stopping. */
   private isOpen(): boolean {
     return !this.paused && this.stopping === null;
-  }
-
-  /** Logs through the daemon's logger; before it exists and after it is closed, to stderr. */
-  private log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void {
-    if (this.logger) this.logger.log(level, msg, meta);
-    else process.stderr.write(`tsd-daemon: ${msg}${meta ? ` ${JSON.stringify(meta)}` : ""}\n`);
   }
 
   private undoAll(graceMs: number): Promise<void> {
@@ -148,18 +124,52 @@ export class Daemon {
     );
   }
 
+  /** The start, step by step; each step that leaves something behind registers its undo. */
   private async run(): Promise<void> {
-    const opts = this.opts;
-    const log = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => this.log(level, msg, meta);
-    const { socketPath, ownSocketDir, stateDir, logDir, hubPath } = daemonPaths(opts);
-    const identitiesFile = path.join(stateDir, "identities.json");
+    const { gid, leftovers } = await this.claimStateDir();
+    const identities = await this.openIdentities();
+    const logger = this.openLogger();
+    if (leftovers.length > 0)
+      this.log("warn", "removed what an interrupted identity write left behind", { leftovers });
+    const startedAt = new Date();
+    const history = await this.openHistory();
+    const chat = new EmbeddedChatHub({
+      maxPerAddress: this.opts.maxPerAddress,
+      registrationsPerHour: this.opts.registrationsPerHour,
+      history,
+      log: this.log,
+      debug: this.opts.logLevel === "debug",
+    });
+    const asked: ListenPorts = {};
+    if (this.opts.chatPort !== null) asked.chat = this.opts.chatPort;
+    if (this.opts.echoPort !== null) asked.echo = this.opts.echoPort;
+    const threads = this.opts.workers * this.opts.threads;
+    const listeners = new Listeners(this.opts.host, asked, threads, () => this.isOpen());
+    const supervisor = this.createSupervisor(listeners, logger);
+    const events = threadEvents({
+      log: this.log,
+      listeners,
+      workers: () => supervisor.workers,
+      isOpen: () => this.isOpen(),
+      isStopping: () => this.stopping !== null,
+    });
+    const hub = await this.openHub(chat, events);
+    await this.openControl(gid, { startedAt, logger, identities, chat, listeners, hub, supervisor });
+    this.handleSignals(logger);
+    this.startWorkers(hub, supervisor);
+    await listeners.whenReady(STARTUP_TIMEOUT_MS);
+    this.announceReady(listeners);
+  }
 
+  /** Checks the control socket's path and takes the state directory, which is held for the daemon's life. */
+  private async claimStateDir(): Promise<{ gid: number | null; leftovers: string[] }> {
+    const { socketPath, ownSocketDir, stateDir, logDir, identitiesFile } = this.paths;
     const { gid } = await prepareSocketPath(socketPath, {
       ownDir: ownSocketDir,
-      group: opts.socketGroup,
+      group: this.opts.socketGroup,
     }).catch(asStartupError);
     ensureWritableDir(stateDir, "state");
-    // Held for the daemon's life, before anything in the state directory is read or written.
+    // Before anything in the state directory is read or written.
     const lock = await lockStateDir(stateDir).catch(asStartupError);
     this.teardown.add("the state directory's lock", () => lock.release());
     const leftovers = await removeIdentityLeftovers(identitiesFile);
@@ -167,34 +177,43 @@ export class Daemon {
     try {
       fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
     } catch {}
+    return { gid, leftovers };
+  }
 
-    const identities = new IdentityStore(identitiesFile);
+  /** The accounts, for identities.list and wipe; a file that cannot be used stops the start. */
+  private async openIdentities(): Promise<IdentityStore> {
+    const identities = new IdentityStore(this.paths.identitiesFile);
     await identities.check().catch((error: Error) => {
       throw error instanceof IdentityFileCorrupt ? new StartupError(error.message, { cause: error }) : error;
     });
     this.teardown.add("the identity store", () => identities.close());
+    return identities;
+  }
 
+  private openLogger(): DaemonLogger {
+    const opts = this.opts;
     const logger = createLogger({
       level: opts.logLevel,
       format: opts.logFormat,
-      logDir,
+      logDir: this.paths.logDir,
       maxBytes: opts.logMaxBytes,
       keep: opts.logKeep,
     });
     this.logger = logger;
     this.teardown.add("the logger", async () => {
-      log("info", "stopped");
+      logger.log("info", "stopped");
       this.logger = null;
       await logger.close();
     });
-    if (leftovers.length > 0)
-      log("warn", "removed what an interrupted identity write left behind", { leftovers });
-    const startedAt = new Date();
+    return logger;
+  }
 
+  private async openHistory(): Promise<HistoryStore> {
+    const log = this.log;
     const history = await HistoryStore.open({
-      file: path.join(stateDir, "history.jsonl"),
-      memoryLimit: opts.historyKeep,
-      diskLimitBytes: opts.historyMaxBytes,
+      file: this.paths.historyFile,
+      memoryLimit: this.opts.historyKeep,
+      diskLimitBytes: this.opts.historyMaxBytes,
       onError: (error: Error) =>
         log("error", "cannot write the history file; unwritten lines are held in memory and retried", {
           error: error.message,
@@ -206,106 +225,48 @@ export class Daemon {
       log("warn", "history records skipped on load (cut short or corrupt)", {
         skipped: history.skippedOnLoad,
       });
+    return history;
+  }
 
-    const chat = new EmbeddedChatHub({
-      maxPerAddress: opts.maxPerAddress,
-      registrationsPerHour: opts.registrationsPerHour,
-      history,
-      log,
-      debug: opts.logLevel === "debug",
-    });
-    const asked: ListenPorts = {};
-    if (opts.chatPort !== null) asked.chat = opts.chatPort;
-    if (opts.echoPort !== null) asked.echo = opts.echoPort;
-    const listeners = new Listeners(opts.host, asked, opts.workers * opts.threads, () => this.isOpen());
-
-    if (!onWindows) fs.rmSync(hubPath, { force: true });
-    const hub = new HubServer(
-      chat,
-      {
-        onHello: (link) => {
-          log("info", "session thread connected", { worker: link.worker, thread: link.thread });
-          return { paused: !this.isOpen(), ports: listeners.hello(link) };
-        },
-        onListening: (link, service, ok, port, error) => {
-          if (error)
-            log("error", "listen failed", { worker: link.worker, thread: link.thread, service, port, error });
-          listeners.listening(link, service, ok, port, error);
-        },
-        onLog: (link, record) => {
-          const source = link ? `w${link.worker}.t${link.thread}` : "thread";
-          logger.log(record.level, record.msg, { ...record.meta, source });
-        },
-        onGone: (link) => {
-          if (this.stopping === null)
-            log("warn", "session thread gone", { worker: link.worker, thread: link.thread });
-          listeners.gone(link);
-        },
-        onUnresponsive: (link, silentMs) => {
-          log("error", "session thread not answering its hub; restarting it", {
-            worker: link.worker,
-            thread: link.thread,
-            silentMs,
-          });
-          const worker = supervisor.workers.find((w) => w.id === link.worker);
-          worker?.send({ k: "restart-thread", thread: link.thread });
-        },
+  /** The worker processes, not started yet: each gets the config, with the ports as asked. */
+  private createSupervisor(listeners: Listeners, logger: DaemonLogger): WorkerSupervisor {
+    const { stateDir, hubPath } = this.paths;
+    cluster.setupPrimary({ exec: fileURLToPath(entryFile("../worker/worker-process", import.meta.url)) });
+    const config = workerConfig(this.opts, { stateDir, hubPath, ports: listeners.ports() });
+    return new WorkerSupervisor(
+      this.opts.workers,
+      { [WORKER_CONFIG_ENV]: JSON.stringify(config) },
+      this.log,
+      (worker, record) => {
+        if (record?.k === "log")
+          logger.log(record.level, record.msg, { ...record.meta, source: `w${worker.id}` });
       },
-      { maxLine: opts.maxLine, pingIntervalMs: PING_INTERVAL_MS, threadTimeoutMs: opts.threadTimeout * 1000 },
     );
+  }
+
+  private async openHub(chat: EmbeddedChatHub, events: HubEvents): Promise<HubServer> {
+    const { hubPath } = this.paths;
+    if (!onWindows) fs.rmSync(hubPath, { force: true });
+    const opts = this.opts;
+    const hub = new HubServer(chat, events, {
+      maxLine: opts.maxLine,
+      pingIntervalMs: PING_INTERVAL_MS,
+      threadTimeoutMs: opts.threadTimeout * 1000,
+    });
     this.teardown.add("the hub", () => hub.close());
     await hub.listen(hubPath);
     this.teardown.add("the hub's socket file", () => {
       if (!onWindows) fs.rmSync(hubPath, { force: true });
     });
     secureSocketFile(hubPath, null);
+    return hub;
+  }
 
-    cluster.setupPrimary({ exec: fileURLToPath(entryFile("../worker/worker-process", import.meta.url)) });
-    const config = workerConfig(opts, { stateDir, hubPath, ports: listeners.ports() });
-    const supervisor = new WorkerSupervisor(
-      opts.workers,
-      { [WORKER_CONFIG_ENV]: JSON.stringify(config) },
-      log,
-      (worker, record) => {
-        if (record?.k === "log")
-          logger.log(record.level, record.msg, { ...record.meta, source: `w${worker.id}` });
-      },
-    );
-
-    const setPaused = (next: boolean): boolean => {
-      if (this.paused === next) return false;
-      this.paused = next;
-      log("info", next ? "paused: listeners closed" : "resumed: listeners open");
-      hub.broadcast({ k: "listen", on: !next, ports: listeners.ports() });
-      return true;
-    };
-    const daemon: DaemonControl = {
-      status: () =>
-        describeStatus({
-          version: this.version,
-          pid: process.pid,
-          startedAt,
-          now: Date.now(),
-          paused: this.paused,
-          host: opts.host,
-          ports: listeners.ports(),
-          workers: supervisor.workers.map((worker) => ({ id: worker.id, pid: worker.process.pid ?? 0 })),
-          threads: [...hub.links],
-          usersOnline: chat.onlineCount,
-        }),
-      stop: (graceMs) => {
-        setImmediate(() => this.requestStop(graceMs, "control request"));
-      },
-      pause: () => setPaused(true),
-      resume: () => setPaused(false),
-      ...logsControl(logger),
-      ...usersControl(chat, log),
-      ...identitiesControl(identities, log),
-      ...debugControl(hub.links, log),
-    };
+  private async openControl(gid: number | null, parts: Parts): Promise<void> {
+    const { socketPath } = this.paths;
     const control = createControlServer(
-      buildControlMethods(daemon, DEFAULT_GRACE_MS, { debugFaults: opts.debugFaults }),
-      (msg, meta) => log("error", msg, meta),
+      buildControlMethods(this.control(parts), DEFAULT_GRACE_MS, { debugFaults: this.opts.debugFaults }),
+      (msg, meta) => this.log("error", msg, meta),
     );
     await new Promise<void>((resolve, reject) => {
       control.once("error", reject);
@@ -316,11 +277,48 @@ export class Daemon {
       if (!onWindows) fs.rmSync(socketPath, { force: true });
     });
     secureSocketFile(socketPath, gid);
+  }
 
+  /** What the control methods can ask of this daemon (control/: one file per method group). */
+  private control({ startedAt, logger, identities, chat, listeners, hub, supervisor }: Parts): DaemonControl {
+    const setPaused = (next: boolean): boolean => {
+      if (this.paused === next) return false;
+      this.paused = next;
+      this.log("info", next ? "paused: listeners closed" : "resumed: listeners open");
+      hub.broadcast({ k: "listen", on: !next, ports: listeners.ports() });
+      return true;
+    };
+    return {
+      status: () =>
+        describeStatus({
+          version: this.version,
+          pid: process.pid,
+          startedAt,
+          now: Date.now(),
+          paused: this.paused,
+          host: this.opts.host,
+          ports: listeners.ports(),
+          workers: supervisor.workers.map((worker) => ({ id: worker.id, pid: worker.process.pid ?? 0 })),
+          threads: [...hub.links],
+          usersOnline: chat.onlineCount,
+        }),
+      // The answer goes out before the stop begins.
+      stop: (graceMs) => setImmediate(() => this.requestStop(graceMs, "control request")),
+      pause: () => setPaused(true),
+      resume: () => setPaused(false),
+      ...logsControl(logger),
+      ...usersControl(chat, this.log),
+      ...identitiesControl(identities, this.log),
+      ...debugControl(hub.links, this.log),
+    };
+  }
+
+  /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reopens the log file (logrotate). */
+  private handleSignals(logger: DaemonLogger): void {
     const onStopSignal = (signal: NodeJS.Signals) => this.requestStop(DEFAULT_GRACE_MS, signal);
     const onHangUp = () => {
       logger.file.reopen();
-      log("info", "log file reopened (SIGHUP)");
+      this.log("info", "log file reopened (SIGHUP)");
     };
     process.on("SIGTERM", onStopSignal);
     process.on("SIGINT", onStopSignal);
@@ -330,33 +328,35 @@ export class Daemon {
       process.off("SIGINT", onStopSignal);
       process.off("SIGHUP", onHangUp);
     });
+  }
 
-    log("info", "starting", {
-      workers: opts.workers,
-      threads: opts.threads,
-      stateDir,
-      logDir,
-      socket: socketPath,
-    });
+  /** Forks the workers; their undo tells every thread to close its clients within the grace, then waits for them. */
+  private startWorkers(hub: HubServer, supervisor: WorkerSupervisor): void {
+    const { workers, threads } = this.opts;
+    const { stateDir, logDir, socketPath } = this.paths;
+    this.log("info", "starting", { workers, threads, stateDir, logDir, socket: socketPath });
     this.teardown.add("the workers", async (graceMs) => {
       hub.broadcast({ k: "shutdown", graceMs });
       await supervisor.stop(graceMs + STOP_MARGIN_MS);
     });
     supervisor.start();
-    await listeners.whenReady(STARTUP_TIMEOUT_MS);
+  }
 
+  /** The ready line on stdout and in the log, systemd told, and the console if asked for. */
+  private announceReady(listeners: Listeners): void {
+    const { socketPath } = this.paths;
     const fields = [
       ...listeners.addresses(),
       `control=${socketPath}`,
       `pid=${process.pid}`,
-      `workers=${opts.workers}`,
-      `threads=${opts.threads}`,
+      `workers=${this.opts.workers}`,
+      `threads=${this.opts.threads}`,
     ];
-    log("info", "ready", { listeners: fields.join(" ") });
+    this.log("info", "ready", { listeners: fields.join(" ") });
     process.stdout.write(`tsd-daemon ready: ${fields.join(" ")}\n`);
     notifyReady((error) =>
-      log("warn", "could not tell systemd that the daemon is ready", { error: error.message }),
+      this.log("warn", "could not tell systemd that the daemon is ready", { error: error.message }),
     );
-    if (opts.console) void startConsole(socketPath, log);
+    if (this.opts.console) void startConsole(socketPath, this.log);
   }
 }

@@ -1,0 +1,52 @@
+import type { HubEvents } from "./hub/hub-server.ts";
+import type { Listeners } from "./listeners.ts";
+import type { Log } from "./log/logger.ts";
+
+/** What the thread events need of the daemon. */
+export interface ThreadEventsContext {
+  log: Log;
+  listeners: Listeners;
+  /** The live worker processes, to ask one to restart a thread. */
+  workers(): readonly { id: number; send(message: { k: "restart-thread"; thread: number }): unknown }[];
+  /** Whether the listeners are to be open: not paused, not stopping. */
+  isOpen(): boolean;
+  isStopping(): boolean;
+}
+
+/**
+ * The primary's answers to its session threads: a hello gets the ports (listeners.ts), a
+ * listener report counts towards ready, a thread's records join the log, a thread gone is
+ * logged unless the daemon is stopping, and one that stopped answering its hub (the watchdog)
+ * is restarted by its worker process.
+ */
+export function threadEvents(ctx: ThreadEventsContext): HubEvents {
+  const { log, listeners } = ctx;
+  return {
+    onHello: (link) => {
+      log("info", "session thread connected", { worker: link.worker, thread: link.thread });
+      return { paused: !ctx.isOpen(), ports: listeners.hello(link) };
+    },
+    onListening: (link, service, ok, port, error) => {
+      if (error)
+        log("error", "listen failed", { worker: link.worker, thread: link.thread, service, port, error });
+      listeners.listening(link, service, ok, port, error);
+    },
+    onLog: (link, record) => {
+      const source = link ? `w${link.worker}.t${link.thread}` : "thread";
+      log(record.level, record.msg, { ...record.meta, source });
+    },
+    onGone: (link) => {
+      if (!ctx.isStopping()) log("warn", "session thread gone", { worker: link.worker, thread: link.thread });
+      listeners.gone(link);
+    },
+    onUnresponsive: (link, silentMs) => {
+      log("error", "session thread not answering its hub; restarting it", {
+        worker: link.worker,
+        thread: link.thread,
+        silentMs,
+      });
+      const worker = ctx.workers().find((w) => w.id === link.worker);
+      worker?.send({ k: "restart-thread", thread: link.thread });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import test from "ava";
+import type { ThreadLink } from "../../daemon/primary/hub/hub-server.ts";
+import { Listeners } from "../../daemon/primary/listeners.ts";
+import { threadEvents } from "../../daemon/primary/thread-events.ts";
+import type { HubToThread } from "../../protocol/hub-messages.ts";
+
+function link(worker: number, thread: number): ThreadLink & { sent: HubToThread[] } {
+  const sent: HubToThread[] = [];
+  const fake = { worker, thread, sent, sessions: { chat: 0, echo: 0 }, listening: {}, lastSeen: 0 };
+  return {
+    ...fake,
+    send: (m: HubToThread) => void sent.push(m),
+    close: () => {},
+  } as unknown as ThreadLink & {
+    sent: HubToThread[];
+  };
+}
+
+function setup(state: { open: boolean; stopping: boolean }) {
+  const logged: string[] = [];
+  const restarts: string[] = [];
+  const workers = [1, 2].map((id) => ({
+    id,
+    send: (m: { k: "restart-thread"; thread: number }) => void restarts.push(`w${id}:${m.k}:${m.thread}`),
+  }));
+  const events = threadEvents({
+    log: (_level, msg) => void logged.push(msg),
+    listeners: new Listeners("127.0.0.1", { chat: 0 }, 2, () => state.open),
+    workers: () => workers,
+    isOpen: () => state.open,
+    isStopping: () => state.stopping,
+  });
+  return { events, logged, restarts };
+}
+
+test("thread events - a thread that stops answering its hub is restarted by its own worker", (t) => {
+  const { events, logged, restarts } = setup({ open: true, stopping: false });
+  events.onUnresponsive(link(2, 3), 12_000);
+  t.deepEqual(restarts, ["w2:restart-thread:3"]);
+  t.deepEqual(logged, ["session thread not answering its hub; restarting it"]);
+  events.onUnresponsive(link(9, 1), 12_000);
+  t.deepEqual(restarts, ["w2:restart-thread:3"], "a worker already gone is not asked");
+});
+
+test("thread events - hello while paused says so; a thread gone is logged only when not stopping", (t) => {
+  const state = { open: false, stopping: false };
+  const { events, logged } = setup(state);
+  t.deepEqual(events.onHello(link(1, 1)), { paused: true, ports: { chat: 0 } });
+  t.deepEqual(events.onHello(link(1, 2)), { paused: true, ports: null }, "the port is still being picked");
+  events.onGone(link(1, 2));
+  state.stopping = true;
+  events.onGone(link(1, 1));
+  t.deepEqual(logged, ["session thread connected", "session thread connected", "session thread gone"]);
+});
