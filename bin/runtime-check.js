@@ -7,11 +7,12 @@
 // Node does not strip types under node_modules anyway). The source wins over a dist/ left
 // behind by `npm pack`, so a checkout never runs stale compiled code.
 //
-// On a Node older than 22.12 it runs the same command again on the Node the package brings (the
-// `node` dependency), so a global install works whatever `node` is first on PATH.
+// On a Node older than 22.12 it runs the same command again on the Node the package brings (an
+// optional dependency per platform, see bundled-node.js), so a global install works whatever
+// `node` is first on PATH.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { bundledNode } from "./bundled-node.js";
+import { bundledNode, nodePackageName } from "./bundled-node.js";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 const recentEnough = major > 22 || (major === 22 && minor >= 12);
@@ -47,7 +48,7 @@ const TERMINAL_SIGNALS = new Set(["SIGINT", "SIGQUIT"]);
 function rerunOn(node) {
   if (!node || node === process.execPath) {
     refuse(
-      `tsd needs Node.js 22.12 or newer (this is ${process.version}) and its own Node is missing: reinstall the package (npm install), or put a newer node first on PATH.`,
+      `tsd needs Node.js 22.12 or newer (this is ${process.version}) and its own Node (${nodePackageName()}) is not installed: reinstall the package without --omit=optional, or put a newer node first on PATH.`,
     );
   }
   const child = spawn(node, [process.argv[1], ...process.argv.slice(2)], { stdio: "inherit" });

