@@ -1,6 +1,6 @@
 import { MAX_TAIL_LINES, MAX_FOLLOW_BACKLOG } from "../../shared/limits.ts";
 import type { DaemonLogger } from "../log/logger.ts";
-import type { LogsTailResult } from "../../../protocol/rpc.ts";
+import type { LogLineNotice, LogsTailResult } from "../../../protocol/rpc.ts";
 import { readLastLines } from "../log/log-tail.ts";
 import type { ControlConnection, Serve } from "./control-server.ts";
 import { invalidParams, objectParams } from "./params.ts";
@@ -58,7 +58,7 @@ export function logsControl(logger: DaemonLogger): LogsControl {
           conn.close();
           return;
         }
-        conn.notify("logs.line", { line });
+        conn.notify("logs.line", { line } satisfies LogLineNotice);
       });
       conn.onClose(unfollow);
     },
