@@ -131,6 +131,8 @@ export function registered(name: string): string {
   return `* registered ${name}\r\n`;
 }
 export const PASSWORD_CHANGED = "* password changed\r\n";
+export const PASSWORD_UNCHANGED =
+  "! your password could not be changed right now (the server cannot use its account file); try again later\r\n";
 export const PASSWORDS_DIFFER = "! the passwords differ, try again\r\n";
 export function passwordTooShort(min: number): string {
   return `! passwords are at least ${min} characters\r\n`;

@@ -56,7 +56,12 @@ test("identities corrupt - a file broken while running: sign-ins are told polite
   t.false(atPassword.closed);
   t.false(atPassword.all.includes("server error"));
 
-  // Those signed in never notice.
+  // Those signed in never notice, not even when one of them tries to change a password.
+  alice.send("/passwd");
+  await alice.prompt("password: ");
+  alice.send("secret1");
+  await alice.line(/^! your password could not be changed right now/);
+  t.false(alice.closed, "/passwd on a broken file keeps the user signed in");
   alice.send("still here");
   await bob.line("<alice> still here");
   bob.send("/who");

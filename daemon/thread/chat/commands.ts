@@ -12,6 +12,7 @@ import {
   notice,
   onlineLine,
   PASSWORD_CHANGED,
+  PASSWORD_UNCHANGED,
   PASSWORD_PROMPT,
   privateOut,
   WRONG_PASSWORD,
@@ -134,11 +135,33 @@ export function findCommand(name: string): Command | undefined {
 
 /** /passwd after the current password is typed: right, the new-password dialogue; wrong, back to chat. */
 async function changePassword(session: CommandSession, current: string): Promise<void> {
-  const ok = (await session.identities.verify(session.key!, current)) !== null;
+  let ok: boolean;
+  try {
+    ok = (await session.identities.verify(session.key!, current)) !== null;
+  } catch (error) {
+    return passwordUnchanged(session, error);
+  }
   if (!ok) return session.io.send(WRONG_PASSWORD);
   askNewPassword(session.io, async (password) => {
-    const changed = await session.identities.setPassword(session.key!, password);
+    let changed: boolean;
+    try {
+      changed = await session.identities.setPassword(session.key!, password);
+    } catch (error) {
+      return passwordUnchanged(session, error);
+    }
     session.io.send(changed ? PASSWORD_CHANGED : errorLine("your account is gone (wiped by the operator)"));
     if (changed) session.log("info", "password changed", { name: session.name, address: session.io.address });
   });
+}
+
+/**
+ * The identity file could not be read or written (corrupt, a full disk): the user keeps chatting
+ * with the old password and is told so; the operator finds the cause in the log.
+ */
+function passwordUnchanged(session: CommandSession, error: unknown): void {
+  session.log("warn", "password not changed: the identity file cannot be used", {
+    name: session.name,
+    error: error instanceof Error ? error.message : String(error),
+  });
+  session.io.send(PASSWORD_UNCHANGED);
 }

@@ -61,7 +61,8 @@ export class SessionIO implements Prompter {
     this.framer = new LineFramer(opts.maxLine, { emitEmpty: true });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      this.endReason = error.code ?? error.message;
+      // A session closed on purpose (quit, kick) keeps that reason for the log.
+      if (!this.closedNow) this.endReason = error.code ?? error.message;
     });
     socket.on("close", () => {
       this.closedNow = true;

@@ -44,13 +44,18 @@ export class SignInDialogue {
   private readonly address: string;
   private remembered: string | undefined;
   private failures = 0;
+  /** Settled once the greeting is out: a line typed earlier is answered after it, not before. */
+  private readonly greeted = Promise.withResolvers<void>();
 
   constructor(host: SignInHost) {
     this.host = host;
     this.io = host.io;
     this.address = host.io.address;
-    // Lines typed before the greeting is out answer the login prompt too.
-    this.io.expect((typed) => this.onLogin(typed));
+    // Lines typed before the greeting is out answer the login prompt too, once it is out.
+    this.io.expect(async (typed) => {
+      await this.greeted.promise;
+      return this.onLogin(typed);
+    });
   }
 
   /** Greets the user with the login prompt, offering the name last used from this address. */
@@ -58,6 +63,7 @@ export class SignInDialogue {
     this.remembered = await this.host.identities.rememberedName(this.address).catch(() => undefined);
     this.io.send(greetingLine());
     this.io.send(loginPrompt(this.remembered));
+    this.greeted.resolve();
   }
 
   private askLogin(): void {
