@@ -95,7 +95,8 @@ export class ChatService implements Service {
 
   async shutdown(graceMs: number): Promise<void> {
     this.flush();
-    for (const session of this.open.values()) session.closeSoon("server shutting down", SHUTTING_DOWN);
+    for (const session of this.open.values())
+      session.closeSoon("server shutting down", SHUTTING_DOWN, graceMs);
     const deadline = Date.now() + graceMs;
     while (this.open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }

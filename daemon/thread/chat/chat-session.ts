@@ -102,8 +102,8 @@ export class ChatSession implements CommandSession {
   }
 
   /** Closes at once, or, while an account is being written, as soon as the user has heard of it. */
-  closeSoon(reason: string, lastLine: string): void {
-    this.io.closeSoon(reason, lastLine);
+  closeSoon(reason: string, lastLine: string, graceMs?: number): void {
+    this.io.closeSoon(reason, lastLine, graceMs);
   }
 
   async leave(reason: string, lastLine: string, leaveReason?: string): Promise<void> {

@@ -52,7 +52,7 @@ export class SessionIO implements Prompter {
   private secret = false;
   /** Registering: the account may be written, so a shutdown waits for the user to hear of it. */
   private committing = false;
-  private closeWhenIdle: { reason: string; lastLine: string } | null = null;
+  private closeWhenIdle: { reason: string; lastLine: string; graceMs: number } | null = null;
 
   constructor(socket: net.Socket, opts: SessionIOOptions) {
     this.socket = socket;
@@ -103,20 +103,23 @@ export class SessionIO implements Prompter {
     this.secret = secret;
   }
 
-  /** Sends a last line and closes; the reason goes to the log. */
-  close(reason: string, lastLine?: string): void {
+  /**
+   * Sends a last line and closes; the reason goes to the log. A client that does not close its
+   * end is cut off after graceMs (a stop's grace: what the operator gave clients to go).
+   */
+  close(reason: string, lastLine?: string, graceMs = SESSION_CLOSE_GRACE_MS): void {
     if (this.closedNow) return;
     if (lastLine) this.send(lastLine);
     this.endReason = reason;
     this.closedNow = true;
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), SESSION_CLOSE_GRACE_MS).unref();
+    setTimeout(() => this.socket.destroy(), graceMs).unref();
   }
 
   /** Closes at once, or, while an account is being written, as soon as the user has heard of it. */
-  closeSoon(reason: string, lastLine: string): void {
-    if (this.committing) this.closeWhenIdle = { reason, lastLine };
-    else this.close(reason, lastLine);
+  closeSoon(reason: string, lastLine: string, graceMs = SESSION_CLOSE_GRACE_MS): void {
+    if (this.committing) this.closeWhenIdle = { reason, lastLine, graceMs };
+    else this.close(reason, lastLine, graceMs);
   }
 
   /** Runs work that writes an account: a closeSoon meanwhile waits until the queued lines are handled. */
@@ -162,7 +165,10 @@ export class SessionIO implements Prompter {
     } finally {
       this.queue.length = this.closedNow ? 0 : this.queue.length;
       this.busy = false;
-      if (this.closeWhenIdle) this.close(this.closeWhenIdle.reason, this.closeWhenIdle.lastLine);
+      if (this.closeWhenIdle) {
+        const { reason, lastLine, graceMs } = this.closeWhenIdle;
+        this.close(reason, lastLine, graceMs);
+      }
     }
     if (this.socket.isPaused() && !this.closedNow) this.socket.resume();
   }
