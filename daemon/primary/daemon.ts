@@ -150,6 +150,7 @@ export class Daemon {
       log: this.log,
       listeners,
       workers: () => supervisor.workers,
+      threadTimeoutMs: this.opts.threadTimeout * 1000,
       isOpen: () => this.isOpen(),
       isStopping: () => this.stopping !== null,
     });
