@@ -16,12 +16,12 @@ import { describeStatus } from "./control/status.ts";
 import { usersControl } from "./control/users.ts";
 import { type DaemonPaths, daemonPaths, ensureWritableDir } from "./daemon-paths.ts";
 import { EmbeddedChatHub } from "./hub/chat-hub.ts";
-import { HistoryStore } from "./hub/history-store.ts";
+import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Listeners } from "./listeners.ts";
 import { createLogger, type DaemonLogger, type Log } from "./log/logger.ts";
 import type { DaemonOptions } from "./options.ts";
-import { notifyReady } from "./sd-notify.ts";
+import { notifyReady, StatusReporter, statusText } from "./sd-notify.ts";
 import { StartupError } from "./startup-error.ts";
 import { lockStateDir } from "./state-lock.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
@@ -160,6 +160,7 @@ export class Daemon {
     this.startWorkers(hub, supervisor);
     await listeners.whenReady(STARTUP_TIMEOUT_MS);
     this.announceReady(listeners);
+    this.reportStatus(listeners, chat);
   }
 
   /** Checks the control socket's path and takes the state directory, which is held for the daemon's life. */
@@ -216,9 +217,13 @@ export class Daemon {
       memoryLimit: this.opts.historyKeep,
       diskLimitBytes: this.opts.historyMaxBytes,
       onError: (error: Error) =>
-        log("error", "cannot write the history file; unwritten lines are held in memory and retried", {
-          error: error.message,
-        }),
+        error instanceof HistoryLinesDropped
+          ? log("error", "history lines lost: the history file could not be written", {
+              error: error.message,
+            })
+          : log("error", "cannot write the history file; unwritten lines are held in memory and retried", {
+              error: error.message,
+            }),
       onRecovered: (report) => log("info", "the history file is written again", { ...report }),
     });
     this.teardown.add("the history file", () => history.close());
@@ -341,6 +346,17 @@ export class Daemon {
       await supervisor.stop(graceMs + STOP_MARGIN_MS);
     });
     supervisor.start();
+  }
+
+  /** systemd's status text: the listeners and the users online, kept up to date while the daemon runs. */
+  private reportStatus(listeners: Listeners, chat: EmbeddedChatHub): void {
+    const reporter = new StatusReporter(
+      () =>
+        statusText({ addresses: listeners.addresses(), paused: this.paused, usersOnline: chat.onlineCount }),
+      (error) => this.log("warn", "could not tell systemd the daemon's status", { error: error.message }),
+    );
+    reporter.start();
+    this.teardown.add("the status reports", () => reporter.stop());
   }
 
   /** The ready line on stdout and in the log, systemd told, and the console if asked for. */

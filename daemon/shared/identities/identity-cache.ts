@@ -159,8 +159,12 @@ export class IdentityCache {
     return snap;
   }
 
-  #unreadable(err: unknown): IdentityFileCorrupt {
+  #unreadable(err: unknown): Error {
     if (err instanceof IdentityFileCorrupt) return err;
+    // Out of descriptors or memory says nothing about the file: pass it on as it is, so the
+    // log names the real cause instead of asking the operator to fix a file that is fine.
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (code === "EMFILE" || code === "ENFILE" || code === "ENOMEM") return err as Error;
     const message = err instanceof Error ? err.message : String(err);
     return new IdentityFileCorrupt(this.file, `cannot be read (${message})`);
   }

@@ -171,12 +171,22 @@ export class SignInDialogue {
     return this.host.signIn(name, key);
   }
 
-  /** The identity file cannot be used (corrupt, unreadable): say so and ask again; the operator hears once. */
+  /**
+   * The identity file cannot be used (corrupt, unreadable) or the process cannot open it now (out
+   * of descriptors): say so and ask again. The operator hears of a broken file once; the process's
+   * own shortage is logged where it is counted (the descriptor budget), not per sign-in.
+   */
   private accountsUnavailable(error: unknown): void {
-    if (!(error instanceof IdentityFileCorrupt)) throw error;
-    if (error.firstReport()) {
+    if (!(error instanceof IdentityFileCorrupt) && !isResourceShortage(error)) throw error;
+    if (error instanceof IdentityFileCorrupt && error.firstReport()) {
       this.host.log("error", "sign-ins refused: the identity file cannot be used", { error: error.message });
     }
     this.refuse(ACCOUNTS_UNAVAILABLE);
   }
+}
+
+/** A failure of the process, not of the file: too many open files, or no memory. */
+function isResourceShortage(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === "EMFILE" || code === "ENFILE" || code === "ENOMEM";
 }
