@@ -49,6 +49,9 @@ export const STOP_MARGIN_MS = 3000;
 /** Unread `logs -f` output held for one follower before it is cut off. */
 export const MAX_FOLLOW_BACKLOG = 4 << 20;
 
+/** The status text systemd shows (STATUS=) changes at most this often. */
+export const STATUS_INTERVAL_MS = 1000;
+
 /** How often the hub pings each thread (a silent thread is restarted after --thread-timeout). */
 export const PING_INTERVAL_MS = 2000;
 
