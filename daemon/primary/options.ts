@@ -78,7 +78,9 @@ function positive(name: string, min: number, max: number) {
 export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions> {
   const parsed = await yargs(argv)
     .scriptName("tsd-daemon")
-    .usage("$0 [options]\n\nRuns the tsd chat and echo daemon in the foreground.")
+    .usage(
+      "$0 [options]\n\nRuns the tsd chat and echo daemon in the foreground.\n$0 --print-unit prints a systemd unit for this installation (docs/operations.md).",
+    )
     .env("TSD")
     .parserConfiguration({ "duplicate-arguments-array": false })
     .config("config", "a JSON file of options (flags and TSD_* env win over it)")
