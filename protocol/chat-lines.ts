@@ -57,9 +57,14 @@ export function actionLine(name: string, action: string): string {
   return `* ${name} ${action}\r\n`;
 }
 
-/** onlineLine answers /who (and ends sign-in): `* N online: a, b, c`, sorted by case-folded name. */
-export function onlineLine(names: readonly string[]): string {
-  return `* ${names.length} online: ${sortNames(names).join(", ")}\r\n`;
+/**
+ * onlineLine answers /who (and ends sign-in): `* N online: a, b, c`, sorted by case-folded name;
+ * the names in `away` are shown as `name (away)`.
+ */
+export function onlineLine(names: readonly string[], away: readonly string[] = []): string {
+  const isAway = new Set(away);
+  const shown = sortNames(names).map((name) => (isAway.has(name) ? `${name} (away)` : name));
+  return `* ${names.length} online: ${shown.join(", ")}\r\n`;
 }
 
 // Prompts: no line end.
@@ -97,6 +102,18 @@ export function unknownCommand(name: string): string {
 
 export function noSuchUser(name: string): string {
   return `! no such user online: ${name}\r\n`;
+}
+
+/** `/whois` (or `/ignore`) of a name no account has, or that is not a valid name. */
+export function noSuchAccount(name: string): string {
+  return `! no such user: ${name}\r\n`;
+}
+
+export const NOBODY_TO_REPLY = "! nobody to reply to\r\n";
+
+/** Told to the sender of a /msg whose recipient is away. */
+export function awayNotice(name: string, text: string): string {
+  return `* ${name} is away: ${text}\r\n`;
 }
 
 export function joinedLine(name: string): string {
@@ -155,3 +172,77 @@ export const ACCOUNTS_UNAVAILABLE = "! accounts are unavailable right now; try a
 /** A registration that could not be written: no account was made. */
 export const ACCOUNT_NOT_SAVED =
   "! your account could not be saved (the server cannot write it); try again later\r\n";
+
+/** The message of the day, as sign-in shows it after the replay: one `* ` line each. */
+export function motdLines(lines: readonly string[]): string {
+  return lines.map(notice).join("");
+}
+
+export function markedAway(text: string): string {
+  return `* you are marked away: ${text}\r\n`;
+}
+export const BACK = "* you are back\r\n";
+export const NOT_AWAY = "* you were not away\r\n";
+
+export function ignoring(name: string): string {
+  return `* ignoring ${name} (they are not told)\r\n`;
+}
+export function alreadyIgnoring(name: string): string {
+  return `* already ignoring ${name}\r\n`;
+}
+export function unignored(name: string): string {
+  return `* no longer ignoring ${name}\r\n`;
+}
+export function notIgnoring(name: string): string {
+  return `! you are not ignoring ${name}\r\n`;
+}
+/** `/ignore` alone: the names ignored, sorted as /who. */
+export function ignoreList(names: readonly string[]): string {
+  return names.length === 0
+    ? "* you ignore nobody\r\n"
+    : `* ignoring ${names.length}: ${sortNames(names).join(", ")}\r\n`;
+}
+export const CANNOT_IGNORE_SELF = "! you cannot ignore yourself\r\n";
+export function ignoreListFull(max: number): string {
+  return `! you already ignore ${max} names, the most there may be; /unignore one first\r\n`;
+}
+export const IGNORES_UNAVAILABLE =
+  "! your ignore list could not be changed right now (the server cannot use its account file); try again later\r\n";
+
+/** "42 seconds", "3 minutes", "2 hours 5 minutes", "3 days 4 hours": a span as a person reads it. */
+export function spanWords(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (s < 60) return unit(s, "second");
+  const m = Math.floor(s / 60);
+  if (m < 60) return unit(m, "minute");
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${unit(h, "hour")} ${unit(m % 60, "minute")}` : unit(h, "hour");
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${unit(d, "day")} ${unit(h % 24, "hour")}` : unit(d, "day");
+}
+
+/** `/whois` of a signed-in user: online since (server's local time), idle for, away text if any. */
+export function whoisOnline(
+  name: string,
+  since: number,
+  lastActive: number,
+  away: string | null,
+  now: number,
+): string {
+  const lines = [
+    notice(`${name} is online since ${formatLocalTime(since)} (${spanWords(now - since)})`),
+    notice(`${name} is idle for ${spanWords(now - lastActive)}`),
+  ];
+  if (away !== null) lines.push(awayNotice(name, away));
+  return lines.join("");
+}
+
+/** `/whois` of an account that is offline: when it last signed in (null: never yet). */
+export function whoisOffline(name: string, lastSignIn: number | null, now: number): string {
+  return lastSignIn === null
+    ? notice(`${name} is offline; never signed in`)
+    : notice(
+        `${name} is offline; last signed in ${formatLocalTime(lastSignIn)} (${spanWords(now - lastSignIn)} ago)`,
+      );
+}

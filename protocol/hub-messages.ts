@@ -140,6 +140,21 @@ export interface Msg {
   text: string;
 }
 
+/** Thread -> hub: mark a session away with text, or back (null). Reply: AwayReply. */
+export interface Away {
+  k: "away";
+  seq: number;
+  sid: string;
+  text: string | null;
+}
+
+/** Thread -> hub: is the account of this key online, since when, how idle, away? Reply: WhoisReply. */
+export interface Whois {
+  k: "whois";
+  seq: number;
+  key: string;
+}
+
 /** Thread -> hub: who is online. Reply: WhoReply. */
 export interface Who {
   k: "who";
@@ -175,6 +190,8 @@ export interface HubRequests {
   msg: Msg;
   who: Who;
   history: HistoryRequest;
+  away: Away;
+  whois: Whois;
 }
 
 /** The answer to each kind of request: `hub.request({ k: "who" })` is a WhoReply. */
@@ -188,6 +205,8 @@ export interface HubReplies {
   msg: MsgReply;
   who: WhoReply;
   history: HistoryReply;
+  away: AwayReply;
+  whois: WhoisReply;
 }
 
 export type HubRequestKind = keyof HubRequests;
@@ -219,18 +238,43 @@ export interface RegistrationReply {
 export interface OkReply {
   ok: boolean;
 }
-/** History in a reply is bounded in bytes (HISTORY_REPLY_BYTES); `omitted` older records did not fit. */
+/**
+ * History in a reply is bounded in bytes (HISTORY_REPLY_BYTES); `omitted` older records did not
+ * fit. `away`: the online names that are away; `motd`: the message of the day, sanitised lines.
+ */
 export interface JoinReply {
   online: string[];
+  away: string[];
   history: HistoryEntry[];
   omitted: number;
+  motd: string[];
 }
+/** ok: delivered to `name`; `away`: that user's away text, told to the sender. */
 export interface MsgReply {
   ok: boolean;
   name?: string;
+  away?: string;
 }
+/** `away`: those of `names` who are away. */
 export interface WhoReply {
   names: string[];
+  away: string[];
+}
+/** The session's away text before this request (null: it was not away). */
+export interface AwayReply {
+  was: string | null;
+}
+/** A signed-in account as /whois shows it; times in ms since the epoch. */
+export interface WhoisOnline {
+  name: string;
+  since: number;
+  /** When the user last said, did or sent anything (or signed in). */
+  lastActive: number;
+  away: string | null;
+}
+/** online: null when the account is not signed in. */
+export interface WhoisReply {
+  online: WhoisOnline | null;
 }
 export interface HistoryReply {
   records: HistoryEntry[];
@@ -249,18 +293,30 @@ export interface Reply {
   body: HubReply | ErrorReply;
 }
 
-/** Hub -> thread: one line for every signed-in session of the thread except `except`. */
+/** A line's author, for the sessions that ignore them (/ignore is applied where lines are delivered). */
+export interface Author {
+  /** The author's account key (case-folded name). */
+  key: string;
+  name: string;
+}
+
+/**
+ * Hub -> thread: one line for every signed-in session of the thread except `except`; `from`:
+ * a user's line (chat, /me), hidden from the sessions that ignore its author.
+ */
 export interface Deliver {
   k: "deliver";
   line: string;
   except: string | null;
+  from?: string;
 }
 
-/** Hub -> thread: one line for one session. */
+/** Hub -> thread: one line for one session; `from`: a private message's sender (for /ignore and /reply). */
 export interface Direct {
   k: "direct";
   sid: string;
   line: string;
+  from?: Author;
 }
 
 /** Hub -> thread: send this session its last line and close it (takeover, kick). */

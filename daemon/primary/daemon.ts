@@ -19,6 +19,7 @@ import { EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Listeners } from "./listeners.ts";
+import { type Motd, MotdUnreadable, readMotd } from "./motd.ts";
 import { createLogger, type DaemonLogger, type Log } from "./log/logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { notifyReady, StatusReporter, statusText } from "./sd-notify.ts";
@@ -126,6 +127,7 @@ export class Daemon {
 
   /** The start, step by step; each step that leaves something behind registers its undo. */
   private async run(): Promise<void> {
+    const motd = await this.readMotd();
     const { gid, leftovers } = await this.claimStateDir();
     const identities = await this.openIdentities();
     const logger = this.openLogger();
@@ -140,6 +142,7 @@ export class Daemon {
       log: this.log,
       debug: this.opts.logLevel === "debug",
     });
+    if (motd) this.useMotd(chat, motd);
     const asked: ListenPorts = {};
     if (this.opts.chatPort !== null) asked.chat = this.opts.chatPort;
     if (this.opts.echoPort !== null) asked.echo = this.opts.echoPort;
@@ -156,11 +159,42 @@ export class Daemon {
     });
     const hub = await this.openHub(chat, events);
     await this.openControl(gid, { startedAt, logger, identities, chat, listeners, hub, supervisor });
-    this.handleSignals(logger);
+    this.handleSignals(logger, chat);
     this.startWorkers(hub, supervisor);
     await listeners.whenReady(STARTUP_TIMEOUT_MS);
     this.announceReady(listeners);
     this.reportStatus(listeners, chat);
+  }
+
+  /** The --motd file; one that cannot be read at start stops it, naming the file. */
+  private async readMotd(): Promise<Motd | null> {
+    if (this.opts.motd === undefined) return null;
+    return readMotd(this.opts.motd).catch(asStartupError);
+  }
+
+  private useMotd(chat: EmbeddedChatHub, motd: Motd): void {
+    chat.setMotd(motd.lines);
+    if (motd.cut)
+      this.log("warn", "the message of the day is cut to what is shown (4 KiB, 20 lines)", {
+        file: this.opts.motd,
+        lines: motd.lines.length,
+      });
+  }
+
+  /** SIGHUP: the --motd file read again; one that cannot be read leaves the current message as it is. */
+  private async rereadMotd(chat: EmbeddedChatHub): Promise<void> {
+    if (this.opts.motd === undefined) return;
+    try {
+      const motd = await readMotd(this.opts.motd);
+      this.useMotd(chat, motd);
+      this.log("info", "message of the day reread (SIGHUP)", {
+        file: this.opts.motd,
+        lines: motd.lines.length,
+      });
+    } catch (error) {
+      const reason = error instanceof MotdUnreadable ? error.message : String(error);
+      this.log("error", `${reason}; the message of the day is unchanged`, { file: this.opts.motd });
+    }
   }
 
   /** Checks the control socket's path and takes the state directory, which is held for the daemon's life. */
@@ -319,12 +353,13 @@ export class Daemon {
     };
   }
 
-  /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reopens the log file (logrotate). */
-  private handleSignals(logger: DaemonLogger): void {
+  /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reopens the log file (logrotate) and rereads --motd. */
+  private handleSignals(logger: DaemonLogger, chat: EmbeddedChatHub): void {
     const onStopSignal = (signal: NodeJS.Signals) => this.requestStop(DEFAULT_GRACE_MS, signal);
     const onHangUp = () => {
       logger.file.reopen();
       this.log("info", "log file reopened (SIGHUP)");
+      void this.rereadMotd(chat);
     };
     process.on("SIGTERM", onStopSignal);
     process.on("SIGINT", onStopSignal);

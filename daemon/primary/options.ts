@@ -26,6 +26,8 @@ export interface DaemonOptions {
   historyKeep: number;
   historyMaxBytes: number;
   reservedNames: string[];
+  /** The message of the day's file (--motd), shown at sign-in; undefined: none. */
+  motd: string | undefined;
   threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
@@ -190,6 +192,11 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
         coerce: nameList("reserved-names"),
         describe: "names nobody may register, comma separated, besides server (look-alikes too)",
       },
+      motd: {
+        type: "string",
+        describe:
+          "a message of the day shown at sign-in (at most 4 KiB and 20 lines; sanitised; reread on SIGHUP)",
+      },
       "debug-faults": {
         type: "boolean",
         default: false,
@@ -227,6 +234,7 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     historyKeep: parsed["history-keep"],
     historyMaxBytes: parsed["history-max-bytes"],
     reservedNames: parsed["reserved-names"],
+    motd: parsed.motd,
     threadTimeout: parsed["thread-timeout"],
     console: parsed.console,
     debugFaults: parsed["debug-faults"],

@@ -1,10 +1,11 @@
-import { type NameConflict, nameSkeletons, ReservedNames } from "../../protocol/names.ts";
+import { type NameConflict, nameKey, nameSkeletons, ReservedNames } from "../../protocol/names.ts";
 import type { IdentitySummary } from "../../protocol/rpc.ts";
 import { IdentityCache } from "./identities/identity-cache.ts";
 import type { StoredUser } from "./identities/identity-file.ts";
 import { IdentityWrites } from "./identities/identity-writes.ts";
 import { type Login, LoginBatch } from "./identities/login-batch.ts";
 import { AddressIndex, LookAlikeIndex } from "./identities/name-indexes.ts";
+import { MAX_IGNORES } from "./limits.ts";
 import {
   hashPassword,
   type PasswordHash,
@@ -24,7 +25,12 @@ export interface Identity {
   lastLoginAt: string | null;
   lastAddress: string | null;
   password: PasswordHash;
+  /** The names this account has /ignore'd (display names, at most MAX_IGNORES). */
+  ignores: string[];
 }
+
+/** What /ignore or /unignore did to the list: "full" is MAX_IGNORES already; "gone": no such account. */
+export type IgnoreChange = "ok" | "unchanged" | "full" | "gone";
 
 export interface IdentityStoreOptions {
   /** Overrides of the scrypt parameters for new hashes (tests use cheap ones). */
@@ -35,6 +41,14 @@ export interface IdentityStoreOptions {
   reservedNames?: readonly string[];
 }
 
+/** The stored ignore list, read leniently: a field this version did not write counts as none. */
+function ignoresOf(user: StoredUser): string[] {
+  const list = user.ignores;
+  return Array.isArray(list)
+    ? list.filter((n): n is string => typeof n === "string").slice(0, MAX_IGNORES)
+    : [];
+}
+
 function toIdentity(key: string, user: StoredUser): Identity {
   return {
     name: user.name,
@@ -43,6 +57,7 @@ function toIdentity(key: string, user: StoredUser): Identity {
     lastLoginAt: user.lastLoginAt,
     lastAddress: user.lastAddress,
     password: { ...user.password },
+    ignores: ignoresOf(user),
   };
 }
 
@@ -143,6 +158,25 @@ export class IdentityStore {
       if (!user) return { result: false, changed: false };
       users.set(key, { ...user, password: hash });
       return { result: true, changed: true };
+    });
+  }
+
+  /**
+   * Adds name to (ignore) or removes it from the account's ignore list, under the file's lock,
+   * so two sessions' changes do not undo each other; names are compared by key.
+   */
+  setIgnored(key: string, name: string, ignore: boolean): Promise<IgnoreChange> {
+    return this.#writes.mutate((users) => {
+      const user = users.get(key);
+      if (!user) return { result: "gone" as const, changed: false };
+      const list = ignoresOf(user);
+      const at = list.findIndex((n) => nameKey(n) === nameKey(name));
+      const listed = at !== -1;
+      if (ignore === listed) return { result: "unchanged" as const, changed: false };
+      if (ignore && list.length >= MAX_IGNORES) return { result: "full" as const, changed: false };
+      const ignores = ignore ? [...list, name] : list.filter((_, i) => i !== at);
+      users.set(key, { ...user, ignores });
+      return { result: "ok" as const, changed: true };
     });
   }
 

@@ -100,3 +100,10 @@ export const LOGIN_BATCH_MS = 1000;
 
 export const WORKER_RESTART = { firstMs: 250, maxMs: 10_000, resetAfterMs: 30_000 } as const;
 export const THREAD_RESTART = { firstMs: 100, maxMs: 5000, resetAfterMs: 30_000 } as const;
+
+/** Names one account may /ignore: a bounded list in the account, and a bounded filter per session. */
+export const MAX_IGNORES = 100;
+
+/** The message of the day (--motd): bytes read from the file, and lines shown; the rest is cut and logged. */
+export const MOTD_MAX_BYTES = 4096;
+export const MOTD_MAX_LINES = 20;

@@ -36,8 +36,9 @@ test("chat hub - a line goes to each thread with members once, never once per me
   a.sent.length = 0;
   b.sent.length = 0;
   h.say(a, "1.1.1", "hi");
-  t.deepEqual(a.sent, [{ k: "deliver", line: "<alice> hi\r\n", except: "1.1.1" }]);
-  t.deepEqual(b.sent, [{ k: "deliver", line: "<alice> hi\r\n", except: "1.1.1" }]);
+  // from: the author's key, so a thread can hide the line from the sessions that ignore alice.
+  t.deepEqual(a.sent, [{ k: "deliver", line: "<alice> hi\r\n", except: "1.1.1", from: "alice" }]);
+  t.deepEqual(b.sent, [{ k: "deliver", line: "<alice> hi\r\n", except: "1.1.1", from: "alice" }]);
   t.deepEqual(h.history(5), { records: [{ time: 1_000_000, name: "alice", text: "hi" }], omitted: 0 });
 });
 
@@ -172,4 +173,39 @@ test("chat hub - a dead thread's users are announced as left once; kick and anno
     reason: "kicked by the operator",
   });
   t.false(h.kick("nobody"));
+});
+
+test("chat hub - away: marked and cleared, shown to /who, told to a /msg sender, reset by a new sign-in", (t) => {
+  let now = 1_000_000;
+  const h = hub(0, () => now);
+  const a = new FakePeer(1, 1);
+  h.join(a, "1.1.1", "alice", "alice", "x");
+  h.join(a, "1.1.2", "bob", "Bob", "x");
+  t.deepEqual(h.away(a, "1.1.2", "lunch"), { was: null });
+  t.deepEqual(h.awayNames(), ["Bob"]);
+  const reply = h.msg(a, "1.1.1", "BOB", "hi");
+  t.deepEqual(reply, { ok: true, name: "Bob", away: "lunch" });
+  t.deepEqual(
+    a.sent.at(-1),
+    { k: "direct", sid: "1.1.2", line: "*alice* hi\r\n", from: { key: "alice", name: "alice" } },
+    "the private line names its sender for /reply and /ignore",
+  );
+  now += 5000;
+  h.say(a, "1.1.1", "later");
+  t.deepEqual(h.whois("bob"), { name: "Bob", since: 1_000_000, lastActive: 1_000_000, away: "lunch" });
+  t.is(h.whois("alice")?.lastActive, now, "saying something is activity");
+  t.is(h.whois("nobody"), null);
+  t.deepEqual(h.away(a, "1.1.2", null), { was: "lunch" });
+  t.deepEqual(h.awayNames(), []);
+  h.away(a, "1.1.2", "gone");
+  h.join(a, "1.1.3", "bob", "Bob", "y");
+  t.deepEqual(h.awayNames(), [], "a takeover is someone at a keyboard again");
+});
+
+test("chat hub - the message of the day goes out with each join reply, as last set", (t) => {
+  const h = hub();
+  const a = new FakePeer(1, 1);
+  t.deepEqual(h.join(a, "1.1.1", "alice", "alice", "x").motd, []);
+  h.setMotd(["welcome", "be kind"]);
+  t.deepEqual(h.join(a, "1.1.2", "bob", "bob", "x").motd, ["welcome", "be kind"]);
 });

@@ -10,6 +10,7 @@ import {
 } from "../../../protocol/chat-lines.ts";
 import { newestWithin } from "../../../protocol/history-page.ts";
 import {
+  type AwayReply,
   HISTORY_REPLY_BYTES,
   type HistoryEntry,
   type HistoryReply,
@@ -18,6 +19,7 @@ import {
   type MsgReply,
   type RegistrationReply,
   type ThrottleReply,
+  type WhoisOnline,
 } from "../../../protocol/hub-messages.ts";
 import type { OnlineUser } from "../../../protocol/rpc.ts";
 import { AddressLimiter } from "./address-limiter.ts";
@@ -54,8 +56,16 @@ export interface ChatHub {
   act(peer: HubPeer, sid: string, text: string): void;
   msg(peer: HubPeer, sid: string, to: string, text: string): MsgReply;
   who(): string[];
+  /** Those online who are away (their /who entry reads `name (away)`). */
+  awayNames(): string[];
+  /** Marks sid's user away with text, or back (null); answers what it was before. */
+  away(peer: HubPeer, sid: string, text: string | null): AwayReply;
+  /** The account of that key if it is signed in: since when, last active, away text. */
+  whois(key: string): WhoisOnline | null;
   /** The newest n records, bounded in bytes (HISTORY_REPLY_BYTES). */
   history(n: number): HistoryReply;
+  /** The message of the day shown at sign-in from now on (sanitised lines; empty: none). */
+  setMotd(lines: readonly string[]): void;
   peerGone(peer: HubPeer): void;
   users(): OnlineUser[];
   kick(name: string, reason?: string): boolean;
@@ -90,6 +100,7 @@ export class EmbeddedChatHub implements ChatHub {
   private readonly reservations = new NameReservations();
   private readonly opts: ChatHubOptions;
   private readonly now: () => number;
+  private motd: string[] = [];
 
   constructor(opts: ChatHubOptions) {
     this.opts = opts;
@@ -140,11 +151,19 @@ export class EmbeddedChatHub implements ChatHub {
         reason: "signed in from elsewhere",
       });
     }
-    this.roster.add({ sid, key, name, address, since: new Date(this.now()), peer });
+    // A new sign-in (a takeover too) is someone at a keyboard: not away.
+    const now = this.now();
+    this.roster.add({ sid, key, name, address, since: new Date(now), peer, away: null, lastActive: now });
     if (!previous) this.broadcast(joinedLine(name), sid);
     this.opts.log("info", "sign-in", { name, address, takeover: Boolean(previous) });
     const replay = this.history(JOIN_REPLAY);
-    return { online: this.who(), history: replay.records, omitted: replay.omitted };
+    return {
+      online: this.who(),
+      away: this.awayNames(),
+      history: replay.records,
+      omitted: replay.omitted,
+      motd: this.motd,
+    };
   }
 
   leave(_peer: HubPeer, sid: string, reason?: string): void {
@@ -160,30 +179,69 @@ export class EmbeddedChatHub implements ChatHub {
   say(_peer: HubPeer, sid: string, text: string): void {
     const member = this.roster.session(sid);
     if (!member) return;
-    this.opts.history.append({ time: this.now(), name: member.name, text });
+    member.lastActive = this.now();
+    this.opts.history.append({ time: member.lastActive, name: member.name, text });
     if (this.opts.debug) this.opts.log("debug", "message", { name: member.name, text });
-    this.broadcast(chatLine(member.name, text), sid);
+    this.broadcast(chatLine(member.name, text), sid, member.key);
   }
 
   act(_peer: HubPeer, sid: string, text: string): void {
     const member = this.roster.session(sid);
     if (!member) return;
+    member.lastActive = this.now();
     if (this.opts.debug) this.opts.log("debug", "action", { name: member.name, text });
-    this.broadcast(actionLine(member.name, text), sid);
+    this.broadcast(actionLine(member.name, text), sid, member.key);
   }
 
   msg(_peer: HubPeer, sid: string, to: string, text: string): MsgReply {
     const from = this.roster.session(sid);
     const target = this.roster.named(to);
     if (!from || !target) return { ok: false };
+    from.lastActive = this.now();
     if (this.opts.debug)
       this.opts.log("debug", "private message", { from: from.name, to: target.name, text });
-    target.peer.send({ k: "direct", sid: target.sid, line: privateIn(from.name, text) });
-    return { ok: true, name: target.name };
+    target.peer.send({
+      k: "direct",
+      sid: target.sid,
+      line: privateIn(from.name, text),
+      from: { key: from.key, name: from.name },
+    });
+    // The thread of an ignoring target drops the line; the sender is not told (as for any ignore).
+    return target.away === null
+      ? { ok: true, name: target.name }
+      : { ok: true, name: target.name, away: target.away };
   }
 
   who(): string[] {
     return this.roster.names();
+  }
+
+  awayNames(): string[] {
+    return this.roster.awayNames();
+  }
+
+  away(_peer: HubPeer, sid: string, text: string | null): AwayReply {
+    const member = this.roster.session(sid);
+    if (!member) return { was: null };
+    const was = member.away;
+    member.away = text;
+    member.lastActive = this.now();
+    return { was };
+  }
+
+  whois(key: string): WhoisOnline | null {
+    const member = this.roster.account(key);
+    if (!member) return null;
+    return {
+      name: member.name,
+      since: member.since.getTime(),
+      lastActive: member.lastActive,
+      away: member.away,
+    };
+  }
+
+  setMotd(lines: readonly string[]): void {
+    this.motd = [...lines];
   }
 
   history(n: number): HistoryReply {
@@ -230,9 +288,13 @@ export class EmbeddedChatHub implements ChatHub {
     return this.roster.size;
   }
 
-  /** One message per thread that holds members, never one per member: the threads fan it out. */
-  private broadcast(line: string, except: string | null): void {
-    const message: HubToThread = { k: "deliver", line, except };
+  /**
+   * One message per thread that holds members, never one per member: the threads fan it out.
+   * from: the author's key, for the sessions that ignore them.
+   */
+  private broadcast(line: string, except: string | null, from?: string): void {
+    const message: HubToThread =
+      from === undefined ? { k: "deliver", line, except } : { k: "deliver", line, except, from };
     for (const peer of this.roster.peers()) peer.send(message);
   }
 }

@@ -75,8 +75,10 @@ const REQUESTS: {
     return { ok: true };
   },
   msg: (chat, peer, m) => chat.msg(peer, m.sid, m.to, m.text),
-  who: (chat) => ({ names: chat.who() }),
+  who: (chat) => ({ names: chat.who(), away: chat.awayNames() }),
   history: (chat, _peer, m) => chat.history(m.n),
+  away: (chat, peer, m) => chat.away(peer, m.sid, m.text),
+  whois: (chat, _peer, m) => ({ online: chat.whois(m.key) }),
 };
 
 /** What the chat hub does with each notice; none is answered. */

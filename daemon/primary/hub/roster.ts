@@ -9,6 +9,10 @@ export interface Member {
   address: string;
   since: Date;
   peer: HubPeer;
+  /** The /away text; null when the user is not away. */
+  away: string | null;
+  /** When the user last said, did or sent anything, or went away or back (ms since the epoch): /whois's idle time. */
+  lastActive: number;
 }
 
 /**
@@ -64,6 +68,11 @@ export class Roster {
   /** The names signed in, sorted for people. */
   names(): string[] {
     return sortNames([...this.#byKey.values()].map((m) => m.name));
+  }
+
+  /** The names of the members who are away. */
+  awayNames(): string[] {
+    return [...this.#byKey.values()].filter((m) => m.away !== null).map((m) => m.name);
   }
 
   /** The threads that hold at least one member. */

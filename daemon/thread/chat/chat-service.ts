@@ -1,5 +1,5 @@
 import type net from "node:net";
-import { onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
+import { motdLines, onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
 import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-messages.ts";
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
@@ -14,13 +14,19 @@ export class ChatService implements Service {
   readonly name = "chat" as const;
   private readonly open = new Map<string, ChatSession>();
   private readonly signedIn = new Map<string, ChatSession>();
-  private readonly host: Omit<SessionHost, "joined" | "ended">;
+  /** The signed-in sessions that ignore someone, with the keys they ignore: only these get filtered writes. */
+  private readonly ignoring = new Map<string, ReadonlySet<string>>();
+  private readonly host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">;
   private readonly sidPrefix: string;
   private readonly changed: () => void;
   private nextId = 0;
   private pending: Outgoing[] = [];
 
-  constructor(host: Omit<SessionHost, "joined" | "ended">, sidPrefix: string, changed: () => void) {
+  constructor(
+    host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">,
+    sidPrefix: string,
+    changed: () => void,
+  ) {
     this.host = host;
     this.sidPrefix = sidPrefix;
     this.changed = changed;
@@ -35,9 +41,11 @@ export class ChatService implements Service {
     const session = new ChatSession(sid, socket, {
       ...this.host,
       joined: (s, reply) => this.joined(s, reply),
+      ignoresChanged: (s) => this.ignoresChanged(s),
       ended: (s) => {
         this.open.delete(s.sid);
         this.signedIn.delete(s.sid);
+        this.ignoring.delete(s.sid);
         this.changed();
       },
     });
@@ -56,16 +64,36 @@ export class ChatService implements Service {
     if (!this.open.has(session.sid)) return;
     this.flush();
     session.sendHistory(reply.history, reply.omitted);
-    session.send(onlineLine(reply.online));
+    if (reply.motd.length > 0) session.send(motdLines(reply.motd));
+    session.send(onlineLine(reply.online, reply.away));
     this.signedIn.set(session.sid, session);
+    this.ignoresChanged(session);
+  }
+
+  /**
+   * A session's ignore list changed. Lines already queued this turn were planned without it;
+   * they go out first, so a change applies from the next line on.
+   */
+  private ignoresChanged(session: ChatSession): void {
+    if (!this.signedIn.has(session.sid)) return;
+    this.flush();
+    if (session.ignores.size > 0) this.ignoring.set(session.sid, new Set(session.ignores.keys()));
+    else this.ignoring.delete(session.sid);
   }
 
   deliver(message: Deliver): void {
-    this.queue({ line: message.line, except: message.except, to: null });
+    this.queue({ line: message.line, except: message.except, to: null, from: message.from });
   }
 
   direct(message: Direct): void {
-    this.queue({ line: message.line, except: null, to: message.sid });
+    const from = message.from;
+    if (from) {
+      const session = this.signedIn.get(message.sid);
+      // An ignored sender's message is dropped here, so it is not /reply's target either.
+      if (!session || session.isIgnoring(from.key)) return;
+      session.replyTo = from.name;
+    }
+    this.queue({ line: message.line, except: null, to: message.sid, from: from?.key });
   }
 
   /**
@@ -79,7 +107,7 @@ export class ChatService implements Service {
 
   private flush(): void {
     if (this.pending.length === 0) return;
-    const { shared, own } = planWrites(this.pending);
+    const { shared, own } = planWrites(this.pending, this.ignoring);
     this.pending = [];
     for (const [sid, session] of this.signedIn) {
       const data = own.has(sid) ? own.get(sid) : shared;

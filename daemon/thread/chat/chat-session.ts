@@ -8,6 +8,7 @@ import {
   unknownCommand,
 } from "../../../protocol/chat-lines.ts";
 import { OncePer, TokenBucket } from "../../../protocol/flood.ts";
+import { nameKey } from "../../../protocol/names.ts";
 import type { HistoryEntry, JoinReply } from "../../../protocol/hub-messages.ts";
 import { sanitize } from "../../../protocol/text.ts";
 import type { IdentityStore } from "../../shared/identity-store.ts";
@@ -37,6 +38,8 @@ export interface SessionHost {
    * replay and the online line, then lets live lines through, so none comes before or twice.
    */
   joined(session: ChatSession, reply: JoinReply): void;
+  /** The session's ignore list changed: the host filters its lines from now on (or stops). */
+  ignoresChanged(session: ChatSession): void;
   ended(session: ChatSession): void;
 }
 
@@ -53,6 +56,10 @@ export class ChatSession implements CommandSession {
   readonly log: ThreadLog;
   name: string | null = null;
   key: string | null = null;
+  /** Whoever last sent this session a private message it was shown (/reply's target). */
+  replyTo: string | null = null;
+  /** The accounts this user ignores: key -> name as typed into /ignore (the account's list). */
+  readonly ignores = new Map<string, string>();
   private readonly host: SessionHost;
   private readonly signInDialogue: SignInDialogue;
   private readonly flood: TokenBucket;
@@ -119,6 +126,10 @@ export class ChatSession implements CommandSession {
     this.loginTimer = null;
     this.name = name;
     this.key = key;
+    // Before the join, so the first live line is already filtered.
+    const identity = await this.identities.get(key).catch(() => undefined);
+    this.setIgnores(identity?.ignores ?? []);
+    if (this.io.closed) return;
     await this.hub.request({ k: "join", sid: this.sid, key, name, address: this.address }, (reply) =>
       this.host.joined(this, reply),
     );
@@ -127,9 +138,23 @@ export class ChatSession implements CommandSession {
     });
   }
 
-  /** The replay after sign-in and the answer to /history; records left out for size are counted. */
+  /** Replaces the ignore list (names, from the account) and tells the host. */
+  setIgnores(names: readonly string[]): void {
+    this.ignores.clear();
+    for (const name of names) this.ignores.set(nameKey(name), name);
+    this.host.ignoresChanged(this);
+  }
+
+  /** Whether lines from the account of this key are hidden from this user. */
+  isIgnoring(key: string): boolean {
+    return this.ignores.size > 0 && this.ignores.has(key);
+  }
+
+  /** The replay after sign-in and the answer to /history, without ignored users' lines; records left out for size are counted. */
   sendHistory(records: readonly HistoryEntry[], omitted: number): void {
-    const lines = records.map((r) => historyLine(r.time, r.name, r.text));
+    const shown =
+      this.ignores.size === 0 ? records : records.filter((r) => !this.isIgnoring(nameKey(r.name)));
+    const lines = shown.map((r) => historyLine(r.time, r.name, r.text));
     if (omitted > 0) lines.unshift(historyOmitted(omitted));
     if (lines.length > 0) this.send(lines.join(""));
   }
