@@ -68,7 +68,7 @@ test("hub requests - a handler that throws is answered with an error; the link a
     "the primary logs the failed request with its kind",
   );
   const who = await link.request({ k: "who" });
-  t.deepEqual(who, { names: [] });
+  t.deepEqual(who, { names: [], away: [] });
 });
 
 test("hub requests - a failed request runs no reply callback", async (t) => {

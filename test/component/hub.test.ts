@@ -179,5 +179,5 @@ test("hub - a message over the link's limit from a thread closes that link and i
   bad.write(`{"k":"say","sid":"x","text":"${"a".repeat(hubLineLimit(4096) + 10)}"}\n`);
   await closed;
   await hub.until(() => hub.logs.find((l) => /too large; link closed/.test(l.msg)), "the log record");
-  t.deepEqual(await good.link.request({ k: "who" }), { names: [] });
+  t.deepEqual(await good.link.request({ k: "who" }), { names: [], away: [] });
 });
