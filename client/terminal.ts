@@ -3,6 +3,7 @@ import readline from "node:readline";
 import { Writable } from "node:stream";
 import { colourise } from "./colour.ts";
 import { isQuit, SERVER_CLOSED, sendLine } from "./connection.ts";
+import { KnownNames } from "./known-names.ts";
 import { LineSplitter } from "./line-splitter.ts";
 
 export interface TerminalOptions {
@@ -35,13 +36,16 @@ export function runTerminal(socket: net.Socket, opts: TerminalOptions): Promise<
     const onResize = () => screen.emit("resize");
     out.on("resize", onResize);
 
-    const rl = readline.createInterface({ input: process.stdin, output: screen, terminal: true });
-    const splitter = new LineSplitter({ prompts: !opts.echo });
+    const names = new KnownNames();
     let serverPrompt: string | null = null; // the prompt the server waits on, until it is answered
+    const secret = () => serverPrompt?.endsWith("password: ") ?? false;
+    // Tab completes names after /msg, /r, /ignore, /whois; never at a server prompt (a password).
+    const completer = (line: string): [string[], string] =>
+      opts.echo || serverPrompt !== null ? [[], line] : names.complete(line);
+    const rl = readline.createInterface({ input: process.stdin, output: screen, terminal: true, completer });
+    const splitter = new LineSplitter({ prompts: !opts.echo });
     let quitSent = false;
     let done = false;
-
-    const secret = () => serverPrompt?.endsWith("password: ") ?? false;
 
     /** Wipes the prompt and input, which may wrap over several rows, from the screen. */
     const wipe = () => {
@@ -81,7 +85,10 @@ export function runTerminal(socket: net.Socket, opts: TerminalOptions): Promise<
       const prompt = splitter.prompt;
       if (lines.length === 0 && (prompt === null || prompt === serverPrompt)) return;
       wipe();
-      for (const line of lines) out.write(`${opts.colour ? colourise(line) : line}\r\n`);
+      for (const line of lines) {
+        if (!opts.echo) names.see(line);
+        out.write(`${opts.colour ? colourise(line) : line}\r\n`);
+      }
       if (prompt !== null) serverPrompt = prompt;
       draw();
     });
