@@ -124,12 +124,12 @@ export class ChatSession implements CommandSession {
     if (this.io.closed) return;
     if (this.loginTimer) clearTimeout(this.loginTimer);
     this.loginTimer = null;
+    // The account's ignore list, before the join, so the first live line is already filtered.
+    const identity = await this.identities.get(key).catch(() => undefined);
+    if (this.io.closed) return;
+    this.setIgnores(identity?.ignores ?? []);
     this.name = name;
     this.key = key;
-    // Before the join, so the first live line is already filtered.
-    const identity = await this.identities.get(key).catch(() => undefined);
-    this.setIgnores(identity?.ignores ?? []);
-    if (this.io.closed) return;
     await this.hub.request({ k: "join", sid: this.sid, key, name, address: this.address }, (reply) =>
       this.host.joined(this, reply),
     );
