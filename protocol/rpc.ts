@@ -136,6 +136,8 @@ export interface OnlineUser {
   /** A worker's id, as in status. */
   worker: number;
   thread: number;
+  /** The user's /away text; null when not away. */
+  away: string | null;
 }
 
 /** One account as identities.list answers: never its password hash. */

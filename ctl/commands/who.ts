@@ -10,8 +10,8 @@ export const who: CtlCommand = {
     if (users.length === 0) return ctx.out("nobody online");
     ctx.out(
       formatTable(
-        ["NAME", "ADDRESS", "SINCE", "WORKER", "THREAD"],
-        users.map((u) => [u.name, u.address, u.since, String(u.worker), String(u.thread)]),
+        ["NAME", "ADDRESS", "SINCE", "WORKER", "THREAD", "AWAY"],
+        users.map((u) => [u.name, u.address, u.since, String(u.worker), String(u.thread), u.away ?? ""]),
       ),
     );
   },

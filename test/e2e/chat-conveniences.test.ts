@@ -198,6 +198,13 @@ test.serial(
     t.is(await al.line(/^\*bo\* /), "*bo* are you there?", "the message is still delivered");
     bo.send("/who");
     t.regex(await bo.line(/^\* \d+ online: /), /(^|, |: )al \(away\)(, |$)/);
+    // The operator sees it too: users.list's away, and tsctl who's AWAY column.
+    const users = await d.rpc<{ name: string; away: string | null }[]>("users.list");
+    t.is(users.find((u) => u.name === "al")?.away, "out to lunch");
+    t.is(users.find((u) => u.name === "bo")?.away, null);
+    const who = await d.daemon.tsctl(["who"]);
+    t.regex(who.stdout, /^NAME\s+ADDRESS\s+SINCE\s+WORKER\s+THREAD\s+AWAY$/m);
+    t.regex(who.stdout, /^al\s.*\sout to lunch$/m);
     const cy = await d.user("cy");
     t.regex(cy.all, /\* \d+ online: .*al \(away\).*/, "the sign-in's online list shows it too");
     al.send("/away");
@@ -205,8 +212,8 @@ test.serial(
     bo.send("/msg al back?");
     t.is(await answer(bo), "-> *al* back?");
     bo.send("/who");
-    const who = await bo.line(/^\* \d+ online: /);
-    t.false(who.includes("(away)"), who);
+    const online = await bo.line(/^\* \d+ online: /);
+    t.false(online.includes("(away)"), online);
   },
 );
 

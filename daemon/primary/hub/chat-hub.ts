@@ -264,6 +264,7 @@ export class EmbeddedChatHub implements ChatHub {
       since: m.since.toISOString(),
       worker: m.peer.worker,
       thread: m.peer.thread,
+      away: m.away,
     }));
   }
 
