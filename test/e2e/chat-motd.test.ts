@@ -86,6 +86,18 @@ test("motd - a missing file at start: exit 1 with one sentence naming it", async
   );
 });
 
+test("motd - a file that cannot be read (a directory) at start: exit 1 naming it", async (t) => {
+  const dir = tempDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const daemon = spawnDaemon(["--motd", dir], { dir });
+  t.false((await daemon.started).ready);
+  t.is((await daemon.exited).code, 1);
+  t.regex(
+    daemon.stderr(),
+    new RegExp(`^tsd-daemon: cannot read the message of the day ${dir} \\(EISDIR\\)\\n$`),
+  );
+});
+
 test("motd - none without --motd: the replay is followed by the online line", async (t) => {
   const d = await useDaemon(t, [...shape(1, 1), ...UNLIMITED_CHAT]);
   t.deepEqual(await signInLines(d, "solo"), ["* 1 online: solo"]);

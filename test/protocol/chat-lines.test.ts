@@ -79,3 +79,27 @@ test("chat lines - every non-prompt line ends with exactly one CR LF", (t) => {
     t.is(line.indexOf("\n"), line.length - 1, line);
   }
 });
+
+test("chat lines - issue 17: away in the online list, the away answer, whois, spans", (t) => {
+  t.is(L.onlineLine(["carol", "Bob", "alice"], ["Bob"]), "* 3 online: alice, Bob (away), carol\r\n");
+  t.is(L.awayNotice("bob", "lunch"), "* bob is away: lunch\r\n");
+  t.is(L.noSuchAccount("zed"), "! no such user: zed\r\n");
+  t.is(L.NOBODY_TO_REPLY, "! nobody to reply to\r\n");
+  t.is(L.spanWords(999), "0 seconds");
+  t.is(L.spanWords(1000), "1 second");
+  t.is(L.spanWords(61_000), "1 minute");
+  t.is(L.spanWords(2 * 3_600_000 + 5 * 60_000), "2 hours 5 minutes");
+  t.is(L.spanWords(3 * 86_400_000), "3 days");
+  t.is(L.spanWords(86_400_000 + 3_600_000), "1 day 1 hour");
+  const since = new Date(2026, 11, 4, 20, 0, 1).getTime();
+  t.is(
+    L.whoisOnline("bob", since, since + 60_000, "reading", since + 180_000),
+    "* bob is online since 2026-12-04 20:00:01 (3 minutes)\r\n* bob is idle for 2 minutes\r\n* bob is away: reading\r\n",
+  );
+  t.is(
+    L.whoisOffline("bob", since, since + 3_600_000),
+    "* bob is offline; last signed in 2026-12-04 20:00:01 (1 hour ago)\r\n",
+  );
+  t.is(L.whoisOffline("bob", null, since), "* bob is offline; never signed in\r\n");
+  t.is(L.motdLines(["hello", ""]), "* hello\r\n* \r\n");
+});
