@@ -36,7 +36,7 @@ import {
 } from "../../../protocol/chat-lines.ts";
 import type { HistoryEntry } from "../../../protocol/hub-messages.ts";
 import { checkName } from "../../../protocol/names.ts";
-import type { Identity, IdentityStore } from "../../shared/identity-store.ts";
+import type { Identity, IdentityStore, IgnoreChange } from "../../shared/identity-store.ts";
 import { MAX_IGNORES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
 import type { ThreadLog } from "../service.ts";
@@ -183,8 +183,15 @@ const whois: Command = {
   },
 };
 
-/** Writes the change to the account, then takes the account's list as it now is; false: it could not be written. */
-async function changeIgnores(session: CommandSession, name: string, on: boolean) {
+/**
+ * Writes the change to the account, then takes the account's list as it now is (another
+ * session may have changed it too); null: the identity file could not be used, and the user is told.
+ */
+async function changeIgnores(
+  session: CommandSession,
+  name: string,
+  on: boolean,
+): Promise<IgnoreChange | null> {
   try {
     const change = await session.identities.setIgnored(session.key!, name, on);
     const account = await session.identities.get(session.key!);
