@@ -20,10 +20,16 @@ export function resolveSocketPath(flag: string | undefined, pe: PathEnv): string
   return path.join("/tmp", `tsd-${pe.uid}`, "control.sock");
 }
 
-/** True when the socket's directory is one tsd owns by convention (and may therefore chmod). */
+/**
+ * True when the socket's directory is one tsd owns by convention (and may therefore chmod and
+ * chgrp). Not systemd's $RUNTIME_DIRECTORY: systemd made it with the unit's mode, and once its
+ * owner or group is changed, systemd gives the whole tree back to User:Group before the next
+ * command it runs for the unit (ExecReload: `systemctl reload`, logrotate), the socket's
+ * --socket-group with it.
+ */
 export function isOwnSocketDir(socketPath: string, pe: PathEnv): boolean {
   const dir = path.dirname(socketPath);
-  if (pe.env.RUNTIME_DIRECTORY && dir === firstOf(pe.env.RUNTIME_DIRECTORY)) return true;
+  if (pe.env.RUNTIME_DIRECTORY && dir === firstOf(pe.env.RUNTIME_DIRECTORY)) return false;
   return path.basename(dir) === "tsd" || path.basename(dir) === `tsd-${pe.uid}`;
 }
 
