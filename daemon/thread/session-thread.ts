@@ -108,9 +108,10 @@ function overCapacity(service: Service, socket: net.Socket): boolean {
     service: service.name,
     cap: connectionCap,
   });
-  if (service.name === "chat") socket.end(SERVER_FULL);
-  else socket.end();
-  setTimeout(() => socket.destroy(), 1000).unref();
+  // The descriptor goes back as soon as the line is in the kernel's hands (close sends it, then
+  // FIN), not when the client gets round to closing: refusals must not use up what they protect.
+  if (service.name === "chat") socket.write(SERVER_FULL, () => socket.destroy());
+  else socket.destroy();
   return true;
 }
 
