@@ -1,27 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
-import { ChatClient } from "../helpers/chat-client.ts";
-import { type RunningDaemon, startDaemon, waitFor, shape } from "../helpers/daemon.ts";
+import { shape, waitFor } from "../helpers/daemon.ts";
+import { useDaemon } from "../helpers/use-daemon.ts";
 import { bound } from "./helpers.ts";
 
-let daemon: RunningDaemon;
-const clients: ChatClient[] = [];
-
-test.before(async () => {
-  daemon = await startDaemon([...shape(2, 1), "--no-echo", "--log-level", "debug"]);
-});
-test.after.always(async () => {
-  for (const c of clients) c.close();
-  await daemon?.cleanup();
-});
-
-async function user(name: string): Promise<ChatClient> {
-  const c = await ChatClient.connect(daemon.chatPort);
-  clients.push(c);
-  await c.register(name, "secret1");
-  return c;
-}
+const d = useDaemon(test, [...shape(2, 1), "--no-echo", "--log-level", "debug"]);
+const user = (name: string) => d.user(name);
 
 /** Terminal control as it arrives in UTF-8 text: ESC, C1 (U+0080-U+009F), bidi embeddings, overrides and isolates. */
 const HOSTILE = "\x1b[2J\x1b]0;owned\x07\x1b[31m\u202e\u2066\u0085\u009b31m\u009d8;;x\u009c\u0090\x7f\x08";
@@ -68,6 +53,7 @@ function filesUnder(dir: string): string[] {
 test.serial(
   "terminal injection - escapes, C1 and bidi in messages, /me, /msg and /quit reach no other terminal and no history",
   async (t) => {
+    const daemon = d.daemon;
     const mallory = await user("mallory");
     const bob = await user("bob");
     await mallory.line("* bob joined");
@@ -100,8 +86,7 @@ test.serial(
     await mallory.closedByServer();
 
     // A login name with control characters is refused, never echoed raw.
-    const eve = await ChatClient.connect(daemon.chatPort);
-    clients.push(eve);
+    const eve = await d.client();
     await eve.loginPrompt();
     eve.send("eve\x1b[2J\u202e");
     t.regex(await eve.line(/^! /), /control characters/);
@@ -133,7 +118,7 @@ test.serial(
     t.true(carol.all.includes("<mallory> hello world\r\n"));
 
     // Nothing stored on disk or logged holds the control characters either (raw, or JSON-escaped ESC).
-    await waitFor(() => filesUnder(daemon.logDir).length > 0, 10_000, "a log file");
+    await waitFor(() => filesUnder(daemon.logDir).length > 0, 15_000, "a log file");
     const stored: string[] = [];
     for (const file of [...filesUnder(daemon.stateDir), ...filesUnder(daemon.logDir)]) {
       const content = fs.readFileSync(file);
