@@ -9,7 +9,8 @@ import test, { type ExecutionContext } from "ava";
 // prefixes laid out like /usr and /usr/local, by the machine's own npm and Node (Node 20 here,
 // too old for tsd): the installed tsd-daemon, tsctl and tschat run on the Node the package
 // brings, and `tsd-daemon --print-unit` writes a unit that systemd-analyze verify accepts. Then
-// the .deb built from the same tarball, installed, run and removed with dpkg. One file, so
+// the .deb built from the same tarball, installed, run and removed with dpkg in a throwaway
+// overlay of this machine's root. One file, so
 // that one npm pack serves all: two at once in the checkout would rebuild dist/ under each other.
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -94,6 +95,20 @@ function waitForReady(proc: ChildProcess, output: () => string, timeoutMs: numbe
   });
 }
 
+/** Where the installed commands run: this machine, or the overlay root of the .deb test. */
+interface Place {
+  run(file: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Run>;
+  spawn(file: string, args: string[]): ChildProcess;
+  /** The executable of a process of that place, by its pid there. */
+  exeOf(pid: number): Promise<string>;
+}
+
+const THIS_MACHINE: Place = {
+  run: (file, args, opts) => run(file, args, opts),
+  spawn: (file, args) => spawn(file, args, { env: machineEnv(), stdio: ["ignore", "pipe", "pipe"] }),
+  exeOf: async (pid) => fs.realpathSync(`/proc/${pid}/exe`),
+};
+
 /**
  * Runs the installed commands as an operator would: tsd-daemon --help, tsctl and tschat
  * --version, then a daemon on free ports that tsctl reaches, tschat talks to and tsctl stops.
@@ -101,25 +116,31 @@ function waitForReady(proc: ChildProcess, output: () => string, timeoutMs: numbe
  */
 async function runTheCommands(
   t: ExecutionContext,
+  place: Place,
   bin: (name: string) => string,
   ownNode: string,
   tmp: string,
 ): Promise<void> {
-  const help = await run(bin("tsd-daemon"), ["--help"]);
+  const help = await place.run(bin("tsd-daemon"), ["--help"]);
   t.is(help.code, 0, show(help));
   t.true(help.stdout.includes("--chat-port"), show(help));
   for (const name of ["tsctl", "tschat"]) {
-    const version = await run(bin(name), ["--version"]);
+    const version = await place.run(bin(name), ["--version"]);
     t.is(version.code, 0, `${name}: ${show(version)}`);
     t.regex(version.stdout, /^\d+\.\d+\.\d+/);
   }
 
   const socket = path.join(tmp, "c.sock");
-  const daemon = spawn(
-    bin("tsd-daemon"),
-    ["--chat-port", "0", "--echo-port", "0", "--socket", socket, "--state-dir", path.join(tmp, "state")],
-    { env: machineEnv(), stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const daemon = place.spawn(bin("tsd-daemon"), [
+    "--chat-port",
+    "0",
+    "--echo-port",
+    "0",
+    "--socket",
+    socket,
+    "--state-dir",
+    path.join(tmp, "state"),
+  ]);
   t.teardown(async () => {
     if (daemon.exitCode === null && daemon.signalCode === null) {
       daemon.kill("SIGKILL");
@@ -139,20 +160,23 @@ async function runTheCommands(
   const echoPort = /echo=[^ ]*:(\d+)/.exec(ready)?.[1];
   t.truthy(echoPort, ready);
 
-  const status = await run(bin("tsctl"), ["--socket", socket, "status", "--json"]);
+  const status = await place.run(bin("tsctl"), ["--socket", socket, "status", "--json"]);
   t.is(status.code, 0, show(status));
   const parsed = JSON.parse(status.stdout) as { pid: number; workers: { threads: number }[] };
   t.true(parsed.workers.length >= 1, status.stdout);
   if (process.platform === "linux") {
     // The primary runs on the package's Node, not the machine's.
-    t.is(fs.realpathSync(`/proc/${parsed.pid}/exe`), fs.realpathSync(ownNode));
+    const exe = await place.exeOf(parsed.pid);
+    t.true(exe.endsWith(ownNode), `${exe} is not ${ownNode}`);
   }
 
-  const echo = await run(bin("tschat"), ["--echo", "--port", echoPort!], { input: "hello from tschat\n" });
+  const echo = await place.run(bin("tschat"), ["--echo", "--port", echoPort!], {
+    input: "hello from tschat\n",
+  });
   t.is(echo.code, 0, show(echo));
   t.true(echo.stdout.includes("hello from tschat"), show(echo));
 
-  const stop = await run(bin("tsctl"), ["--socket", socket, "stop"]);
+  const stop = await place.run(bin("tsctl"), ["--socket", socket, "stop"]);
   t.is(stop.code, 0, show(stop));
   t.is(await exited, 0, out);
 }
@@ -233,7 +257,13 @@ machineTest(
     t.true(fs.existsSync(ownNode), "the package brings its Node");
     t.true(fs.existsSync(path.join(prefix, "share", "man", "man8", "tsctl.8")), "the man pages are linked");
 
-    await runTheCommands(t, (name) => path.join(prefix, "bin", name), ownNode, tmp);
+    await runTheCommands(
+      t,
+      THIS_MACHINE,
+      (name) => path.join(prefix, "bin", name),
+      fs.realpathSync(ownNode),
+      tmp,
+    );
   },
 );
 
@@ -330,24 +360,98 @@ machineTest(
   },
 );
 
-/** Why this machine cannot install the .deb for real, or null. */
+/** Why this machine cannot install the .deb in a throwaway root, or null. */
 async function noDebInstall(): Promise<string | null> {
   if (noNode) return noNode;
   if (process.platform !== "linux") return "a .deb is for Debian and Ubuntu";
-  if (process.getuid?.() !== 0) return "dpkg -i needs root";
+  if (process.getuid?.() !== 0) return "an overlay root in namespaces of its own needs root";
   for (const [tool, pkg] of [
     ["dpkg-deb", "dpkg"],
     ["dpkg-shlibdeps", "dpkg-dev"],
     ["lintian", "lintian"],
+    ["unshare", "util-linux"],
+    ["nsenter", "util-linux"],
   ]) {
     if ((await run("sh", ["-c", `command -v ${tool}`])).code !== 0)
       return `${tool} is missing (apt-get install ${pkg}; .ci/run does it)`;
   }
-  if ((await run("dpkg", ["-s", "tsd"])).code === 0) return "a tsd package is installed on this machine";
-  if ((await run("getent", ["passwd", "tsd"])).code === 0) return "a tsd user exists on this machine";
-  if (fs.existsSync("/usr/lib/tsd") || fs.existsSync("/var/lib/tsd"))
-    return "/usr/lib/tsd or /var/lib/tsd exists";
   return null;
+}
+
+// Stage of the throwaway root, run by unshare as PID 1 of new mount and PID namespaces: this
+// machine's / under an overlay whose changes go to a tmpfs, with /proc, /dev, /tmp and /run of
+// its own; then it waits, chrooted, while the test runs commands there with nsenter.
+const OVERLAY_ROOT = `set -e
+work=$1
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755 tsd-test-layer "$work/layer"
+mkdir -p "$work/layer/upper" "$work/layer/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$work/layer/upper,workdir=$work/layer/work" "$work/root"
+mount --rbind /dev "$work/root/dev"
+mount -t proc proc "$work/root/proc"
+mount -t tmpfs -o mode=1777 tmpfs "$work/root/tmp"
+mount -t tmpfs -o mode=0755 tmpfs "$work/root/run"
+cp "$2" "$work/root/root/tsd.deb"
+exec chroot "$work/root" sleep infinity`;
+
+/**
+ * A throwaway copy of this machine to install the .deb in: dpkg, useradd and the daemon act
+ * there, and nothing of it reaches the machine (nor another test run on it). Its files are
+ * seen from here under root().
+ */
+async function throwawayRoot(
+  t: ExecutionContext,
+  work: string,
+  deb: string,
+): Promise<Place & { root(): string }> {
+  fs.mkdirSync(path.join(work, "layer"), { recursive: true });
+  fs.mkdirSync(path.join(work, "root"));
+  const stage = spawn(
+    "unshare",
+    ["--mount", "--pid", "--fork", "--kill-child", "sh", "-c", OVERLAY_ROOT, "sh", work, deb],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stageErr = "";
+  stage.stderr!.on("data", (d: Buffer) => {
+    stageErr += d.toString();
+  });
+  t.teardown(async () => {
+    if (stage.exitCode === null && stage.signalCode === null) {
+      stage.kill("SIGKILL");
+      await new Promise((resolve) => stage.once("exit", resolve));
+    }
+  });
+  // The namespace's PID 1, once it is `sleep` in the new root.
+  const pid1 = await waitUntil(
+    async () => {
+      const children = fs.readFileSync(`/proc/${stage.pid}/task/${stage.pid}/children`, "utf8").trim();
+      const pid = Number(children.split(" ")[0]);
+      if (!pid) return null;
+      const exe = fs.readlinkSync(`/proc/${pid}/exe`, { encoding: "utf8" });
+      return exe.endsWith("/sleep") && fs.existsSync(`/proc/${pid}/root/root/tsd.deb`) ? pid : null;
+    },
+    () => `the throwaway root did not come up: ${stageErr}`,
+  );
+  const enter = ["--target", String(pid1), "--mount", "--pid", "--root", "--wd", "--"];
+  return {
+    run: (file, args, opts) => run("nsenter", [...enter, file, ...args], opts),
+    spawn: (file, args) =>
+      spawn("nsenter", [...enter, file, ...args], { env: machineEnv(), stdio: ["ignore", "pipe", "pipe"] }),
+    exeOf: async (pid) => (await run("nsenter", [...enter, "readlink", `/proc/${pid}/exe`])).stdout.trim(),
+    root: () => `/proc/${pid1}/root`,
+  };
+}
+
+/** Polls check every 100 ms for up to 30 s. */
+async function waitUntil<T>(check: () => Promise<T | null>, why: () => string): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const value = await check().catch(() => null);
+    if (value !== null) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(why());
 }
 
 debTest(
@@ -356,20 +460,13 @@ debTest(
     t.timeout(600_000);
     const { dir, tarball } = await packOnce();
     const tmp = fs.mkdtempSync(path.join(dir, "deb-"));
-    t.teardown(async () => {
-      await run("dpkg", ["--purge", "tsd"], { timeoutMs: 120_000 });
-      fs.rmSync(tmp, { recursive: true, force: true });
-    });
+    t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     // npm run deb, on the project's Node, from the tarball already packed.
     const build = await run(
       process.execPath,
       [path.join(ROOT, "scripts", "deb.ts"), "--tarball", tarball, "--out", tmp, "--compress", "gzip"],
-      {
-        cwd: ROOT,
-        timeoutMs: 300_000,
-        env: { ...machineEnv(), PATH: process.env.PATH },
-      },
+      { cwd: ROOT, timeoutMs: 300_000, env: { ...machineEnv(), PATH: process.env.PATH } },
     );
     t.is(build.code, 0, show(build));
     const debs = fs.readdirSync(tmp).filter((name) => name.endsWith(".deb"));
@@ -381,41 +478,48 @@ debTest(
     const errors = lintian.stdout.split("\n").filter((line) => line.startsWith("E:"));
     t.deepEqual(errors, [], lintian.stdout);
 
-    const install = await run("dpkg", ["-i", deb], { timeoutMs: 120_000 });
+    const there = await throwawayRoot(t, path.join(tmp, "overlay"), deb);
+    const exists = (file: string) => fs.existsSync(path.join(there.root(), file));
+    const getent = async (db: string, key: string) => (await there.run("getent", [db, key])).code === 0;
+
+    const install = await there.run("dpkg", ["-i", "/root/tsd.deb"], { timeoutMs: 120_000 });
     t.is(install.code, 0, show(install));
-    t.is((await run("getent", ["passwd", "tsd"])).code, 0, "postinst made the tsd user");
-    t.is((await run("getent", ["group", "tsd-operators"])).code, 0, "postinst made the operator group");
+    t.true(await getent("passwd", "tsd"), "postinst made the tsd user");
+    t.true(await getent("group", "tsd-operators"), "postinst made the operator group");
     for (const file of [
       "/lib/systemd/system/tsd.service",
       "/etc/logrotate.d/tsd",
       "/usr/share/man/man8/tsctl.8.gz",
     ])
-      t.true(fs.existsSync(file), file);
-
-    const verify = await run("systemd-analyze", ["verify", "/lib/systemd/system/tsd.service"]);
+      t.true(exists(file), file);
+    const verify = await there.run("systemd-analyze", ["verify", "/lib/systemd/system/tsd.service"]);
     t.deepEqual(
       verify.stderr.split("\n").filter((line) => line.includes("tsd.service")),
       [],
       verify.stderr,
     );
+
     const ownNode = `/usr/lib/tsd/node_modules/node-linux-${process.arch}/bin/node`;
-    await runTheCommands(t, (name) => `/usr/bin/${name}`, ownNode, tmp);
+    await runTheCommands(t, there, (name) => `/usr/bin/${name}`, ownNode, "/tmp");
 
     // The state a running service would have left.
-    fs.mkdirSync("/var/lib/tsd", { recursive: true });
-    fs.writeFileSync("/var/lib/tsd/identities.json", "{}\n");
-    const remove = await run("dpkg", ["-r", "tsd"], { timeoutMs: 120_000 });
+    const state = await there.run("sh", [
+      "-c",
+      "mkdir -p /var/lib/tsd && echo '{}' > /var/lib/tsd/identities.json",
+    ]);
+    t.is(state.code, 0, show(state));
+    const remove = await there.run("dpkg", ["-r", "tsd"], { timeoutMs: 120_000 });
     t.is(remove.code, 0, show(remove));
-    t.false(fs.existsSync("/usr/bin/tsctl"), "the commands are gone");
-    t.false(fs.existsSync("/usr/lib/tsd"), "the package's files are gone");
-    t.true(fs.existsSync("/var/lib/tsd/identities.json"), "remove keeps the state");
-    t.is((await run("getent", ["passwd", "tsd"])).code, 0, "remove keeps the user");
+    t.false(exists("/usr/bin/tsctl"), "the commands are gone");
+    t.false(exists("/usr/lib/tsd"), "the package's files are gone");
+    t.true(exists("/var/lib/tsd/identities.json"), "remove keeps the state");
+    t.true(await getent("passwd", "tsd"), "remove keeps the user");
 
-    const purge = await run("dpkg", ["--purge", "tsd"], { timeoutMs: 120_000 });
+    const purge = await there.run("dpkg", ["--purge", "tsd"], { timeoutMs: 120_000 });
     t.is(purge.code, 0, show(purge));
-    t.false(fs.existsSync("/var/lib/tsd"), "purge removes the state");
-    t.false(fs.existsSync("/etc/logrotate.d/tsd"), "purge removes the configuration");
-    t.not((await run("getent", ["passwd", "tsd"])).code, 0, "purge removes the user");
-    t.not((await run("getent", ["group", "tsd-operators"])).code, 0, "purge removes the group");
+    t.false(exists("/var/lib/tsd"), "purge removes the state");
+    t.false(exists("/etc/logrotate.d/tsd"), "purge removes the configuration");
+    t.false(await getent("passwd", "tsd"), "purge removes the user");
+    t.false(await getent("group", "tsd-operators"), "purge removes the group");
   },
 );
