@@ -10,8 +10,7 @@ import test, { type ExecutionContext } from "ava";
 // too old for tsd): the installed tsd-daemon, tsctl and tschat run on the Node the package
 // brings, and `tsd-daemon --print-unit` writes a unit that systemd-analyze verify accepts. Then
 // the .deb built from the same tarball, installed, run and removed with dpkg in a throwaway
-// overlay of this machine's root. One file, so
-// that one npm pack serves all: two at once in the checkout would rebuild dist/ under each other.
+// overlay of this machine's root. One file, so that one npm pack serves all.
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The package of this platform's Node build, which the package brings (bin/bundled-node.js). */
@@ -204,8 +203,16 @@ function packOnce(): Promise<{ dir: string; tarball: string }> {
   tarballOnce ??= (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsd-pack-"));
     process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    // Packed from a copy of the checkout: prepack rebuilds dist/, which must not pull the floor
+    // from under another run of the suite (or a daemon) in the same checkout.
+    const source = path.join(dir, "source");
+    fs.cpSync(ROOT, source, {
+      recursive: true,
+      filter: (from) => !/[\\/](node_modules|dist|\.git)$/.test(from) && !/\.(tgz|deb)$/.test(from),
+    });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(source, "node_modules"), "dir");
     const pack = await run("npm", ["pack", "--pack-destination", dir], {
-      cwd: ROOT,
+      cwd: source,
       timeoutMs: 180_000,
       env: { ...machineEnv(), PATH: process.env.PATH },
     });
