@@ -21,6 +21,8 @@ export class ChatService implements Service {
   private readonly changed: () => void;
   private nextId = 0;
   private pending: Outgoing[] = [];
+  /** Sessions that joined while this turn's lines were queued, with how many were queued then. */
+  private readonly joinedMidTurn = new Map<string, number>();
 
   constructor(
     host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">,
@@ -57,17 +59,18 @@ export class ChatService implements Service {
 
   /**
    * A session's join reply has just been read. Every hub line queued so far was sent before the
-   * join and is in the replay (or predates it), so it goes out to the others first; every later
-   * one reaches the new session too, after its replay and online line.
+   * join and is in the replay (or predates it), so the new session gets only the lines queued
+   * after this point, after its replay and online line. The turn's batch is not cut short: in a
+   * sign-in storm the others still get one write per turn, not one per join.
    */
   private joined(session: ChatSession, reply: JoinReply): void {
     if (!this.open.has(session.sid)) return;
-    this.flush();
     session.sendHistory(reply.history, reply.omitted);
     if (reply.motd.length > 0) session.send(motdLines(reply.motd));
     session.send(onlineLine(reply.online, reply.away));
     this.signedIn.set(session.sid, session);
-    this.ignoresChanged(session);
+    if (this.pending.length > 0) this.joinedMidTurn.set(session.sid, this.pending.length);
+    this.setIgnores(session);
   }
 
   /**
@@ -77,6 +80,10 @@ export class ChatService implements Service {
   private ignoresChanged(session: ChatSession): void {
     if (!this.signedIn.has(session.sid)) return;
     this.flush();
+    this.setIgnores(session);
+  }
+
+  private setIgnores(session: ChatSession): void {
     if (session.ignores.size > 0) this.ignoring.set(session.sid, new Set(session.ignores.keys()));
     else this.ignoring.delete(session.sid);
   }
@@ -107,12 +114,27 @@ export class ChatService implements Service {
 
   private flush(): void {
     if (this.pending.length === 0) return;
-    const { shared, own } = planWrites(this.pending, this.ignoring);
+    const batch = this.pending;
     this.pending = [];
+    const { shared, own } = planWrites(batch, this.ignoring);
+    const late = this.joinedMidTurn.size > 0 ? this.lateWrites(batch) : null;
+    this.joinedMidTurn.clear();
     for (const [sid, session] of this.signedIn) {
-      const data = own.has(sid) ? own.get(sid) : shared;
+      const data = late?.has(sid) ? late.get(sid) : own.has(sid) ? own.get(sid) : shared;
       if (data) session.send(data);
     }
+  }
+
+  /** What each session that joined mid-turn gets: the lines queued after its join, planned as for the others. */
+  private lateWrites(batch: readonly Outgoing[]): Map<string, Buffer | null> {
+    const byStart = new Map<number, string[]>();
+    for (const [sid, start] of this.joinedMidTurn) byStart.set(start, [...(byStart.get(start) ?? []), sid]);
+    const writes = new Map<string, Buffer | null>();
+    for (const [start, sids] of byStart) {
+      const { shared, own } = planWrites(batch.slice(start), this.ignoring);
+      for (const sid of sids) writes.set(sid, own.has(sid) ? (own.get(sid) ?? null) : shared);
+    }
+    return writes;
   }
 
   drop(message: Drop): void {
