@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { sanitize } from "../../protocol/text.ts";
 import { MOTD_MAX_BYTES, MOTD_MAX_LINES } from "../shared/limits.ts";
@@ -7,7 +8,8 @@ export class MotdUnreadable extends Error {
   readonly file: string;
   constructor(file: string, options?: ErrorOptions) {
     const code = (options?.cause as NodeJS.ErrnoException | undefined)?.code;
-    super(`cannot read the message of the day ${file}${code ? ` (${code})` : ""}`, options);
+    const why = code ? ` (${code})` : options?.cause instanceof Error ? ` (${options.cause.message})` : "";
+    super(`cannot read the message of the day ${file}${why}`, options);
     this.name = "MotdUnreadable";
     this.file = file;
   }
@@ -27,8 +29,11 @@ export interface Motd {
 export async function readMotd(file: string): Promise<Motd> {
   let data: Buffer;
   try {
-    const handle = await open(file, "r");
+    // Non-blocking, and only a regular file: a FIFO or a device would hold one of libuv's few
+    // pool threads for ever (each SIGHUP one more), and with them the log and history writes.
+    const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     try {
+      if (!(await handle.stat()).isFile()) throw new Error("not a regular file");
       const buffer = Buffer.alloc(MOTD_MAX_BYTES + 1);
       let filled = 0;
       for (;;) {

@@ -94,7 +94,7 @@ test("motd - a file that cannot be read (a directory) at start: exit 1 naming it
   t.is((await daemon.exited).code, 1);
   t.regex(
     daemon.stderr(),
-    new RegExp(`^tsd-daemon: cannot read the message of the day ${dir} \\(EISDIR\\)\\n$`),
+    new RegExp(`^tsd-daemon: cannot read the message of the day ${dir} \\(not a regular file\\)\\n$`),
   );
 });
 
