@@ -16,18 +16,7 @@ root_of_repo=$(dirname "$here")
 if [ "${1:-}" = "--boot" ]; then
   # Stage 2, PID 1 of the new namespaces: lay out the root and become systemd.
   work=$2
-  mount --make-rprivate /
-  mount -t tmpfs -o mode=0755 tsd-systemd-layer "$work/layer"
-  mkdir -p "$work/layer/upper" "$work/layer/work"
-  mount -t overlay overlay -o "lowerdir=/,upperdir=$work/layer/upper,workdir=$work/layer/work" "$work/root"
-  mount --rbind /dev "$work/root/dev"
-  mount -t proc proc "$work/root/proc"
-  mount -t sysfs sysfs "$work/root/sys"
-  mount -t cgroup2 cgroup2 "$work/root/sys/fs/cgroup"
-  mount -t tmpfs -o mode=0755 tmpfs "$work/root/run"
-  mount -t tmpfs -o mode=1777 tmpfs "$work/root/tmp"
-  cp "$work/tsd.deb" "$work/root/root/tsd.deb"
-  exec chroot "$work/root" /usr/bin/env -i container=other TERM=dumb \
+  exec sh "$here/throwaway-root.sh" --sys "$work" "$work/tsd.deb" /usr/bin/env -i container=other TERM=dumb \
     /lib/systemd/systemd --unit=multi-user.target </dev/null >"$work/systemd.out" 2>&1
 fi
 

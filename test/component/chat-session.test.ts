@@ -26,12 +26,7 @@ test("chat session - two threads on one hub: registration, a line across threads
   const two = await ChatThread.start(t, hub, 2);
   const alice = await connect(t, one);
   t.regex(await alice.next(), /^\* /, "a greeting first");
-  await alice.loginPrompt();
-  alice.send("alice");
-  await alice.prompt("new password: ");
-  alice.send("secret1");
-  await alice.prompt("repeat password: ");
-  alice.send("secret1");
+  await alice.typeRegistration("alice", "secret1");
   t.is(await alice.line(/^\* registered/), "* registered alice");
   t.is(await alice.line(/online/), "* 1 online: alice");
 

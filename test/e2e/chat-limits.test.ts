@@ -8,12 +8,7 @@ test("chat - a restart keeps history and accounts", async (t) => {
   const a = await ChatClient.connect(first.chatPort);
   t.is(await a.loginPrompt(), undefined);
   a.send("");
-  await a.loginPrompt();
-  a.send("Ольга");
-  await a.prompt("new password: ");
-  a.send("пароль123");
-  await a.prompt("repeat password: ");
-  a.send("пароль123");
+  await a.typeRegistration("Ольга", "пароль123");
   await a.line(/online/);
   a.send("сохрани это");
   // The hub answers /history after the line sent before it: then the line is in the history.

@@ -143,12 +143,7 @@ test.serial("chat - history is replayed at sign-in, oldest first, in history for
   a.send("/history 1");
   await a.line(/\] <heidi> note 3$/);
   const b = await client();
-  await b.loginPrompt();
-  b.send("ivan");
-  await b.prompt("new password: ");
-  b.send("secret1");
-  await b.prompt("repeat password: ");
-  b.send("secret1");
+  await b.typeRegistration("ivan", "secret1");
   await b.line(/^\* registered/);
   const replay: string[] = [];
   for (;;) {

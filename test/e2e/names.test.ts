@@ -87,12 +87,7 @@ test.serial("names - invisible characters, stray and stacked marks are refused w
 
 test.serial("names - a legit Cyrillic name still registers", async (t) => {
   const c = await client();
-  await c.loginPrompt();
-  c.send("маша");
-  await c.prompt("new password: ");
-  c.send("secret1");
-  await c.prompt("repeat password: ");
-  c.send("secret1");
+  await c.typeRegistration("маша", "secret1");
   t.is(await c.line(/^\* registered/), "* registered маша");
   t.regex(await c.line(/^\* \d+ online: /), /маша/);
 });

@@ -73,12 +73,7 @@ fullDiskTest(
 
     // A registration that cannot be written: refused, never confirmed, and the dialogue goes on.
     const carol = await ChatClient.connect(daemon.chatPort);
-    await carol.loginPrompt();
-    carol.send("carol");
-    await carol.prompt("new password: ");
-    carol.send("secret1");
-    await carol.prompt("repeat password: ");
-    carol.send("secret1");
+    await carol.typeRegistration("carol", "secret1");
     await carol.line(/^! your account could not be saved/);
     await carol.loginPrompt();
     t.false(carol.all.includes("* registered"), "never confirmed");

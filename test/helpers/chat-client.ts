@@ -108,13 +108,18 @@ export class ChatClient {
 
   /** Registers a new account; resolves with the "* N online" line. */
   async register(name: string, password: string, timeoutMs = 15_000): Promise<string> {
+    await this.typeRegistration(name, password, timeoutMs);
+    return this.line(/^\* \d+ online: /, timeoutMs);
+  }
+
+  /** Goes through the registration dialogue up to the repeated password; what the server answers is the caller's to check. */
+  async typeRegistration(name: string, password: string, timeoutMs = 15_000): Promise<void> {
     await this.loginPrompt(timeoutMs);
     this.send(name);
     await this.prompt("new password: ", timeoutMs);
     this.send(password);
     await this.prompt("repeat password: ", timeoutMs);
     this.send(password);
-    return this.line(/^\* \d+ online: /, timeoutMs);
   }
 
   /** Signs in to an existing account; resolves with the "* N online" line. */

@@ -385,21 +385,10 @@ async function noDebInstall(): Promise<string | null> {
   return null;
 }
 
-// Stage of the throwaway root, run by unshare as PID 1 of new mount and PID namespaces: this
-// machine's / under an overlay whose changes go to a tmpfs, with /proc, /dev, /tmp and /run of
-// its own; then it waits, chrooted, while the test runs commands there with nsenter.
-const OVERLAY_ROOT = `set -e
-work=$1
-mount --make-rprivate /
-mount -t tmpfs -o mode=0755 tsd-test-layer "$work/layer"
-mkdir -p "$work/layer/upper" "$work/layer/work"
-mount -t overlay overlay -o "lowerdir=/,upperdir=$work/layer/upper,workdir=$work/layer/work" "$work/root"
-mount --rbind /dev "$work/root/dev"
-mount -t proc proc "$work/root/proc"
-mount -t tmpfs -o mode=1777 tmpfs "$work/root/tmp"
-mount -t tmpfs -o mode=0755 tmpfs "$work/root/run"
-cp "$2" "$work/root/root/tsd.deb"
-exec chroot "$work/root" sleep infinity`;
+// The throwaway root (scripts/throwaway-root.sh, shared with scripts/systemd-check.sh), run by
+// unshare as PID 1 of new mount and PID namespaces; chrooted, it waits while the test runs
+// commands there with nsenter.
+const THROWAWAY_ROOT = path.join(ROOT, "scripts", "throwaway-root.sh");
 
 /**
  * A throwaway copy of this machine to install the .deb in: dpkg, useradd and the daemon act
@@ -415,7 +404,7 @@ async function throwawayRoot(
   fs.mkdirSync(path.join(work, "root"));
   const stage = spawn(
     "unshare",
-    ["--mount", "--pid", "--fork", "--kill-child", "sh", "-c", OVERLAY_ROOT, "sh", work, deb],
+    ["--mount", "--pid", "--fork", "--kill-child", "sh", THROWAWAY_ROOT, work, deb, "sleep", "infinity"],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },
