@@ -12,6 +12,14 @@ export const RpcErrorCode = {
   requestTooLarge: -32003,
   /** The answer would be over MAX_ANSWER_BYTES (alone, or with the batch's earlier answers). */
   answerTooLarge: -32004,
+  /** bans.remove of a target that is not banned. */
+  notBanned: -32005,
+  /** identities.remove / identities.reset / users.mute of a name with no account. */
+  noSuchAccount: -32006,
+  /** config.set of an option that cannot change while the daemon runs. */
+  needsRestart: -32007,
+  /** config.set / config.get of a key that is not an option. */
+  unknownOption: -32008,
 } as const;
 
 /** The longest request line the control socket reads before it answers with an error and hangs up. */
@@ -100,7 +108,7 @@ export function checkRequest(value: unknown): { request: RpcRequest } | { invali
 }
 
 export interface ListenerStatus {
-  service: "chat" | "echo";
+  service: "chat" | "echo" | "chat-tls";
   host: string;
   port: number;
   listening: boolean;
@@ -123,7 +131,7 @@ export interface StatusResult {
   paused: boolean;
   listeners: ListenerStatus[];
   workers: WorkerStatus[];
-  sessions: { chat: number; echo: number };
+  sessions: { chat: number; echo: number; tls?: number };
   usersOnline: number;
 }
 
@@ -166,6 +174,53 @@ export interface LogLineNotice {
   line: string;
 }
 
+/** bans.list: one ban; `until` null when permanent. */
+export interface BanEntry {
+  /** An address, a CIDR (IPv4 or IPv6) or a name. */
+  target: string;
+  reason: string | null;
+  /** ISO 8601 */
+  createdAt: string;
+  /** ISO 8601, or null when permanent. */
+  until: string | null;
+}
+
+/** The option values in force, by option name as on the command line (`flood-rate`); never a secret. */
+export type ConfigValues = Record<string, string | number | boolean | string[] | null>;
+
+/** metrics: counters since start and gauges (control.md). */
+export interface MetricsResult {
+  connections: { chat: number; echo: number; tls: number };
+  usersOnline: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  signIns: number;
+  signInFailures: number;
+  registrations: number;
+  kicks: number;
+  floodDrops: number;
+  outputLimitDisconnects: number;
+  /** Per session thread: its sessions and event-loop lag (an addition to control.md's shape). */
+  threads?: {
+    worker: number;
+    thread: number;
+    sessions: number;
+    lagP50Ms: number;
+    lagP99Ms: number;
+    lagMaxMs: number;
+  }[];
+}
+
+/** rpc.discover: one method. */
+export interface MethodDescription {
+  name: string;
+  /** Param name to a short type/description, e.g. {"name": "string", "forSeconds?": "number"}. */
+  params: Record<string, string>;
+  description: string;
+}
+
 /** Each control method's result, by method name: what the daemon answers and what tsctl reads. */
 export interface ControlResults {
   "chat.announce": { delivered: number };
@@ -181,6 +236,33 @@ export interface ControlResults {
   stop: { stopping: true };
   "users.kick": { kicked: true };
   "users.list": OnlineUser[];
+  "bans.add": { banned: true; disconnected: number };
+  "bans.list": BanEntry[];
+  "bans.remove": { removed: true };
+  "users.mute": { muted: true; until: string | null };
+  "users.unmute": { muted: false };
+  "identities.remove": { removed: true };
+  "identities.reset": { name: string; oneTimePassword: string };
+  "config.get": ConfigValues;
+  "config.set": { key: string; value: ConfigValues[string]; previous: ConfigValues[string] };
+  reload: { reloaded: string[] };
+  metrics: MetricsResult;
+  "rpc.discover": MethodDescription[];
 }
+
+/** Methods added by the second round of contracts, optional in the method table until each is served. */
+export type NewControlMethodName =
+  | "bans.add"
+  | "bans.list"
+  | "bans.remove"
+  | "users.mute"
+  | "users.unmute"
+  | "identities.remove"
+  | "identities.reset"
+  | "config.get"
+  | "config.set"
+  | "reload"
+  | "metrics"
+  | "rpc.discover";
 
 export type ControlMethodName = keyof ControlResults;

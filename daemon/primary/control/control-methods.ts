@@ -1,4 +1,4 @@
-import type { ControlMethodName } from "../../../protocol/rpc.ts";
+import type { ControlMethodName, NewControlMethodName } from "../../../protocol/rpc.ts";
 import type { Serve } from "./control-server.ts";
 import { type DebugControl, debugHandlers } from "./debug.ts";
 import { type IdentitiesControl, identitiesHandlers } from "./identities.ts";
@@ -10,9 +10,11 @@ import { type UsersControl, usersHandlers } from "./users.ts";
 export type DaemonControl = StatusControl & LogsControl & UsersControl & IdentitiesControl & DebugControl;
 
 /** The method table: every method of control.md with its handler; debug.crashThread only with --debug-faults. */
-export type ControlMethods = { [M in Exclude<ControlMethodName, "debug.crashThread">]: Serve<M> } & {
+export type ControlMethods = {
+  [M in Exclude<ControlMethodName, "debug.crashThread" | NewControlMethodName>]: Serve<M>;
+} & {
   "debug.crashThread"?: Serve<"debug.crashThread">;
-};
+} & { [M in NewControlMethodName]?: Serve<M> };
 
 /** The control socket's method table, kept in name order (a test checks it). */
 export function buildControlMethods(
