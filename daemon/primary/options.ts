@@ -1,4 +1,4 @@
-import yargs from "yargs";
+import yargs, { type Options } from "yargs";
 import { checkName } from "../../protocol/names.ts";
 import type { LogLevel } from "../../protocol/hub-messages.ts";
 
@@ -76,6 +76,131 @@ function positive(name: string, min: number, max: number) {
   };
 }
 
+/**
+ * Every option of tsd-daemon, by its command-line name: the parser, config.get/config.set (their
+ * values are checked by the same coercers) and the manual page (scripts/man-pages.ts) all read
+ * this one table, so they cannot drift apart.
+ */
+export const DAEMON_OPTIONS = {
+  host: {
+    type: "string",
+    default: "127.0.0.1",
+    describe: "address to listen on (0.0.0.0 or :: to expose)",
+  },
+  "chat-port": { default: 4040, coerce: port("chat-port"), describe: "chat port, 0 = any free port" },
+  "echo-port": {
+    default: 4007,
+    coerce: port("echo-port"),
+    describe: "echo port (RFC 862), 0 = any free port",
+  },
+  chat: { type: "boolean", default: true, describe: "serve chat (--no-chat disables it)" },
+  echo: { type: "boolean", default: true, describe: "serve echo (--no-echo disables it)" },
+  workers: { default: DEFAULT_WORKERS, coerce: positive("workers", 1, 64), describe: "worker processes" },
+  threads: {
+    default: DEFAULT_THREADS,
+    coerce: positive("threads", 1, 64),
+    describe: "session threads per worker",
+  },
+  "state-dir": {
+    type: "string",
+    describe: "state directory [$STATE_DIRECTORY, $XDG_STATE_HOME/tsd, ~/.local/state/tsd]",
+  },
+  "log-dir": { type: "string", describe: "log directory [$LOGS_DIRECTORY, the state directory]" },
+  socket: {
+    type: "string",
+    describe: "control socket [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
+  },
+  "socket-group": {
+    type: "string",
+    describe: "group allowed to use the control socket (dir 0750, socket 0660)",
+  },
+  "log-level": { choices: ["error", "warn", "info", "debug"] as const, default: "info" as const },
+  "log-format": {
+    choices: ["text", "json"] as const,
+    default: "text" as const,
+    describe: "log line format",
+  },
+  "log-max-bytes": {
+    default: 0,
+    coerce: positive("log-max-bytes", 0, 2 ** 40),
+    describe: "rotate tsd.log past this size, 0 = never (use logrotate)",
+  },
+  "log-keep": {
+    default: 5,
+    coerce: positive("log-keep", 0, 1000),
+    describe: "rotated log files kept (tsd.log.1 ...)",
+  },
+  "max-line": {
+    default: 4096,
+    coerce: positive("max-line", 16, 1 << 20),
+    describe: "longest chat input line, bytes",
+  },
+  "login-timeout": {
+    default: 60,
+    coerce: positive("login-timeout", 1, 3600),
+    describe: "seconds to sign in",
+  },
+  "max-per-address": {
+    default: 50,
+    coerce: positive("max-per-address", 0, 1 << 20),
+    describe: "connections per client address, 0 = no cap",
+  },
+  // 20: a class or an office behind one address can all register at once; a bot gets 20 an hour per /24.
+  "registrations-per-hour": {
+    default: 20,
+    coerce: positive("registrations-per-hour", 0, 1 << 20),
+    describe: "new accounts an hour per /24 (IPv6 /56), 4x that per /16 (/48), 0 = no bound",
+  },
+  "flood-burst": {
+    default: 20,
+    coerce: positive("flood-burst", 1, 1 << 20),
+    describe: "lines a user may send at once",
+  },
+  "flood-rate": {
+    default: 5,
+    coerce: positive("flood-rate", 0, 1 << 20),
+    describe: "lines per second after the burst, 0 = no flood control",
+  },
+  "output-limit": {
+    default: 1 << 20,
+    coerce: positive("output-limit", 4096, 1 << 30),
+    describe: "bytes queued for a client before it is disconnected",
+  },
+  "history-keep": {
+    default: 1000,
+    coerce: positive("history-keep", 500, 1_000_000),
+    describe: "history records kept in memory",
+  },
+  "history-max-bytes": {
+    default: 16 << 20,
+    coerce: positive("history-max-bytes", 65_536, 1 << 30),
+    describe: "history file size before it is compacted",
+  },
+  "thread-timeout": {
+    default: 20,
+    coerce: positive("thread-timeout", 2, 3600),
+    describe: "seconds a session thread may leave its hub's pings unanswered before it is restarted",
+  },
+  "reserved-names": {
+    default: [] as string[],
+    defaultDescription: "none besides server",
+    coerce: nameList("reserved-names"),
+    describe: "names nobody may register, comma separated, besides server (look-alikes too)",
+  },
+  motd: {
+    type: "string",
+    describe:
+      "a message of the day shown at sign-in (at most 4 KiB and 20 lines; sanitised; reread on SIGHUP)",
+  },
+  "debug-faults": {
+    type: "boolean",
+    default: false,
+    hidden: true,
+    describe: "debug only: enable the debug.crashThread control method (fault injection for tests)",
+  },
+  console: { type: "boolean", default: false, describe: "read operator commands from the terminal" },
+} satisfies Record<string, Options>;
+
 /** Flags, then env TSD_*, then the JSON file of --config, then the defaults (control.md). */
 export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions> {
   const parsed = await yargs(argv)
@@ -86,125 +211,7 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     .env("TSD")
     .parserConfiguration({ "duplicate-arguments-array": false })
     .config("config", "a JSON file of options (flags and TSD_* env win over it)")
-    .options({
-      host: {
-        type: "string",
-        default: "127.0.0.1",
-        describe: "address to listen on (0.0.0.0 or :: to expose)",
-      },
-      "chat-port": { default: 4040, coerce: port("chat-port"), describe: "chat port, 0 = any free port" },
-      "echo-port": {
-        default: 4007,
-        coerce: port("echo-port"),
-        describe: "echo port (RFC 862), 0 = any free port",
-      },
-      chat: { type: "boolean", default: true, describe: "serve chat (--no-chat disables it)" },
-      echo: { type: "boolean", default: true, describe: "serve echo (--no-echo disables it)" },
-      workers: { default: DEFAULT_WORKERS, coerce: positive("workers", 1, 64), describe: "worker processes" },
-      threads: {
-        default: DEFAULT_THREADS,
-        coerce: positive("threads", 1, 64),
-        describe: "session threads per worker",
-      },
-      "state-dir": {
-        type: "string",
-        describe: "state directory [$STATE_DIRECTORY, $XDG_STATE_HOME/tsd, ~/.local/state/tsd]",
-      },
-      "log-dir": { type: "string", describe: "log directory [$LOGS_DIRECTORY, the state directory]" },
-      socket: {
-        type: "string",
-        describe: "control socket [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
-      },
-      "socket-group": {
-        type: "string",
-        describe: "group allowed to use the control socket (dir 0750, socket 0660)",
-      },
-      "log-level": { choices: ["error", "warn", "info", "debug"] as const, default: "info" as const },
-      "log-format": {
-        choices: ["text", "json"] as const,
-        default: "text" as const,
-        describe: "log line format",
-      },
-      "log-max-bytes": {
-        default: 0,
-        coerce: positive("log-max-bytes", 0, 2 ** 40),
-        describe: "rotate tsd.log past this size, 0 = never (use logrotate)",
-      },
-      "log-keep": {
-        default: 5,
-        coerce: positive("log-keep", 0, 1000),
-        describe: "rotated log files kept (tsd.log.1 ...)",
-      },
-      "max-line": {
-        default: 4096,
-        coerce: positive("max-line", 16, 1 << 20),
-        describe: "longest chat input line, bytes",
-      },
-      "login-timeout": {
-        default: 60,
-        coerce: positive("login-timeout", 1, 3600),
-        describe: "seconds to sign in",
-      },
-      "max-per-address": {
-        default: 50,
-        coerce: positive("max-per-address", 0, 1 << 20),
-        describe: "connections per client address, 0 = no cap",
-      },
-      // 20: a class or an office behind one address can all register at once; a bot gets 20 an hour per /24.
-      "registrations-per-hour": {
-        default: 20,
-        coerce: positive("registrations-per-hour", 0, 1 << 20),
-        describe: "new accounts an hour per /24 (IPv6 /56), 4x that per /16 (/48), 0 = no bound",
-      },
-      "flood-burst": {
-        default: 20,
-        coerce: positive("flood-burst", 1, 1 << 20),
-        describe: "lines a user may send at once",
-      },
-      "flood-rate": {
-        default: 5,
-        coerce: positive("flood-rate", 0, 1 << 20),
-        describe: "lines per second after the burst, 0 = no flood control",
-      },
-      "output-limit": {
-        default: 1 << 20,
-        coerce: positive("output-limit", 4096, 1 << 30),
-        describe: "bytes queued for a client before it is disconnected",
-      },
-      "history-keep": {
-        default: 1000,
-        coerce: positive("history-keep", 500, 1_000_000),
-        describe: "history records kept in memory",
-      },
-      "history-max-bytes": {
-        default: 16 << 20,
-        coerce: positive("history-max-bytes", 65_536, 1 << 30),
-        describe: "history file size before it is compacted",
-      },
-      "thread-timeout": {
-        default: 20,
-        coerce: positive("thread-timeout", 2, 3600),
-        describe: "seconds a session thread may leave its hub's pings unanswered before it is restarted",
-      },
-      "reserved-names": {
-        default: [] as string[],
-        defaultDescription: "none besides server",
-        coerce: nameList("reserved-names"),
-        describe: "names nobody may register, comma separated, besides server (look-alikes too)",
-      },
-      motd: {
-        type: "string",
-        describe:
-          "a message of the day shown at sign-in (at most 4 KiB and 20 lines; sanitised; reread on SIGHUP)",
-      },
-      "debug-faults": {
-        type: "boolean",
-        default: false,
-        hidden: true,
-        describe: "debug only: enable the debug.crashThread control method (fault injection for tests)",
-      },
-      console: { type: "boolean", default: false, describe: "read operator commands from the terminal" },
-    })
+    .options(DAEMON_OPTIONS)
     .strict()
     .version(false)
     .help()
