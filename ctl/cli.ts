@@ -1,16 +1,22 @@
 import os from "node:os";
 import yargs, { type Argv } from "yargs";
-import type { CtlCommand, CtlContext } from "./command.ts";
+import type { CtlArgs, CtlCommand, CtlContext } from "./command.ts";
 import { announce } from "./commands/announce.ts";
+import { ban } from "./commands/ban.ts";
+import { bans } from "./commands/bans.ts";
+import { config } from "./commands/config.ts";
 import { identities } from "./commands/identities.ts";
 import { kick } from "./commands/kick.ts";
 import { logs } from "./commands/logs.ts";
+import { mute, unmute } from "./commands/mute.ts";
 import { pause, resume } from "./commands/pause.ts";
+import { reload } from "./commands/reload.ts";
 import { status } from "./commands/status.ts";
 import { stop } from "./commands/stop.ts";
+import { unban } from "./commands/unban.ts";
 import { who } from "./commands/who.ts";
 import { ControlClient } from "./control-client.ts";
-import { parseDuration } from "./duration.ts";
+import { durationOption, lastOf } from "./duration.ts";
 import { CtlError, ExitCode, UsageError } from "./errors.ts";
 import { socketCandidates } from "./socket-candidates.ts";
 import { CTL_VERSION } from "./version.ts";
@@ -25,6 +31,13 @@ export const COMMANDS: readonly CtlCommand[] = [
   who,
   kick,
   announce,
+  ban,
+  unban,
+  bans,
+  mute,
+  unmute,
+  config,
+  reload,
 ];
 
 /** Where a command's output goes and how it talks to a person; the CLI, the shell and the console each give one. */
@@ -44,15 +57,55 @@ export interface CtlSession {
   defaults?: string[];
 }
 
-function globalOptions(y: Argv) {
-  return y
-    .option("socket", {
-      type: "string",
-      describe: "control socket path [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
-    })
-    .option("json", { type: "boolean", default: false, describe: "print results as JSON" })
-    .option("verbose", { type: "boolean", default: false, describe: "say which control socket is used" })
-    .option("timeout", { type: "string", default: "10s", describe: "how long one call may take" });
+/** The longest --timeout: longer than any call needs, short enough that a typo (10h for 10s) is caught. */
+export const MAX_TIMEOUT_MS = 3_600_000;
+
+export const GLOBAL_OPTIONS = {
+  socket: {
+    type: "string",
+    nargs: 1,
+    describe: "control socket path [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
+  },
+  json: { type: "boolean", default: false, describe: "print results (and errors) as JSON" },
+  verbose: { type: "boolean", default: false, describe: "say which control socket is used" },
+  timeout: durationOption(
+    "timeout",
+    "how long the whole command may take",
+    { min: 1, max: MAX_TIMEOUT_MS },
+    "10s",
+  ),
+} as const;
+
+/** A command's yargs builder: its positionals and options from its tables, then its own builder. */
+export function buildCommand(cmd: CtlCommand, y: Argv): Argv {
+  let built = y;
+  for (const [name, spec] of Object.entries(cmd.positionals ?? {})) built = built.positional(name, spec);
+  if (cmd.options) built = built.options(cmd.options);
+  return cmd.builder ? cmd.builder(built) : built;
+}
+
+/** tsctl's parser: every command and option, with nothing run (the handlers only say which command matched). */
+export function ctlParser(argv: string[], onCommand: (cmd: CtlCommand, args: CtlArgs) => void): Argv {
+  let parser = yargs(argv)
+    .options(GLOBAL_OPTIONS)
+    .scriptName("tsctl")
+    .usage(
+      "$0 [command] [options]\n\nControls a running tsd-daemon over its control socket.\nWith no command: an interactive shell.",
+    )
+    .version(CTL_VERSION)
+    .strict()
+    .demandCommand(1, "")
+    .exitProcess(false)
+    .wrap(Math.min(100, process.stdout.columns ?? 100));
+  for (const cmd of COMMANDS) {
+    parser = parser.command(
+      cmd.command,
+      cmd.describe,
+      (y) => buildCommand(cmd, y),
+      (args) => onCommand(cmd, args),
+    );
+  }
+  return parser;
 }
 
 /** The control sockets to try, first match wins (control.md, then the systemd service's). */
@@ -65,68 +118,29 @@ export function socketPathsFor(flag: string | undefined): string[] {
   });
 }
 
-/** Runs one tsctl command line; returns the exit code. */
+/**
+ * Runs one tsctl command line; returns the exit code. The whole line is parsed and checked
+ * first (yargs runs a command's handler before its strict checks, so the handler only notes
+ * the command); only a line with no fault reaches the daemon.
+ */
 export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}): Promise<number> {
   let failure: CtlError | null = null;
-  let parser = globalOptions(yargs([...(session.defaults ?? []), ...argv]))
-    .scriptName("tsctl")
-    .usage(
-      "$0 [command] [options]\n\nControls a running tsd-daemon over its control socket.\nWith no command: an interactive shell.",
-    )
-    .version(CTL_VERSION)
-    .strict()
-    .demandCommand(1, "")
-    .exitProcess(false)
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .fail((message, error) => {
-      failure =
-        error instanceof CtlError ? error : new UsageError(message || String(error?.message ?? error));
-    });
-  for (const cmd of COMMANDS) {
-    parser = parser.command(
-      cmd.command,
-      cmd.describe,
-      (y) => (cmd.builder ? cmd.builder(y) : y),
-      async (args) => {
-        // A global option given twice (the shell's defaults, then the line's own): the last wins.
-        const socketPaths = socketPathsFor(last(args.socket) as string | undefined);
-        const verbose = Boolean(last(args.verbose));
-        const timeoutMs = parseDuration(String(last(args.timeout)), "--timeout");
-        const ctx: CtlContext = {
-          client: () => {
-            session.client ??= ControlClient.connectFirst(socketPaths, timeoutMs, (from, to) => {
-              if (verbose) io.err(`tsctl: nothing answers at ${from}; trying ${to}`);
-            }).then((client) => {
-              if (verbose) io.err(`tsctl: using ${client.path}`);
-              return client;
-            });
-            session.client.catch(() => {
-              session.client = undefined;
-            });
-            return session.client;
-          },
-          dropClient: () => {
-            void session.client?.then(
-              (c) => c.close(),
-              () => {},
-            );
-            session.client = undefined;
-          },
-          json: Boolean(last(args.json)),
-          out: io.out,
-          err: io.err,
-          interactive: io.interactive,
-          confirm: io.confirm,
-          untilInterrupted: (done) => Promise.race([done, io.interrupted()]),
-        };
-        await cmd.run(ctx, args);
-      },
-    );
-  }
+  let chosen: { cmd: CtlCommand; args: CtlArgs } | null = null;
+  const parser = ctlParser([...(session.defaults ?? []), ...argv], (cmd, args) => {
+    chosen = { cmd, args };
+  }).fail((message, error) => {
+    failure ??=
+      error instanceof CtlError ? error : new UsageError(message || String(error?.message ?? error));
+  });
   try {
     await parser.parseAsync();
+    const picked = chosen as { cmd: CtlCommand; args: CtlArgs } | null;
+    if (!failure && picked) {
+      picked.cmd.check?.(picked.args);
+      await picked.cmd.run(contextFor(picked.args, io, session), picked.args);
+    }
   } catch (error) {
-    failure =
+    failure ??=
       error instanceof CtlError
         ? error
         : new CtlError(String((error as Error)?.message ?? error), ExitCode.daemonError);
@@ -139,6 +153,36 @@ export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}
   return ExitCode.ok;
 }
 
-function last(value: unknown): unknown {
-  return Array.isArray(value) ? value.at(-1) : value;
+function contextFor(args: CtlArgs, io: CtlIo, session: CtlSession): CtlContext {
+  // A global option given twice (the shell's defaults, then the line's own): the last wins.
+  const socketPaths = socketPathsFor(lastOf(args.socket) as string | undefined);
+  const verbose = Boolean(lastOf(args.verbose));
+  const timeoutMs = args.timeout as number;
+  return {
+    client: () => {
+      session.client ??= ControlClient.connectFirst(socketPaths, timeoutMs, (from, to) => {
+        if (verbose) io.err(`tsctl: nothing answers at ${from}; trying ${to}`);
+      }).then((client) => {
+        if (verbose) io.err(`tsctl: using ${client.path}`);
+        return client;
+      });
+      session.client.catch(() => {
+        session.client = undefined;
+      });
+      return session.client;
+    },
+    dropClient: () => {
+      void session.client?.then(
+        (c) => c.close(),
+        () => {},
+      );
+      session.client = undefined;
+    },
+    json: Boolean(lastOf(args.json)),
+    out: io.out,
+    err: io.err,
+    interactive: io.interactive,
+    confirm: io.confirm,
+    untilInterrupted: (done) => Promise.race([done, io.interrupted()]),
+  };
 }

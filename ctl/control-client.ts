@@ -1,8 +1,14 @@
 import net from "node:net";
 import { JSONRPCClient, type JSONRPCResponse } from "json-rpc-2.0";
 import { NdjsonReader } from "../protocol/ndjson.ts";
-import { type ControlMethodName, type ControlResults, MAX_CONTROL_LINE } from "../protocol/rpc.ts";
+import {
+  type ControlMethodName,
+  type ControlResults,
+  MAX_CONTROL_LINE,
+  RpcErrorCode,
+} from "../protocol/rpc.ts";
 import { CtlError, DaemonError, DaemonNotRunning, ExitCode, SocketPermissionDenied } from "./errors.ts";
+import { CTL_VERSION } from "./version.ts";
 
 type NotificationHandler = (method: string, params: unknown) => void;
 
@@ -104,6 +110,11 @@ export class ControlClient {
         error: { code: -32000, message: `no answer from ${this.socketPath} within ${timeoutMs} ms` },
       }))
       .requestAdvanced({ jsonrpc: "2.0", id: this.nextId(), method, params });
+    if (response.error?.code === RpcErrorCode.methodNotFound)
+      throw new DaemonError(
+        response.error.code,
+        `this tsd-daemon does not serve ${method} (${response.error.message}): is it older than tsctl ${CTL_VERSION}?`,
+      );
     if (response.error) throw new DaemonError(response.error.code, response.error.message);
     return response.result;
   }

@@ -1,15 +1,16 @@
-import { type CtlCommand, printJson } from "../command.ts";
+import { type CtlCommand, plural, printJson, restText } from "../command.ts";
 import { UsageError } from "../errors.ts";
 
 export const announce: CtlCommand = {
   command: "announce <text..>",
   describe: "send a notice to every signed-in user",
-  builder: (yargs) => yargs.positional("text", { type: "string", array: true, demandOption: true }),
+  positionals: { text: { type: "string", array: true, describe: "the notice" } },
+  check(args) {
+    if ((restText(args.text) ?? "").trim() === "") throw new UsageError("announce needs some text");
+  },
   async run(ctx, args) {
-    const text = (args.text as string[]).join(" ");
-    if (text.trim() === "") throw new UsageError("announce needs some text");
-    const result = await (await ctx.client()).call("chat.announce", { text });
+    const result = await (await ctx.client()).call("chat.announce", { text: restText(args.text) });
     if (ctx.json) printJson(ctx, result);
-    else ctx.out(`announced to ${result.delivered} user${result.delivered === 1 ? "" : "s"}`);
+    else ctx.out(`announced to ${plural(result.delivered, "user")}`);
   },
 };

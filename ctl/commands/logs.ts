@@ -6,19 +6,19 @@ import { UsageError } from "../errors.ts";
 export const logs: CtlCommand = {
   command: "logs [action]",
   describe: "show the last log lines (-n), follow them (-f), or clear / reopen the log file",
-  builder: (yargs) =>
-    yargs
-      .positional("action", {
-        choices: ["clear", "reopen"] as const,
-        describe: "clear the log file or reopen it",
-      })
-      .option("n", { alias: "lines", type: "number", default: 50, describe: "how many lines" })
-      .option("f", {
-        alias: "follow",
-        type: "boolean",
-        default: false,
-        describe: "keep printing new lines until Ctrl-C",
-      }),
+  positionals: {
+    action: { choices: ["clear", "reopen"] as const, describe: "clear the log file or reopen it" },
+  },
+  options: {
+    n: { alias: "lines", type: "number", nargs: 1, default: 50, describe: "how many lines" },
+    f: { alias: "follow", type: "boolean", default: false, describe: "keep printing new lines until Ctrl-C" },
+  },
+  check(args) {
+    const lines = Number(args.n);
+    if (!Number.isInteger(lines) || lines < 0) throw new UsageError("-n takes a whole number of lines");
+    if (args.action !== undefined && args.f)
+      throw new UsageError(`-f goes with the log's lines, not logs ${args.action}`);
+  },
   async run(ctx, args) {
     const client = await ctx.client();
     if (args.action === "clear") {
@@ -30,7 +30,6 @@ export const logs: CtlCommand = {
       return ctx.json ? printJson(ctx, result) : ctx.out("log file reopened");
     }
     const lines = Number(args.n);
-    if (!Number.isInteger(lines) || lines < 0) throw new UsageError("-n takes a whole number of lines");
     const follow = Boolean(args.f);
     // A log written before its lines were escaped, or appended to by others, may hold raw control bytes: never replay them on the terminal.
     const print = (line: string) =>

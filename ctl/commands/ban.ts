@@ -1,0 +1,32 @@
+import { type CtlCommand, plural, printJson, restText } from "../command.ts";
+import { durationOption, formatDuration } from "../duration.ts";
+
+/** The longest --for of ban and mute (a permanent one needs no --for). */
+export const MAX_MODERATION_MS = 10 * 365 * 86_400_000;
+
+export const ban: CtlCommand = {
+  command: "ban <target> [reason..]",
+  describe: "ban an address, a CIDR or a name (disconnects who matches)",
+  positionals: {
+    target: { type: "string", describe: "an address, a CIDR (10.0.0.0/8, 2001:db8::/32) or a name" },
+    reason: { type: "string", array: true, describe: "why, shown to the banned" },
+  },
+  options: {
+    for: durationOption("for", "how long the ban lasts (default: until unban)", {
+      min: 1000,
+      max: MAX_MODERATION_MS,
+    }),
+  },
+  async run(ctx, args) {
+    const target = String(args.target);
+    const forMs = args.for as number | undefined;
+    const result = await (await ctx.client()).call("bans.add", {
+      target,
+      reason: restText(args.reason),
+      forSeconds: forMs === undefined ? undefined : Math.ceil(forMs / 1000),
+    });
+    if (ctx.json) return printJson(ctx, result);
+    const until = forMs === undefined ? "until unbanned" : `for ${formatDuration(forMs)}`;
+    ctx.out(`banned ${target} ${until}; disconnected ${plural(result.disconnected, "session")}`);
+  },
+};
