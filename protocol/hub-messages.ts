@@ -173,8 +173,42 @@ export interface Pong {
   k: "pong";
 }
 
+/** A session thread's counters since it started; each only grows (metrics). */
+export interface ThreadCounters {
+  /** Chat lines (say, /me, /msg) taken from signed-in users and handed to the hub. */
+  messagesIn: number;
+  /** Hub lines (chat, /me, private, joined, left, announcements) written to signed-in sessions, one per recipient. */
+  messagesOut: number;
+  /** Bytes read from and written to chat connections. */
+  bytesIn: number;
+  bytesOut: number;
+  signIns: number;
+  signInFailures: number;
+  registrations: number;
+  floodDrops: number;
+  outputLimitDisconnects: number;
+}
+
+/** How late the thread's event loop ran its timers over the last interval, in ms. */
+export interface EventLoopLag {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * Thread -> hub: its counters and event-loop lag, sent each interval, and at once in answer to a
+ * MetricsRequest (with its seq), so a `metrics` call counts everything done before it.
+ */
+export interface ThreadMetrics {
+  k: "metrics";
+  seq?: number;
+  counters: ThreadCounters;
+  lag: EventLoopLag;
+}
+
 /** Thread -> hub: about the link itself (who is on it, its listeners, its counts, its logs). */
-export type LinkMessage = Hello | Pong | Listening | Stats | LogRecord;
+export type LinkMessage = Hello | Pong | Listening | Stats | LogRecord | ThreadMetrics;
 
 /** Thread -> hub: chat events that need no answer. */
 export type ChatNotice = Release | Failed | Say | Act;
@@ -361,8 +395,14 @@ export interface Crash {
   mode?: "throw" | "freeze";
 }
 
+/** Hub -> thread: send a ThreadMetrics now, with this seq. */
+export interface MetricsRequest {
+  k: "metrics";
+  seq: number;
+}
+
 /** Hub -> thread: what the thread itself acts on (the link answers pings and settles replies). */
-export type HubCommand = Welcome | Listen | Shutdown | Deliver | Direct | Drop | Crash;
+export type HubCommand = Welcome | Listen | Shutdown | Deliver | Direct | Drop | Crash | MetricsRequest;
 
 export type HubToThread = HubCommand | Reply | Ping;
 

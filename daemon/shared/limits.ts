@@ -52,6 +52,12 @@ export const MAX_FOLLOW_BACKLOG = 4 << 20;
 /** The status text systemd shows (STATUS=) changes at most this often. */
 export const STATUS_INTERVAL_MS = 1000;
 
+/** How often each session thread sends the hub its counters and rolls its event-loop lag window. */
+export const METRICS_INTERVAL_MS = 1000;
+
+/** How long a `metrics` request waits for the threads' fresh counters before it uses their last reports. */
+export const METRICS_ANSWER_TIMEOUT_MS = 1000;
+
 /** How often the hub pings each thread (a silent thread is restarted after --thread-timeout). */
 export const PING_INTERVAL_MS = 2000;
 

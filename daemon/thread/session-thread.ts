@@ -16,6 +16,7 @@ import { EchoService } from "./echo-service.ts";
 import { HubLink, HubRequestFailed } from "./hub-link.ts";
 import { IdentityStore } from "../shared/identity-store.ts";
 import type { Service } from "./service.ts";
+import { MetricsReporter } from "./metrics.ts";
 
 const { config, worker, thread } = workerData as ThreadData;
 
@@ -32,6 +33,7 @@ const hub = new HubLink(config.hubPath, config.maxLine, dispatch, (reason) => {
   process.exit(1);
 });
 hub.send({ k: "hello", worker, thread });
+const metrics = new MetricsReporter((message) => hub.send(message));
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 const maxLevel = LEVELS[config.logLevel];
@@ -201,6 +203,7 @@ const HUB_COMMANDS: { [K in HubCommand["k"]]: (message: Extract<HubCommand, { k:
     else if (!message.on) closeListeners();
   },
   shutdown: (message) => void shutdown(message.graceMs),
+  metrics: (message) => metrics.answer(message.seq),
   crash: (message) =>
     setImmediate(() => {
       if (message.mode !== "freeze") throw new Error("crash requested through debug.crashThread");

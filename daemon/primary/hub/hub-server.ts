@@ -13,6 +13,7 @@ import {
   type ListenPorts,
   type LogRecord,
   type ServiceName,
+  type ThreadMetrics,
   type ThreadToHub,
 } from "../../../protocol/hub-messages.ts";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
@@ -59,6 +60,8 @@ export interface HubEvents {
   onGone(link: ThreadLink): void;
   /** A thread stopped answering: the primary has its process restart it. */
   onUnresponsive(link: ThreadLink, silentMs: number): void;
+  /** A thread's counters and event-loop lag (each interval, and in answer to a metrics request). */
+  onMetrics?(link: ThreadLink, report: ThreadMetrics): void;
 }
 
 /** How the chat hub answers each kind of request, for the thread that asked. */
@@ -129,6 +132,9 @@ export class HubServer {
       if (!conn.link) return;
       conn.link.listening[m.service] = m.ok;
       this.events.onListening(conn.link, m.service, m.ok, m.port, m.error);
+    },
+    metrics: (conn, m) => {
+      if (conn.link) this.events.onMetrics?.(conn.link, m);
     },
     stats: (conn, m) => {
       if (!conn.link) return;

@@ -4,6 +4,7 @@ import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-mes
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
 import type { Service } from "../service.ts";
+import { countChatBytes, linesIn, threadCounters } from "../metrics.ts";
 
 /**
  * ChatService hosts a thread's chat sessions and carries out what the hub sends: one
@@ -40,6 +41,7 @@ export class ChatService implements Service {
 
   accept(socket: net.Socket): void {
     const sid = `${this.sidPrefix}.${++this.nextId}`;
+    countChatBytes(socket);
     const session = new ChatSession(sid, socket, {
       ...this.host,
       joined: (s, reply) => this.joined(s, reply),
@@ -65,6 +67,7 @@ export class ChatService implements Service {
    */
   private joined(session: ChatSession, reply: JoinReply): void {
     if (!this.open.has(session.sid)) return;
+    threadCounters.signIns++;
     session.sendHistory(reply.history, reply.omitted);
     if (reply.motd.length > 0) session.send(motdLines(reply.motd));
     session.send(onlineLine(reply.online, reply.away));
@@ -119,10 +122,16 @@ export class ChatService implements Service {
     const { shared, own } = planWrites(batch, this.ignoring);
     const late = this.joinedMidTurn.size > 0 ? this.lateWrites(batch) : null;
     this.joinedMidTurn.clear();
+    let sharedWrites = 0;
     for (const [sid, session] of this.signedIn) {
       const data = late?.has(sid) ? late.get(sid) : own.has(sid) ? own.get(sid) : shared;
-      if (data) session.send(data);
+      if (!data) continue;
+      session.send(data);
+      // Lines delivered, one per recipient: the shared buffer's are counted once for all its writes.
+      if (data === shared) sharedWrites++;
+      else threadCounters.messagesOut += linesIn(data);
     }
+    if (shared && sharedWrites > 0) threadCounters.messagesOut += sharedWrites * linesIn(shared);
   }
 
   /** What each session that joined mid-turn gets: the lines queued after its join, planned as for the others. */

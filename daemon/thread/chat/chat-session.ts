@@ -13,6 +13,7 @@ import type { HistoryEntry, JoinReply } from "../../../protocol/hub-messages.ts"
 import { sanitize } from "../../../protocol/text.ts";
 import type { IdentityStore } from "../../shared/identity-store.ts";
 import type { HubLink } from "../hub-link.ts";
+import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 import { type CommandSession, findCommand } from "./commands.ts";
 import { SessionIO } from "./session-io.ts";
@@ -171,6 +172,7 @@ export class ChatSession implements CommandSession {
     if (text.trim() === "") return;
     const input = parseInput(text);
     if (input.kind === "message") {
+      threadCounters.messagesIn++;
       this.hub.send({ k: "say", sid: this.sid, text: input.text });
       return;
     }

@@ -39,6 +39,7 @@ import { checkName } from "../../../protocol/names.ts";
 import type { Identity, IdentityStore, IgnoreChange } from "../../shared/identity-store.ts";
 import { MAX_IGNORES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
+import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 import { askNewPassword } from "./new-password.ts";
 import type { SessionIO } from "./session-io.ts";
@@ -110,6 +111,7 @@ const history: Command = {
 
 /** A private message: the sender's copy, and the recipient's away text if they are away. */
 async function sendPrivate(session: CommandSession, to: string, text: string): Promise<void> {
+  threadCounters.messagesIn++;
   const reply = await session.hub.request({ k: "msg", sid: session.sid, to, text });
   if (!reply.ok) return session.io.send(noSuchUser(to));
   const away = reply.away === undefined ? "" : awayNotice(reply.name!, reply.away);
@@ -256,6 +258,7 @@ const me: Command = {
   summary: "an action: others see * yourname ACTION",
   run: (session, args) => {
     if (args.trim() === "") return session.io.send(usage(me));
+    threadCounters.messagesIn++;
     session.hub.send({ k: "act", sid: session.sid, text: args });
   },
 };

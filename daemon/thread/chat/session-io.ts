@@ -4,6 +4,7 @@ import { LineFramer } from "../../../protocol/line-framer.ts";
 import { TelnetFilter } from "../../../protocol/telnet.ts";
 import { decodeUtf8 } from "../../../protocol/text.ts";
 import { MAX_QUEUED_LINES, SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
+import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 
 /** What one typed line is for: the answer to a prompt, or (signed in) chat. */
@@ -86,6 +87,7 @@ export class SessionIO implements Prompter {
         queued: this.socket.writableLength,
       });
       this.endReason = "output limit";
+      threadCounters.outputLimitDisconnects++;
       this.closedNow = true;
       this.socket.destroy();
     }

@@ -17,6 +17,7 @@ import { hasControlChars } from "../../../protocol/text.ts";
 import { type Identity, IdentityFileCorrupt, type IdentityStore } from "../../shared/identity-store.ts";
 import { MAX_SIGN_IN_FAILURES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
+import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 import { askNewPassword } from "./new-password.ts";
 import type { SessionIO } from "./session-io.ts";
@@ -136,6 +137,7 @@ export class SignInDialogue {
       return this.host.signIn(identity.name, key);
     }
     this.host.hub.send({ k: "failed", key, address: this.address });
+    threadCounters.signInFailures++;
     this.failures++;
     this.host.log("info", "failed sign-in", { name, address: this.address, failures: this.failures });
     if (this.failures >= MAX_SIGN_IN_FAILURES) return this.io.close("too many failures", TOO_MANY_FAILURES);
@@ -167,6 +169,7 @@ export class SignInDialogue {
     }
     if (outcome === "taken") return this.refuse(errorLine(`the name ${name} was just taken; pick another`));
     this.host.log("info", "registered", { name, address: this.address });
+    threadCounters.registrations++;
     this.io.send(registered(name));
     return this.host.signIn(name, key);
   }
