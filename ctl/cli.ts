@@ -19,6 +19,7 @@ import { ControlClient } from "./control-client.ts";
 import { durationOption, lastOf } from "./duration.ts";
 import { CtlError, ExitCode, UsageError } from "./errors.ts";
 import { socketCandidates } from "./socket-candidates.ts";
+import { usageMessage } from "./usage.ts";
 import { CTL_VERSION } from "./version.ts";
 
 export const COMMANDS: readonly CtlCommand[] = [
@@ -126,15 +127,22 @@ export function socketPathsFor(flag: string | undefined): string[] {
 export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}): Promise<number> {
   let failure: CtlError | null = null;
   let chosen: { cmd: CtlCommand; args: CtlArgs } | null = null;
+  let noCommand = false;
   const parser = ctlParser([...(session.defaults ?? []), ...argv], (cmd, args) => {
     chosen = { cmd, args };
   }).fail((message, error) => {
-    failure ??=
-      error instanceof CtlError ? error : new UsageError(message || String(error?.message ?? error));
+    // yargs may fail twice for one line, first without a message (no command: `--bogus status` took "status" as the flag's value).
+    if (error instanceof CtlError) failure ??= error;
+    else if (message || error)
+      failure ??= new UsageError(
+        usageMessage(message || String(error?.message), argv, COMMANDS, GLOBAL_OPTIONS),
+      );
+    else noCommand = true;
   });
   try {
     await parser.parseAsync();
     const picked = chosen as { cmd: CtlCommand; args: CtlArgs } | null;
+    if (!failure && noCommand) failure = new UsageError("no command given (tsctl --help lists them)");
     if (!failure && picked) {
       picked.cmd.check?.(picked.args);
       await picked.cmd.run(contextFor(picked.args, io, session), picked.args);

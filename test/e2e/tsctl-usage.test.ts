@@ -1,0 +1,122 @@
+/**
+ * Bad usage acts on nothing: every tsctl command with an unknown option, a missing argument
+ * and a malformed value, against one real daemon with an account online. Each exits 2 with one
+ * line on stderr, and after each the daemon still runs (same pid), is not paused, has the same
+ * accounts and the same users online, and nobody got an announcement.
+ */
+import test from "ava";
+import type { IdentitySummary } from "../../protocol/rpc.ts";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import { shape } from "../helpers/daemon.ts";
+import { useDaemon } from "../helpers/use-daemon.ts";
+
+const d = useDaemon(test, shape(1, 1));
+
+/** Each line is bad usage; a regex, when given, is what its message must say. */
+const BAD: [string[], RegExp?][] = [
+  [["status", "--bogus"], /status: unknown option --bogus/],
+  [["status", "extra"], /unexpected argument "extra"/],
+  [["status", "--timeout", "abc"], /--timeout takes a duration/],
+  [["stop", "--force"]],
+  [["stop", "--grace"], /--grace needs a value/],
+  [["stop", "--grace", "-5s"], /--grace takes a duration/],
+  [["stop", "--grace", "2h"], /--grace must be at most 10m/],
+  [["stop", "now"]],
+  [["pause", "--force"], /pause: unknown option --force/],
+  [["pause", "now"]],
+  [["pause", "--timeout", "-1s"]],
+  [["resume", "--force"]],
+  [["resume", "now"]],
+  [["logs", "--bogus"]],
+  [["logs", "-n"]],
+  [["logs", "-n", "abc"], /-n takes a whole number/],
+  [["logs", "clear", "--bogus"]],
+  [["logs", "rotate"], /"rotate" is not one of clear, reopen/],
+  [["identities", "--yes"], /identities: an argument is missing/],
+  [["identities"]],
+  [["identities", "wipe", "--yes", "--bogus"]],
+  [["identities", "bogus", "--yes"]],
+  [["identities", "wipe", "extra", "--yes"]],
+  [["identities", "list", "--yes"]],
+  [["identities", "remove", "--yes"], /needs the account's NAME/],
+  [["identities", "remove", "alice", "--yes", "--force"]],
+  [["identities", "reset"]],
+  [["identities", "reset", "alice", "--bogus"]],
+  [["who", "--bogus"]],
+  [["who", "extra"]],
+  [["kick"], /kick: an argument is missing; usage: tsctl kick NAME \[REASON\.\.\.\]/],
+  [["kick", "alice", "--bogus"]],
+  [["kick", "alice", "--timeout", "0"]],
+  [["announce"]],
+  [["announce", "hi", "--bogus"], /announce: unknown option --bogus/],
+  [["announce", " "]],
+  [["ban"]],
+  [["ban", "127.0.0.1", "--bogus"]],
+  [["ban", "127.0.0.1", "--for", "abc"], /--for takes a duration/],
+  [["ban", "127.0.0.1", "--for", "-1h"]],
+  [["ban", "127.0.0.1", "--for"]],
+  [["unban"]],
+  [["unban", "127.0.0.1", "--bogus"]],
+  [["unban", "a", "b"]],
+  [["bans", "--bogus"]],
+  [["bans", "extra"]],
+  [["mute"]],
+  [["mute", "alice", "--bogus"]],
+  [["mute", "alice", "--for", "abc"]],
+  [["mute", "alice", "--for", "0s"], /--for must be at least 1s/],
+  [["unmute"]],
+  [["unmute", "alice", "--bogus"]],
+  [["unmute", "alice", "bob"]],
+  [["config"]],
+  [["config", "bogus"]],
+  [["config", "get", "--bogus"]],
+  [["config", "get", "flood-rate", "extra"]],
+  [["config", "set", "flood-rate"], /config set needs a KEY and a VALUE/],
+  [["config", "set", "flood-rate", "1", "extra"]],
+  [["reload", "--bogus"]],
+  [["reload", "now"]],
+  [["--bogus", "status"]],
+  [["stauts"], /did you mean `status`\?/],
+  [["--timeout", "10h", "pause"], /--timeout must be at most 1h/],
+];
+
+interface State {
+  pid: number;
+  paused: boolean;
+  accounts: string[];
+  online: string[];
+}
+
+async function state(): Promise<State> {
+  const status = await d.status();
+  return {
+    pid: status.pid,
+    paused: status.paused,
+    accounts: (await d.rpc<IdentitySummary[]>("identities.list")).map((i) => i.name).sort(),
+    online: (await d.who()).map((u) => u.name).sort(),
+  };
+}
+
+test.serial(
+  "tsctl usage - every command with a bad option, a missing argument or a malformed value: exit 2, nothing changed",
+  async (t) => {
+    const online: ChatClient[] = [await d.user("alice"), await d.user("bob")];
+    await online[0]!.line("* bob joined");
+    const before = await state();
+    t.deepEqual(before.online, ["alice", "bob"]);
+    t.false(before.paused);
+    for (const [argv, message] of BAD) {
+      const what = `tsctl ${argv.join(" ")}`;
+      const result = await d.daemon.tsctl(argv);
+      t.is(result.code, 2, `${what}: ${result.stderr}`);
+      t.is(result.stdout, "", what);
+      t.regex(result.stderr, /^tsctl: [^\n]+\n$/, `${what}: one line on stderr`);
+      if (message) t.regex(result.stderr, message, what);
+      t.deepEqual(await state(), before, `${what} changed nothing`);
+    }
+    // No announcement, kick or mute reached the users: alice's next line is the one sent now.
+    online[1]!.send("still here");
+    t.is(await online[0]!.line(/^</), "<bob> still here");
+    t.false(online[0]!.all.includes("* server"), "no announcement was made");
+  },
+);
