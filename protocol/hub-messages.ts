@@ -395,6 +395,16 @@ export interface Crash {
   mode?: "throw" | "freeze";
 }
 
+/**
+ * Hub -> thread: the settings that change while the daemon runs (config.set, reload), sent to
+ * every thread on each change and to each thread before its welcome, so a thread started later
+ * (a restart after a crash) runs with the values in force, not those it was forked with.
+ */
+export interface Settings {
+  k: "settings";
+  limits: LiveLimits;
+}
+
 /** Hub -> thread: send a ThreadMetrics now, with this seq. */
 export interface MetricsRequest {
   k: "metrics";
@@ -402,7 +412,16 @@ export interface MetricsRequest {
 }
 
 /** Hub -> thread: what the thread itself acts on (the link answers pings and settles replies). */
-export type HubCommand = Welcome | Listen | Shutdown | Deliver | Direct | Drop | Crash | MetricsRequest;
+export type HubCommand =
+  | Welcome
+  | Listen
+  | Shutdown
+  | Deliver
+  | Direct
+  | Drop
+  | Crash
+  | MetricsRequest
+  | Settings;
 
 export type HubToThread = HubCommand | Reply | Ping;
 
@@ -446,6 +465,18 @@ export interface ServiceConfig {
   /** Names nobody may register besides `server` (--reserved-names). */
   reservedNames: string[];
 }
+
+/** The part of ServiceConfig that config.set and reload change while threads run (a Settings message). */
+export type LiveLimits = Pick<
+  ServiceConfig,
+  | "maxLine"
+  | "loginTimeoutSeconds"
+  | "maxPerAddress"
+  | "floodBurst"
+  | "floodRate"
+  | "outputLimit"
+  | "logLevel"
+> & { floodQueue?: number };
 
 export const WORKER_CONFIG_ENV = "TSD_WORKER_CONFIG";
 

@@ -25,7 +25,8 @@ const INITIAL_PENDING = 256;
  * inside it) or a fresh array; it never aliases the framer's own buffer, so it may be kept.
  */
 export class LineFramer {
-  readonly maxLine: number;
+  /** May change between pushes (a live --max-line): a partial line already over it is then cut as too long. */
+  maxLine: number;
   /** Emit empty lines too (a sign-in prompt answers them); by default they are dropped. */
   readonly emitEmpty: boolean;
   #pending: Uint8Array | null = null;

@@ -4,7 +4,13 @@ import { fileURLToPath } from "node:url";
 import { type ListenPorts, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
 import { entryFile } from "../shared/entry-file.ts";
 import { IdentityFileCorrupt, IdentityStore, removeIdentityLeftovers } from "../shared/identity-store.ts";
-import { DEFAULT_GRACE_MS, PING_INTERVAL_MS, STARTUP_TIMEOUT_MS, STOP_MARGIN_MS } from "../shared/limits.ts";
+import {
+  DEFAULT_GRACE_MS,
+  MAX_LINE_CEILING,
+  PING_INTERVAL_MS,
+  STARTUP_TIMEOUT_MS,
+  STOP_MARGIN_MS,
+} from "../shared/limits.ts";
 import { startConsole } from "./console.ts";
 import { buildControlMethods, type DaemonControl } from "./control/control-methods.ts";
 import { createControlServer } from "./control/control-server.ts";
@@ -19,6 +25,7 @@ import { EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Listeners } from "./listeners.ts";
+import { LiveSettings, type SettingChange } from "./live-settings.ts";
 import { type Motd, MotdUnreadable, readMotd } from "./motd.ts";
 import { createLogger, type DaemonLogger, type Log } from "./log/logger.ts";
 import type { DaemonOptions } from "./options.ts";
@@ -63,12 +70,16 @@ export class Daemon {
   private readonly teardown = new Teardown();
   private readonly version = readVersion();
   private logger: DaemonLogger | null = null;
+  private hub: HubServer | null = null;
+  /** The options in force; config.set and reload change the live ones. */
+  private readonly settings: LiveSettings;
   private paused = false;
   private stopping: Promise<void> | null = null;
 
   private constructor(opts: DaemonOptions) {
     this.opts = opts;
     this.paths = daemonPaths(opts);
+    this.settings = new LiveSettings(opts.inForce, (changes) => this.settingsChanged(changes));
   }
 
   /**
@@ -135,12 +146,17 @@ export class Daemon {
       this.log("warn", "removed what an interrupted identity write left behind", { leftovers });
     const startedAt = new Date();
     const history = await this.openHistory();
+    const settings = this.settings;
     const chat = new EmbeddedChatHub({
-      maxPerAddress: this.opts.maxPerAddress,
+      get maxPerAddress() {
+        return settings.number("max-per-address");
+      },
       registrationsPerHour: this.opts.registrationsPerHour,
       history,
       log: this.log,
-      debug: this.opts.logLevel === "debug",
+      get debug() {
+        return settings.logLevel === "debug";
+      },
     });
     if (motd) this.useMotd(chat, motd);
     const asked: ListenPorts = {};
@@ -156,6 +172,7 @@ export class Daemon {
       threadTimeoutMs: this.opts.threadTimeout * 1000,
       isOpen: () => this.isOpen(),
       isStopping: () => this.stopping !== null,
+      settings: () => this.settings.threadLimits(),
     });
     const hub = await this.openHub(chat, events);
     await this.openControl(gid, { startedAt, logger, identities, chat, listeners, hub, supervisor });
@@ -289,11 +306,13 @@ export class Daemon {
     if (!onWindows) fs.rmSync(hubPath, { force: true });
     const opts = this.opts;
     const hub = new HubServer(chat, events, {
-      maxLine: opts.maxLine,
+      // Sized for the largest --max-line: config.set may raise it while the links are up.
+      maxLine: MAX_LINE_CEILING,
       pingIntervalMs: PING_INTERVAL_MS,
       threadTimeoutMs: opts.threadTimeout * 1000,
     });
     this.teardown.add("the hub", () => hub.close());
+    this.hub = hub;
     await hub.listen(hubPath);
     this.teardown.add("the hub's socket file", () => {
       if (!onWindows) fs.rmSync(hubPath, { force: true });
@@ -350,7 +369,17 @@ export class Daemon {
       ...usersControl(chat, this.log),
       ...identitiesControl(identities, this.log),
       ...debugControl(hub.links, this.log),
+      configGet: (key) => this.settings.get(key),
+      configSet: (key, value) => this.settings.set(key, value),
     };
+  }
+
+  /** A live option changed (config.set, reload): the logger, the hub and every session thread follow at once. */
+  private settingsChanged(changes: readonly SettingChange[]): void {
+    this.logger?.setLevel(this.settings.logLevel);
+    this.hub?.broadcast({ k: "settings", limits: this.settings.threadLimits() });
+    for (const { key, value, previous } of changes)
+      this.log("info", "setting changed", { key, value, previous });
   }
 
   /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reopens the log file (logrotate) and rereads --motd. */

@@ -1,6 +1,7 @@
 import yargs, { type Options } from "yargs";
 import { checkName } from "../../protocol/names.ts";
 import type { LogLevel } from "../../protocol/hub-messages.ts";
+import { MAX_LINE_CEILING } from "../shared/limits.ts";
 
 export interface DaemonOptions {
   host: string;
@@ -31,7 +32,16 @@ export interface DaemonOptions {
   threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
+  /** Every option's value in force, by its command-line name (config.get; config.set changes the live ones). */
+  inForce: OptionValues;
+  /** The --config file, reread by reload for its live options. */
+  configFile: string | undefined;
+  /** The options given by flag or TSD_* variable: they win over the config file, at a reload too. */
+  pinned: ReadonlySet<string>;
 }
+
+/** Option values by command-line name, as config.get answers them. */
+export type OptionValues = Record<string, string | number | boolean | string[] | null>;
 
 /**
  * Defaults measured on a 2-core machine with `npm run bench` (docs/architecture.md): one
@@ -132,7 +142,7 @@ export const DAEMON_OPTIONS = {
   },
   "max-line": {
     default: 4096,
-    coerce: positive("max-line", 16, 1 << 20),
+    coerce: positive("max-line", 16, MAX_LINE_CEILING),
     describe: "longest chat input line, bytes",
   },
   "login-timeout": {
@@ -202,7 +212,10 @@ export const DAEMON_OPTIONS = {
 } satisfies Record<string, Options>;
 
 /** Flags, then env TSD_*, then the JSON file of --config, then the defaults (control.md). */
-export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions> {
+export async function parseDaemonOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DaemonOptions> {
   const parsed = await yargs(argv)
     .scriptName("tsd-daemon")
     .usage(
@@ -217,7 +230,17 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .parseAsync();
+  const inForce: OptionValues = {};
+  for (const [key, def] of Object.entries(DAEMON_OPTIONS)) {
+    if ("hidden" in def && def.hidden) continue;
+    inForce[key] = (parsed[key] as OptionValues[string] | undefined) ?? null;
+  }
+  const configFile = typeof parsed.config === "string" ? parsed.config : undefined;
+  if (configFile !== undefined) inForce.config = configFile;
   return {
+    inForce,
+    configFile,
+    pinned: pinnedOptions(argv, env),
     host: parsed.host,
     chatPort: parsed.chat ? parsed["chat-port"] : null,
     echoPort: parsed.echo ? parsed["echo-port"] : null,
@@ -246,4 +269,62 @@ export async function parseDaemonOptions(argv: string[]): Promise<DaemonOptions>
     console: parsed.console,
     debugFaults: parsed["debug-faults"],
   };
+}
+
+/** The TSD_* variable of an option: TSD_FLOOD_RATE for flood-rate. */
+export function envName(key: string): string {
+  return `TSD_${key.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** The options named on the command line (--x, --x=1, --no-x) or by a TSD_* variable. */
+function pinnedOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Set<string> {
+  const pinned = new Set<string>();
+  for (const arg of argv) {
+    if (arg === "--") break;
+    const match = /^--(?:no-)?([a-z0-9-]+)(?:=|$)/.exec(arg);
+    if (match && Object.hasOwn(DAEMON_OPTIONS, match[1]!)) pinned.add(match[1]!);
+  }
+  for (const key of Object.keys(DAEMON_OPTIONS)) if (env[envName(key)] !== undefined) pinned.add(key);
+  return pinned;
+}
+
+/** A value an option does not take: the message names the option and what it takes. */
+export class BadOptionValue extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadOptionValue";
+  }
+}
+
+/**
+ * An option's value checked as the parser checks it (the same coercer or list of choices), for
+ * config.set and reload: the value as the option holds it, or BadOptionValue.
+ */
+export function checkOptionValue(key: string, value: unknown): OptionValues[string] {
+  const def = (DAEMON_OPTIONS as Record<string, Options>)[key];
+  if (!def) throw new BadOptionValue(`--${key} is not an option`);
+  if (def.choices) {
+    const choices = def.choices as readonly unknown[];
+    if (!choices.includes(value))
+      throw new BadOptionValue(`--${key} must be one of ${choices.join(", ")}, not ${JSON.stringify(value)}`);
+    return value as string;
+  }
+  if (def.coerce) {
+    // The coercers take what a flag or a JSON file gives: a number, text, or a list of names.
+    const given = typeof value === "number" || (typeof value === "string" && value.trim() !== "");
+    if (!given && !Array.isArray(value))
+      throw new BadOptionValue(`--${key} needs a value, not ${JSON.stringify(value)}`);
+    try {
+      return def.coerce(value) as OptionValues[string];
+    } catch (error) {
+      throw new BadOptionValue((error as Error).message);
+    }
+  }
+  if (def.type === "boolean") {
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "false") return value === "true";
+    throw new BadOptionValue(`--${key} must be true or false`);
+  }
+  if (typeof value !== "string") throw new BadOptionValue(`--${key} must be a string`);
+  return value;
 }

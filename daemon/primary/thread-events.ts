@@ -1,3 +1,4 @@
+import type { LiveLimits } from "../../protocol/hub-messages.ts";
 import type { HubEvents } from "./hub/hub-server.ts";
 import type { Listeners } from "./listeners.ts";
 import type { Log } from "./log/logger.ts";
@@ -17,6 +18,8 @@ export interface ThreadEventsContext {
   /** Whether the listeners are to be open: not paused, not stopping. */
   isOpen(): boolean;
   isStopping(): boolean;
+  /** The live settings in force, sent to each thread before its welcome (config.set, reload). */
+  settings(): LiveLimits;
 }
 
 /**
@@ -36,6 +39,8 @@ export function threadEvents(ctx: ThreadEventsContext): HubEvents {
       clearTimeout(restarting.get(slot(link)));
       restarting.delete(slot(link));
       log("info", "session thread connected", { worker: link.worker, thread: link.thread });
+      link.send({ k: "settings", limits: ctx.settings() });
+
       return { paused: !ctx.isOpen(), ports: listeners.hello(link) };
     },
     onListening: (link, service, ok, port, error) => {

@@ -6,6 +6,12 @@
 
 // Session threads and their sessions
 
+/**
+ * The largest --max-line (bytes); the hub links are sized for it (hubLineLimit), so config.set
+ * can raise --max-line while they are up.
+ */
+export const MAX_LINE_CEILING = 1 << 20;
+
 /** Wrong passwords in one connection before it is closed (chat-protocol.md). */
 export const MAX_SIGN_IN_FAILURES = 3;
 

@@ -15,6 +15,8 @@ import { connectionsPerThread } from "./descriptor-budget.ts";
 import { EchoService } from "./echo-service.ts";
 import { HubLink, HubRequestFailed } from "./hub-link.ts";
 import { IdentityStore } from "../shared/identity-store.ts";
+import { applyLiveLimits, sessionLimits } from "./live-limits.ts";
+import { MAX_LINE_CEILING } from "../shared/limits.ts";
 import type { Service } from "./service.ts";
 import { MetricsReporter } from "./metrics.ts";
 
@@ -22,7 +24,8 @@ const { config, worker, thread } = workerData as ThreadData;
 
 // A thread that loses the hub exits rather than running headless; its process restarts it.
 // The hub cannot carry the news any more, so it goes to the process, which forwards it.
-const hub = new HubLink(config.hubPath, config.maxLine, dispatch, (reason) => {
+// The link is sized for the largest --max-line there can be: config.set may raise it while the link is up.
+const hub = new HubLink(config.hubPath, MAX_LINE_CEILING, dispatch, (reason) => {
   const record: LogRecord = {
     k: "log",
     level: "error",
@@ -36,7 +39,7 @@ hub.send({ k: "hello", worker, thread });
 const metrics = new MetricsReporter((message) => hub.send(message));
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
-const maxLevel = LEVELS[config.logLevel];
+let maxLevel = LEVELS[config.logLevel];
 
 function log(level: LogLevel, msg: string, meta?: Record<string, unknown>): void {
   if (LEVELS[level] <= maxLevel) hub.send({ k: "log", level, msg, meta });
@@ -57,17 +60,13 @@ const echo = new EchoService(log, sessionsChanged);
 const identities = new IdentityStore(path.join(config.stateDir, "identities.json"), {
   reservedNames: config.reservedNames,
 });
+/** One object for the thread's life: sessions hold it by reference, and a Settings message updates it in place. */
+const limits = sessionLimits(config);
 const chat = new ChatService(
   {
     hub,
     identities,
-    limits: {
-      maxLine: config.maxLine,
-      loginTimeoutMs: config.loginTimeoutSeconds * 1000,
-      floodBurst: config.floodBurst,
-      floodRate: config.floodRate,
-      outputLimit: config.outputLimit,
-    },
+    limits,
     log,
   },
   `${worker}.${thread}`,
@@ -204,6 +203,10 @@ const HUB_COMMANDS: { [K in HubCommand["k"]]: (message: Extract<HubCommand, { k:
   },
   shutdown: (message) => void shutdown(message.graceMs),
   metrics: (message) => metrics.answer(message.seq),
+  settings: (message) => {
+    applyLiveLimits(config, limits, message.limits);
+    maxLevel = LEVELS[config.logLevel];
+  },
   crash: (message) =>
     setImmediate(() => {
       if (message.mode !== "freeze") throw new Error("crash requested through debug.crashThread");

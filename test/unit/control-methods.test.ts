@@ -19,6 +19,8 @@ const noop: DaemonControl = {
   kick: () => false,
   announce: () => 0,
   crashThread: () => false,
+  configGet: () => ({}),
+  configSet: (key) => ({ key, value: null, previous: null }),
 };
 
 test("control methods - the table is kept in name order", (t) => {

@@ -32,6 +32,15 @@ function setup(state: { open: boolean; stopping: boolean }, threadTimeoutMs = 60
     threadTimeoutMs,
     isOpen: () => state.open,
     isStopping: () => state.stopping,
+    settings: () => ({
+      maxLine: 4096,
+      loginTimeoutSeconds: 60,
+      maxPerAddress: 50,
+      floodBurst: 20,
+      floodRate: 5,
+      outputLimit: 1 << 20,
+      logLevel: "info" as const,
+    }),
   });
   return { events, logged, restarts, killed: killed.promise };
 }

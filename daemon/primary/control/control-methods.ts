@@ -1,4 +1,5 @@
 import type { ControlMethodName, NewControlMethodName } from "../../../protocol/rpc.ts";
+import { type ConfigControl, configHandlers } from "./config.ts";
 import type { Serve } from "./control-server.ts";
 import { type DebugControl, debugHandlers } from "./debug.ts";
 import { type IdentitiesControl, identitiesHandlers } from "./identities.ts";
@@ -7,7 +8,12 @@ import { type StatusControl, statusHandlers } from "./status.ts";
 import { type UsersControl, usersHandlers } from "./users.ts";
 
 /** What the control methods can ask of the running daemon, one interface per method group. */
-export type DaemonControl = StatusControl & LogsControl & UsersControl & IdentitiesControl & DebugControl;
+export type DaemonControl = StatusControl &
+  LogsControl &
+  UsersControl &
+  IdentitiesControl &
+  DebugControl &
+  ConfigControl;
 
 /** The method table: every method of control.md with its handler; debug.crashThread only with --debug-faults. */
 export type ControlMethods = {
@@ -22,6 +28,7 @@ export function buildControlMethods(
   defaultGraceMs: number,
   opts: { debugFaults?: boolean } = {},
 ): ControlMethods {
+  const { serveConfigGet, serveConfigSet } = configHandlers(daemon);
   const { serveDebugCrashThread } = debugHandlers(daemon);
   const { serveIdentitiesList, serveIdentitiesWipe } = identitiesHandlers(daemon);
   const { serveLogsClear, serveLogsReopen, serveLogsTail } = logsHandlers(daemon);
@@ -29,6 +36,8 @@ export function buildControlMethods(
   const { serveChatAnnounce, serveUsersKick, serveUsersList } = usersHandlers(daemon);
   return {
     "chat.announce": serveChatAnnounce,
+    "config.get": serveConfigGet,
+    "config.set": serveConfigSet,
     ...(opts.debugFaults ? { "debug.crashThread": serveDebugCrashThread } : {}),
     "identities.list": serveIdentitiesList,
     "identities.wipe": serveIdentitiesWipe,

@@ -5,17 +5,18 @@
  * second count can drift from the first.
  */
 export class AddressLimiter {
-  readonly #max: number;
+  readonly #max: () => number;
   readonly #byPeer = new Map<object, Map<string, number>>();
 
-  /** maxPerAddress: 0 is no cap. */
-  constructor(maxPerAddress: number) {
-    this.#max = maxPerAddress;
+  /** maxPerAddress: 0 is no cap; a function is asked at each admission (config.set changes it live). */
+  constructor(maxPerAddress: number | (() => number)) {
+    this.#max = typeof maxPerAddress === "number" ? () => maxPerAddress : maxPerAddress;
   }
 
   /** Counts a new connection of peer's from address; false (and not counted) when the address is at the cap. */
   admit(peer: object, address: string): boolean {
-    if (this.#max > 0 && this.count(address) >= this.#max) return false;
+    const max = this.#max();
+    if (max > 0 && this.count(address) >= max) return false;
     let own = this.#byPeer.get(peer);
     if (!own) {
       own = new Map();

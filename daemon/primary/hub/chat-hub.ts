@@ -74,6 +74,7 @@ export interface ChatHub {
 }
 
 export interface ChatHubOptions {
+  /** Read at each admission: a getter may change it while the hub runs (config.set). */
   maxPerAddress: number;
   /** Accounts an hour per network (protocol/registration-budget.ts); 0 or absent: no bound. */
   registrationsPerHour?: number;
@@ -105,7 +106,7 @@ export class EmbeddedChatHub implements ChatHub {
   constructor(opts: ChatHubOptions) {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
-    this.addresses = new AddressLimiter(opts.maxPerAddress);
+    this.addresses = new AddressLimiter(() => this.opts.maxPerAddress);
     this.signIns = new SignInLimits(opts.registrationsPerHour ?? 0, this.now);
   }
 

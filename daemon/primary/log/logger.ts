@@ -10,6 +10,8 @@ export type Log = (level: LogLevel, msg: string, meta?: Record<string, unknown>)
 
 export interface DaemonLogger {
   log: Log;
+  /** Records below level are dropped from now on (config.set log-level). */
+  setLevel(level: LogLevel): void;
   readonly file: LogFileTransport;
   /** Calls listener with every formatted line from now on; returns the function that stops it. */
   follow(listener: (line: string) => void): () => void;
@@ -86,6 +88,9 @@ export function createLogger(opts: {
     },
     log(level, msg, meta) {
       logger.log(level, msg, meta);
+    },
+    setLevel(level) {
+      logger.level = level;
     },
     file,
     async close() {

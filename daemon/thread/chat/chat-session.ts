@@ -63,7 +63,7 @@ export class ChatSession implements CommandSession {
   readonly ignores = new Map<string, string>();
   private readonly host: SessionHost;
   private readonly signInDialogue: SignInDialogue;
-  private readonly flood: TokenBucket;
+  private flood: TokenBucket;
   private readonly slowDown = new OncePer(1000);
   private loginTimer: NodeJS.Timeout | null;
   /** The hub already knows this session ended (it said so before its last line). */
@@ -76,8 +76,7 @@ export class ChatSession implements CommandSession {
     this.identities = host.identities;
     this.log = host.log;
     this.io = new SessionIO(socket, {
-      maxLine: host.limits.maxLine,
-      outputLimit: host.limits.outputLimit,
+      limits: host.limits,
       log: host.log,
       onLine: (text) => this.onChat(text),
       onClose: (reason) => this.onClose(reason),
@@ -164,7 +163,7 @@ export class ChatSession implements CommandSession {
   private async onChat(typed: string): Promise<void> {
     if (this.name === null) return;
     if (typed.trim() === "") return;
-    if (!this.flood.take(Date.now())) {
+    if (!this.floodBucket().take(Date.now())) {
       if (this.slowDown.ready(Date.now())) this.send(SLOW_DOWN);
       return;
     }
@@ -182,6 +181,14 @@ export class ChatSession implements CommandSession {
       return;
     }
     await command.run(this, input.args);
+  }
+
+  /** The flood bucket at the limits in force: a config.set of flood-burst or flood-rate starts a fresh one. */
+  private floodBucket(): TokenBucket {
+    const { floodBurst, floodRate } = this.host.limits;
+    if (this.flood.burst !== Math.max(1, Math.floor(floodBurst)) || this.flood.ratePerSecond !== floodRate)
+      this.flood = new TokenBucket(floodBurst, floodRate);
+    return this.flood;
   }
 
   private onClose(reason: string): void {

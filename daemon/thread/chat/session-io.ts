@@ -21,8 +21,8 @@ export interface Prompter {
 }
 
 export interface SessionIOOptions {
-  maxLine: number;
-  outputLimit: number;
+  /** Read at each use, not copied: config.set changes them for sessions already open. */
+  limits: { readonly maxLine: number; readonly outputLimit: number };
   log: ThreadLog;
   /** Where a line goes when no prompt is waiting for it. */
   onLine: Answer;
@@ -59,7 +59,7 @@ export class SessionIO implements Prompter {
     this.socket = socket;
     this.opts = opts;
     this.address = socket.remoteAddress ?? "unknown";
-    this.framer = new LineFramer(opts.maxLine, { emitEmpty: true });
+    this.framer = new LineFramer(opts.limits.maxLine, { emitEmpty: true });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (error: NodeJS.ErrnoException) => {
       // A session closed on purpose (quit, kick) keeps that reason for the log.
@@ -80,7 +80,7 @@ export class SessionIO implements Prompter {
   send(data: string | Buffer): void {
     if (this.closedNow || this.socket.destroyed) return;
     this.socket.write(data);
-    if (this.socket.writableLength > this.opts.outputLimit) {
+    if (this.socket.writableLength > this.opts.limits.outputLimit) {
       this.opts.log("warn", "output limit reached; disconnecting a client that does not read", {
         address: this.address,
         name: this.opts.name(),
@@ -138,13 +138,14 @@ export class SessionIO implements Prompter {
     const data = this.telnet.push(chunk);
     const replies = this.telnet.takeReplies();
     if (replies) this.writeRaw(replies);
+    this.framer.maxLine = this.opts.limits.maxLine;
     this.framer.push(
       data,
       (line) => {
         // The framer may hand out a view of the chunk; queued lines must own their bytes.
         this.queue.push(this.busy ? line.slice() : line);
       },
-      () => this.send(lineTooLong(this.opts.maxLine)),
+      () => this.send(lineTooLong(this.opts.limits.maxLine)),
     );
     if (this.queue.length > MAX_QUEUED_LINES) this.socket.pause();
     void this.drain();

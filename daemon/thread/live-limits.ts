@@ -1,0 +1,26 @@
+import type { LiveLimits, ServiceConfig } from "../../protocol/hub-messages.ts";
+import type { SessionLimits } from "./chat/chat-session.ts";
+
+/** The limits sessions enforce, from the thread's config. */
+export function sessionLimits(config: ServiceConfig): SessionLimits {
+  // --flood-queue (engineer E's row) once ServiceConfig carries it.
+  const { floodQueue } = config as Partial<LiveLimits>;
+  return {
+    maxLine: config.maxLine,
+    loginTimeoutMs: config.loginTimeoutSeconds * 1000,
+    floodBurst: config.floodBurst,
+    floodRate: config.floodRate,
+    ...(floodQueue === undefined ? {} : { floodQueue }),
+    outputLimit: config.outputLimit,
+  };
+}
+
+/**
+ * Applies a Settings message: the thread's config and the one limits object every session holds
+ * by reference are updated in place, so a session already signed in enforces the new values at
+ * its next line (config.set, reload).
+ */
+export function applyLiveLimits(config: ServiceConfig, limits: SessionLimits, update: LiveLimits): void {
+  Object.assign(config, update);
+  Object.assign(limits, sessionLimits(config));
+}

@@ -1,0 +1,181 @@
+/**
+ * Live settings through the real tsctl: config get/set reach every session thread at once,
+ * sessions already signed in included; a restart-only option and a bad value change nothing.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import test from "ava";
+import { ChatClient } from "../helpers/chat-client.ts";
+import { type RunningDaemon, shape, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { callRpc } from "../helpers/rpc.ts";
+
+/** tsctl --json config get: the options in force. */
+async function configGet(daemon: RunningDaemon): Promise<Record<string, unknown>> {
+  const got = await daemon.tsctl(["--json", "config", "get"]);
+  if (got.code !== 0) throw new Error(`config get failed: ${got.stderr}`);
+  return JSON.parse(got.stdout) as Record<string, unknown>;
+}
+
+function logText(daemon: RunningDaemon): string {
+  return fs.readFileSync(path.join(daemon.logDir, "tsd.log"), "utf8");
+}
+
+test("live settings - config get shows every option in force by its command-line name", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--flood-rate", "7"]);
+  t.teardown(() => daemon.cleanup());
+  const values = await configGet(daemon);
+  t.is(values["flood-rate"], 7);
+  t.is(values["max-line"], 4096);
+  t.is(values["log-level"], "info");
+  t.false("floodRate" in values, "command-line names only");
+  const one = await daemon.tsctl(["config", "get", "flood-rate"]);
+  t.is(one.code, 0, one.stderr);
+  t.is(one.stdout.trim(), "7");
+  const unknown = await daemon.tsctl(["config", "get", "flood-rat"]);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /flood-rat is not an option/);
+});
+
+test("live settings - config set flood-rate takes effect for a user already signed in, on every thread", async (t) => {
+  const daemon = await startDaemon([
+    ...shape(1, 2),
+    "--no-echo",
+    "--max-per-address",
+    "0",
+    "--flood-burst",
+    "3",
+    "--flood-rate",
+    "0",
+  ]);
+  t.teardown(() => daemon.cleanup());
+  const alice = await ChatClient.connect(daemon.chatPort);
+  await alice.register("alice", "secret1");
+  const bob = await ChatClient.connect(daemon.chatPort);
+  await bob.register("bob", "secret1");
+  t.teardown(() => {
+    alice.close();
+    bob.close();
+  });
+
+  // No flood control: a burst of 12 lines all reach bob.
+  alice.write(Array.from({ length: 12 }, (_, i) => `free ${i}\r\n`).join(""));
+  await bob.line(/<alice> free 11/);
+  t.false(alice.all.includes("slow down"));
+
+  const set = await daemon.tsctl(["config", "set", "flood-rate", "1"]);
+  t.is(set.code, 0, set.stderr);
+  t.regex(set.stdout, /flood-rate: 0 -> 1/);
+  t.is((await configGet(daemon))["flood-rate"], 1);
+
+  // The same user, same connection: now three lines at once, then one a second.
+  alice.write(Array.from({ length: 40 }, (_, i) => `limited ${i}\r\n`).join(""));
+  await alice.line(/! slow down/);
+  alice.send("marker");
+  await waitFor(
+    () => /setting changed key=flood-rate value=1 previous=0/.test(logText(daemon)),
+    15_000,
+    "the change logged",
+  );
+  t.false(bob.all.includes("<alice> limited 39"), "the flood was not all relayed");
+});
+
+test("live settings - config set max-line applies to a session already open", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--max-line", "64"]);
+  t.teardown(() => daemon.cleanup());
+  const alice = await ChatClient.connect(daemon.chatPort);
+  const bob = await ChatClient.connect(daemon.chatPort);
+  t.teardown(() => {
+    alice.close();
+    bob.close();
+  });
+  await alice.register("alice", "secret1");
+  await bob.register("bob", "secret1");
+  alice.send("x".repeat(100));
+  await alice.line(/! line too long \(limit 64 bytes\)/);
+
+  const set = await daemon.tsctl(["config", "set", "max-line", "200"]);
+  t.is(set.code, 0, set.stderr);
+  alice.send(`${"y".repeat(100)} end`);
+  await bob.line(new RegExp(`<alice> ${"y".repeat(100)} end`));
+  alice.send("z".repeat(300));
+  await alice.line(/! line too long \(limit 200 bytes\)/);
+});
+
+test("live settings - config set log-level debug logs message bodies from then on; back to info stops them", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo"]);
+  t.teardown(() => daemon.cleanup());
+  const alice = await ChatClient.connect(daemon.chatPort);
+  const bob = await ChatClient.connect(daemon.chatPort);
+  t.teardown(() => {
+    alice.close();
+    bob.close();
+  });
+  await alice.register("alice", "secret1");
+  await bob.register("bob", "secret1");
+  alice.send("before-debug");
+  await bob.line(/<alice> before-debug/);
+
+  t.is((await daemon.tsctl(["config", "set", "log-level", "debug"])).code, 0);
+  alice.send("while-debug");
+  await waitFor(() => logText(daemon).includes("while-debug"), 15_000, "the body at debug level");
+
+  t.is((await daemon.tsctl(["config", "set", "log-level", "info"])).code, 0);
+  alice.send("after-debug");
+  await bob.line(/<alice> after-debug/);
+  t.is((await daemon.tsctl(["announce", "flush-marker"])).code, 0);
+  await waitFor(() => logText(daemon).includes("flush-marker"), 15_000, "a later record");
+  const log = logText(daemon);
+  t.false(log.includes("before-debug"), "no body at info");
+  t.false(log.includes("after-debug"), "none once back at info");
+});
+
+test("live settings - a restart-only option is refused with needsRestart; a bad value is refused; nothing changes", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo"]);
+  t.teardown(() => daemon.cleanup());
+  const before = await configGet(daemon);
+
+  const restart = await daemon.tsctl(["config", "set", "workers", "4"]);
+  t.is(restart.code, 1);
+  t.regex(restart.stderr, /workers needs a restart/);
+  const answer = await callRpc(daemon.socket, "config.set", { key: "workers", value: 4 });
+  t.is(answer.error?.code, -32007, "needsRestart");
+
+  for (const [key, value, why] of [
+    ["flood-rate", "-1", /--flood-rate must be an integer 0-/],
+    ["max-line", "ten", /--max-line must be an integer 16-/],
+    ["log-level", "loud", /--log-level must be one of error, warn, info, debug/],
+    ["output-limit", "100", /--output-limit must be an integer 4096-/],
+  ] as const) {
+    const bad = await daemon.tsctl(["config", "set", key, value]);
+    t.is(bad.code, 1, `${key} ${value}`);
+    t.regex(bad.stderr, why);
+  }
+  const unknown = await callRpc(daemon.socket, "config.set", { key: "flood-rat", value: 1 });
+  t.is(unknown.error?.code, -32008, "unknownOption");
+  const nothing = await callRpc(daemon.socket, "config.set", { key: "flood-rate", value: null });
+  t.is(nothing.error?.code, -32602, "a null value is not 0");
+  t.deepEqual(await configGet(daemon), before, "nothing changed");
+});
+
+test("live settings - a session thread restarted after a crash runs with the values in force, not those it was forked with", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--max-line", "64", "--debug-faults"]);
+  t.teardown(() => daemon.cleanup());
+  t.is((await daemon.tsctl(["config", "set", "max-line", "200"])).code, 0);
+  const crashed = await callRpc(daemon.socket, "debug.crashThread", { worker: 1, thread: 1 });
+  t.falsy(crashed.error);
+  await waitFor(
+    () => (logText(daemon).match(/session thread connected/g) ?? []).length >= 2,
+    20_000,
+    "the thread's restart",
+  );
+  // Until the fresh thread listens, a connection may be refused.
+  const carol = await waitFor(
+    () => ChatClient.connect(daemon.chatPort).catch(() => null),
+    20_000,
+    "the restarted thread's listener",
+  );
+  t.teardown(() => carol.close());
+  await carol.register("carol", "secret1");
+  carol.send("w".repeat(300));
+  await carol.line(/! line too long \(limit 200 bytes\)/);
+});
