@@ -2,6 +2,8 @@ import cluster from "node:cluster";
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ListenPorts, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
+import { exposition } from "../../protocol/metrics-exposition.ts";
+import type { MetricsResult } from "../../protocol/rpc.ts";
 import { entryFile } from "../shared/entry-file.ts";
 import { IdentityFileCorrupt, IdentityStore, removeIdentityLeftovers } from "../shared/identity-store.ts";
 import {
@@ -25,6 +27,8 @@ import { EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Listeners } from "./listeners.ts";
+import { MetricsCollector } from "./metrics.ts";
+import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
 import { LiveSettings, type SettingChange } from "./live-settings.ts";
 import { type Motd, MotdUnreadable, readMotd } from "./motd.ts";
 import { createLogger, type DaemonLogger, type Log } from "./log/logger.ts";
@@ -74,6 +78,9 @@ export class Daemon {
   /** The options in force; config.set and reload change the live ones. */
   private readonly settings: LiveSettings;
   private paused = false;
+  /** Counters and gauges, gathered from the session threads (metrics, GET /metrics). */
+  private readonly metrics = new MetricsCollector();
+  private metricsHttp: MetricsHttp | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(opts: DaemonOptions) {
@@ -174,8 +181,10 @@ export class Daemon {
       isStopping: () => this.stopping !== null,
       settings: () => this.settings.threadLimits(),
     });
+    events.onMetrics = (link, report) => this.metrics.report(link, report);
     const hub = await this.openHub(chat, events);
     await this.openControl(gid, { startedAt, logger, identities, chat, listeners, hub, supervisor });
+    await this.serveMetrics(hub, chat);
     this.handleSignals(logger, chat);
     this.startWorkers(hub, supervisor);
     await listeners.whenReady(STARTUP_TIMEOUT_MS);
@@ -369,6 +378,7 @@ export class Daemon {
       ...usersControl(chat, this.log),
       ...identitiesControl(identities, this.log),
       ...debugControl(hub.links, this.log),
+      metrics: () => this.collectMetrics(hub, chat),
       configGet: (key) => this.settings.get(key),
       configSet: (key, value) => this.settings.set(key, value),
     };
@@ -400,6 +410,22 @@ export class Daemon {
     });
   }
 
+  /** GET /metrics over HTTP when --metrics-port is given; a port in use stops the start, naming it. */
+  private async serveMetrics(hub: HubServer, chat: EmbeddedChatHub): Promise<void> {
+    if (!this.opts.metrics) return;
+    const http = await serveMetricsHttp({
+      ...this.opts.metrics,
+      exposition: async () => exposition(await this.collectMetrics(hub, chat)),
+      log: this.log,
+    });
+    this.metricsHttp = http;
+    this.teardown.add("the metrics listener", () => http.close());
+  }
+
+  private collectMetrics(hub: HubServer, chat: EmbeddedChatHub): Promise<MetricsResult> {
+    return this.metrics.collect({ threads: hub.links, usersOnline: () => chat.onlineCount });
+  }
+
   /** Forks the workers; their undo tells every thread to close its clients within the grace, then waits for them. */
   private startWorkers(hub: HubServer, supervisor: WorkerSupervisor): void {
     const { workers, threads } = this.opts;
@@ -428,6 +454,7 @@ export class Daemon {
     const { socketPath } = this.paths;
     const fields = [
       ...listeners.addresses(),
+      ...(this.metricsHttp ? [`metrics=${this.metricsHttp.address}`] : []),
       `control=${socketPath}`,
       `pid=${process.pid}`,
       `workers=${this.opts.workers}`,

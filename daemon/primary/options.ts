@@ -32,6 +32,8 @@ export interface DaemonOptions {
   threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
+  /** GET /metrics in Prometheus's format (--metrics-port, --metrics-host); null when off. */
+  metrics: { host: string; port: number } | null;
   /** Every option's value in force, by its command-line name (config.get; config.set changes the live ones). */
   inForce: OptionValues;
   /** The --config file, reread by reload for its live options. */
@@ -209,6 +211,12 @@ export const DAEMON_OPTIONS = {
     describe: "debug only: enable the debug.crashThread control method (fault injection for tests)",
   },
   console: { type: "boolean", default: false, describe: "read operator commands from the terminal" },
+  "metrics-port": {
+    coerce: port("metrics-port"),
+    defaultDescription: "off",
+    describe: "serve GET /metrics (Prometheus text format) on this port, 0 = any free port",
+  },
+  "metrics-host": { type: "string", default: "127.0.0.1", describe: "address of --metrics-port" },
 } satisfies Record<string, Options>;
 
 /** Flags, then env TSD_*, then the JSON file of --config, then the defaults (control.md). */
@@ -268,6 +276,10 @@ export async function parseDaemonOptions(
     threadTimeout: parsed["thread-timeout"],
     console: parsed.console,
     debugFaults: parsed["debug-faults"],
+    metrics:
+      parsed["metrics-port"] === undefined
+        ? null
+        : { host: parsed["metrics-host"], port: parsed["metrics-port"] },
   };
 }
 

@@ -4,6 +4,7 @@ import type { Serve } from "./control-server.ts";
 import { type DebugControl, debugHandlers } from "./debug.ts";
 import { type IdentitiesControl, identitiesHandlers } from "./identities.ts";
 import { type LogsControl, logsHandlers } from "./logs.ts";
+import { type MetricsControl, metricsHandlers } from "./metrics.ts";
 import { type StatusControl, statusHandlers } from "./status.ts";
 import { type UsersControl, usersHandlers } from "./users.ts";
 
@@ -13,7 +14,8 @@ export type DaemonControl = StatusControl &
   UsersControl &
   IdentitiesControl &
   DebugControl &
-  ConfigControl;
+  ConfigControl &
+  MetricsControl;
 
 /** The method table: every method of control.md with its handler; debug.crashThread only with --debug-faults. */
 export type ControlMethods = {
@@ -32,6 +34,7 @@ export function buildControlMethods(
   const { serveDebugCrashThread } = debugHandlers(daemon);
   const { serveIdentitiesList, serveIdentitiesWipe } = identitiesHandlers(daemon);
   const { serveLogsClear, serveLogsReopen, serveLogsTail } = logsHandlers(daemon);
+  const { serveMetrics } = metricsHandlers(daemon);
   const { servePause, serveResume, serveStatus, serveStop } = statusHandlers(daemon, defaultGraceMs);
   const { serveChatAnnounce, serveUsersKick, serveUsersList } = usersHandlers(daemon);
   return {
@@ -44,6 +47,7 @@ export function buildControlMethods(
     "logs.clear": serveLogsClear,
     "logs.reopen": serveLogsReopen,
     "logs.tail": serveLogsTail,
+    metrics: serveMetrics,
     pause: servePause,
     resume: serveResume,
     status: serveStatus,

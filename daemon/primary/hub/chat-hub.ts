@@ -22,6 +22,7 @@ import {
   type WhoisOnline,
 } from "../../../protocol/hub-messages.ts";
 import type { OnlineUser } from "../../../protocol/rpc.ts";
+import { primaryCounters } from "../metrics.ts";
 import { AddressLimiter } from "./address-limiter.ts";
 import type { HubPeer } from "./hub-peer.ts";
 import { NameReservations } from "./name-reservations.ts";
@@ -282,6 +283,7 @@ export class EmbeddedChatHub implements ChatHub {
       reason: "kicked by the operator",
     });
     this.opts.log("info", "kicked", { name: member.name, reason });
+    primaryCounters.kicks++;
     return true;
   }
 
