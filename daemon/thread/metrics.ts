@@ -88,7 +88,7 @@ function round(ms: number): number {
 
 /**
  * Reports the thread's metrics to the hub each interval (so a thread that dies loses at most one
- * interval's counts) and at once when the hub asks (answer()).
+ * interval's counts) and when the hub asks (answer()).
  */
 export class MetricsReporter {
   private readonly send: (message: ThreadMetrics) => void;
@@ -99,15 +99,22 @@ export class MetricsReporter {
     this.send = send;
     this.timer = setInterval(() => {
       this.lag.roll();
-      this.answer();
+      this.send(this.report());
     }, METRICS_INTERVAL_MS);
     this.timer.unref();
   }
 
-  /** Sends the totals now; seq: the hub's request this answers. */
-  answer(seq?: number): void {
+  /**
+   * Answers the hub's request seq once the lines queued before it are written (their flush was
+   * scheduled first), so the totals count everything the hub sent before it asked.
+   */
+  answer(seq: number): void {
+    setImmediate(() => this.send(this.report(seq)));
+  }
+
+  private report(seq?: number): ThreadMetrics {
     const message: ThreadMetrics = { k: "metrics", counters: totals(), lag: this.lag.last };
     if (seq !== undefined) message.seq = seq;
-    this.send(message);
+    return message;
   }
 }
