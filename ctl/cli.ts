@@ -13,6 +13,7 @@ import { pause, resume } from "./commands/pause.ts";
 import { reload } from "./commands/reload.ts";
 import { status } from "./commands/status.ts";
 import { stop } from "./commands/stop.ts";
+import { top } from "./commands/top.ts";
 import { unban } from "./commands/unban.ts";
 import { who } from "./commands/who.ts";
 import { ControlClient } from "./control-client.ts";
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CtlCommand[] = [
   unmute,
   config,
   reload,
+  top,
 ];
 
 /** Where a command's output goes and how it talks to a person; the CLI, the shell and the console each give one. */
