@@ -9,7 +9,8 @@
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
-export type ServiceName = "chat" | "echo";
+/** chat-tls: the chat service over TLS, served by the same session threads (--tls-port). */
+export type ServiceName = "chat" | "echo" | "chat-tls";
 
 /** Thread -> hub: the first message on a new link. */
 export interface Hello {
@@ -30,8 +31,11 @@ export interface Listening {
 /** Thread -> hub: the thread's current session counts (sent when they change, coalesced). */
 export interface Stats {
   k: "stats";
+  /** Chat sessions over plain TCP (those over TLS are counted in tls). */
   chat: number;
   echo: number;
+  /** Chat connections over TLS, the handshaking ones included. */
+  tls?: number;
 }
 
 /** Any side -> primary: one log record, logged by the primary's one logger. */
@@ -371,6 +375,21 @@ export interface Welcome {
   ports: ListenPorts | null;
 }
 
+/** A TLS certificate (chain) and its private key, as PEM text, checked by the primary before it is sent. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
+/**
+ * Hub -> thread: the certificate to serve: right before the welcome (so before the thread
+ * listens), and again after each reload; new handshakes use it, sessions already open go on.
+ */
+export interface TlsRenew {
+  k: "tls";
+  material: TlsMaterial;
+}
+
 /** Hub -> thread: open (on, on these ports) or close every listener. */
 export interface Listen {
   k: "listen";
@@ -420,6 +439,7 @@ export type HubCommand =
   | Direct
   | Drop
   | Crash
+  | TlsRenew
   | MetricsRequest
   | Settings;
 
@@ -464,6 +484,8 @@ export interface ServiceConfig {
   logLevel: LogLevel;
   /** Names nobody may register besides `server` (--reserved-names). */
   reservedNames: string[];
+  /** The chat service over TLS (--tls-port; 0: picked as the others), null when TLS is off. */
+  tlsPort: number | null;
 }
 
 /** The part of ServiceConfig that config.set and reload change while threads run (a Settings message). */

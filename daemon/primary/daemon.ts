@@ -39,6 +39,7 @@ import { lockStateDir } from "./state-lock.ts";
 import { WorkerSupervisor } from "./supervisor.ts";
 import { Teardown } from "./teardown.ts";
 import { threadEvents } from "./thread-events.ts";
+import { TlsCertificate } from "./tls-material.ts";
 import { readVersion } from "./version.ts";
 import { workerConfig } from "./worker-config.ts";
 
@@ -78,6 +79,8 @@ export class Daemon {
   /** The options in force; config.set and reload change the live ones. */
   private readonly settings: LiveSettings;
   private paused = false;
+  /** The reload runner's "tls" step (reloadTls), once TLS is on and the hub is up; null: TLS is off. */
+  tlsReloadStep: (() => Promise<void>) | null = null;
   /** Counters and gauges, gathered from the session threads (metrics, GET /metrics). */
   private readonly metrics = new MetricsCollector();
   private metricsHttp: MetricsHttp | null = null;
@@ -146,6 +149,7 @@ export class Daemon {
   /** The start, step by step; each step that leaves something behind registers its undo. */
   private async run(): Promise<void> {
     const motd = await this.readMotd();
+    const tls = await this.loadTls();
     const { gid, leftovers } = await this.claimStateDir();
     const identities = await this.openIdentities();
     const logger = this.openLogger();
@@ -167,7 +171,8 @@ export class Daemon {
     });
     if (motd) this.useMotd(chat, motd);
     const asked: ListenPorts = {};
-    if (this.opts.chatPort !== null) asked.chat = this.opts.chatPort;
+    if (this.opts.chatPort !== null && this.opts.plaintextChat) asked.chat = this.opts.chatPort;
+    if (tls && this.opts.tls) asked["chat-tls"] = this.opts.tls.port;
     if (this.opts.echoPort !== null) asked.echo = this.opts.echoPort;
     const threads = this.opts.workers * this.opts.threads;
     const listeners = new Listeners(this.opts.host, asked, threads, () => this.isOpen());
@@ -179,10 +184,12 @@ export class Daemon {
       threadTimeoutMs: this.opts.threadTimeout * 1000,
       isOpen: () => this.isOpen(),
       isStopping: () => this.stopping !== null,
+      tls: () => tls?.material ?? null,
       settings: () => this.settings.threadLimits(),
     });
     events.onMetrics = (link, report) => this.metrics.report(link, report);
     const hub = await this.openHub(chat, events);
+    if (tls) this.reloadTlsOnHangUp(tls, hub);
     await this.openControl(gid, { startedAt, logger, identities, chat, listeners, hub, supervisor });
     await this.serveMetrics(hub, chat);
     this.handleSignals(logger, chat);
@@ -221,6 +228,36 @@ export class Daemon {
       const reason = error instanceof MotdUnreadable ? error.message : String(error);
       this.log("error", `${reason}; the message of the day is unchanged`, { file: this.opts.motd });
     }
+  }
+
+  /** --tls-cert and --tls-key, checked before anything starts: a bad file stops the start, naming it. */
+  private async loadTls(): Promise<TlsCertificate | null> {
+    if (!this.opts.tls) return null;
+    return TlsCertificate.load(this.opts.tls.certFile, this.opts.tls.keyFile).catch(asStartupError);
+  }
+
+  /**
+   * The reload's "tls" step: the files are read and checked again and, if they pass, every
+   * session thread serves the new certificate from its next handshake on; sessions already open
+   * go on. A bad file rejects (a TlsMaterialError naming it) and the certificate in force stays.
+   */
+  private async reloadTls(tls: TlsCertificate, hub: HubServer): Promise<void> {
+    const renewal = await tls.reload();
+    hub.broadcast({ k: "tls", material: tls.material });
+    this.log("info", "TLS certificate reloaded", { file: tls.certFile, ...renewal });
+  }
+
+  /** SIGHUP reloads the certificate too; a failure is logged and changes nothing. */
+  private reloadTlsOnHangUp(tls: TlsCertificate, hub: HubServer): void {
+    this.tlsReloadStep = () => this.reloadTls(tls, hub);
+    const onHangUp = () =>
+      void this.reloadTls(tls, hub).catch((error: Error) =>
+        this.log("error", `${error.message}; the TLS certificate in force is unchanged`),
+      );
+    process.on("SIGHUP", onHangUp);
+    this.teardown.add("the TLS reload on SIGHUP", () => {
+      process.off("SIGHUP", onHangUp);
+    });
   }
 
   /** Checks the control socket's path and takes the state directory, which is held for the daemon's life. */

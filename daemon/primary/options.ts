@@ -32,6 +32,10 @@ export interface DaemonOptions {
   threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
+  /** The chat service over TLS: its port and the certificate and key files; null when TLS is off. */
+  tls: { port: number; certFile: string; keyFile: string } | null;
+  /** Whether chat is served over plain TCP too (--plaintext-chat no: only over TLS). */
+  plaintextChat: boolean;
   /** GET /metrics in Prometheus's format (--metrics-port, --metrics-host); null when off. */
   metrics: { host: string; port: number } | null;
   /** Every option's value in force, by its command-line name (config.get; config.set changes the live ones). */
@@ -217,7 +221,38 @@ export const DAEMON_OPTIONS = {
     describe: "serve GET /metrics (Prometheus text format) on this port, 0 = any free port",
   },
   "metrics-host": { type: "string", default: "127.0.0.1", describe: "address of --metrics-port" },
+  "tls-port": { default: 4041, coerce: port("tls-port"), describe: "chat over TLS port, 0 = any free port" },
+  "tls-cert": {
+    type: "string",
+    describe: "TLS certificate (PEM, chain after it); with --tls-key, chat is served over TLS too",
+  },
+  "tls-key": { type: "string", describe: "TLS private key (PEM) of --tls-cert" },
+  "plaintext-chat": {
+    default: "yes",
+    coerce: yesNo("plaintext-chat"),
+    describe: "serve chat over plain TCP too; no: only over TLS (echo is unaffected)",
+  },
 } satisfies Record<string, Options>;
+
+/** yes/no (true/false from a config file too), as "yes" or "no". */
+function yesNo(name: string) {
+  return (value: unknown): "yes" | "no" => {
+    if (value === "yes" || value === true || value === "true") return "yes";
+    if (value === "no" || value === false || value === "false") return "no";
+    throw new Error(`--${name} must be yes or no`);
+  };
+}
+
+/** TLS needs both files; serving chat only over TLS needs TLS. */
+function checkTlsUsage(argv: Record<string, unknown>): true {
+  const cert = argv["tls-cert"];
+  const key = argv["tls-key"];
+  if ((cert === undefined) !== (key === undefined))
+    throw new Error(cert === undefined ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
+  if (argv["plaintext-chat"] === "no" && cert === undefined)
+    throw new Error("--plaintext-chat no needs --tls-cert and --tls-key (chat would not be served at all)");
+  return true;
+}
 
 /** Flags, then env TSD_*, then the JSON file of --config, then the defaults (control.md). */
 export async function parseDaemonOptions(
@@ -233,6 +268,7 @@ export async function parseDaemonOptions(
     .parserConfiguration({ "duplicate-arguments-array": false })
     .config("config", "a JSON file of options (flags and TSD_* env win over it)")
     .options(DAEMON_OPTIONS)
+    .check(checkTlsUsage)
     .strict()
     .version(false)
     .help()
@@ -276,6 +312,11 @@ export async function parseDaemonOptions(
     threadTimeout: parsed["thread-timeout"],
     console: parsed.console,
     debugFaults: parsed["debug-faults"],
+    tls:
+      parsed["tls-cert"] !== undefined && parsed["tls-key"] !== undefined && parsed.chat
+        ? { port: parsed["tls-port"], certFile: parsed["tls-cert"], keyFile: parsed["tls-key"] }
+        : null,
+    plaintextChat: parsed["plaintext-chat"] === "yes",
     metrics:
       parsed["metrics-port"] === undefined
         ? null

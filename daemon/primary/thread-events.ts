@@ -1,4 +1,5 @@
 import type { LiveLimits } from "../../protocol/hub-messages.ts";
+import type { TlsMaterial } from "../../protocol/hub-messages.ts";
 import type { HubEvents } from "./hub/hub-server.ts";
 import type { Listeners } from "./listeners.ts";
 import type { Log } from "./log/logger.ts";
@@ -18,6 +19,8 @@ export interface ThreadEventsContext {
   /** Whether the listeners are to be open: not paused, not stopping. */
   isOpen(): boolean;
   isStopping(): boolean;
+  /** The TLS certificate in force, sent to each thread before its welcome; null or absent: TLS is off. */
+  tls?(): TlsMaterial | null;
   /** The live settings in force, sent to each thread before its welcome (config.set, reload). */
   settings(): LiveLimits;
 }
@@ -39,6 +42,8 @@ export function threadEvents(ctx: ThreadEventsContext): HubEvents {
       clearTimeout(restarting.get(slot(link)));
       restarting.delete(slot(link));
       log("info", "session thread connected", { worker: link.worker, thread: link.thread });
+      const material = ctx.tls?.();
+      if (material) link.send({ k: "tls", material });
       link.send({ k: "settings", limits: ctx.settings() });
 
       return { paused: !ctx.isOpen(), ports: listeners.hello(link) };

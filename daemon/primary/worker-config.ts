@@ -9,6 +9,7 @@ export function workerConfig(
   return {
     host: opts.host,
     chatPort: where.ports.chat ?? null,
+    tlsPort: where.ports["chat-tls"] ?? null,
     echoPort: where.ports.echo ?? null,
     threads: opts.threads,
     hubPath: where.hubPath,

@@ -18,6 +18,7 @@ import { IdentityStore } from "../shared/identity-store.ts";
 import { applyLiveLimits, sessionLimits } from "./live-limits.ts";
 import { MAX_LINE_CEILING } from "../shared/limits.ts";
 import type { Service } from "./service.ts";
+import { TLS_HANDSHAKE_TIMEOUT_MS, TlsChatService } from "./tls-chat.ts";
 import { MetricsReporter } from "./metrics.ts";
 
 const { config, worker, thread } = workerData as ThreadData;
@@ -52,7 +53,9 @@ function sessionsChanged(): void {
   statsQueued = true;
   setImmediate(() => {
     statsQueued = false;
-    hub.send({ k: "stats", chat: chat.sessions, echo: echo.sessions });
+    // A TLS session is counted once, as tls (the chat service holds it among its own).
+    const overTls = tlsChat ? { tls: tlsChat.sessions } : {};
+    hub.send({ k: "stats", chat: chat.sessions - (tlsChat?.chatting ?? 0), echo: echo.sessions, ...overTls });
   });
 }
 
@@ -81,6 +84,17 @@ interface Listener {
 const listeners: Listener[] = [];
 if (config.chatPort !== null) listeners.push({ service: chat, port: config.chatPort, server: null });
 if (config.echoPort !== null) listeners.push({ service: echo, port: config.echoPort, server: null });
+const tlsChat =
+  config.tlsPort === null
+    ? null
+    : new TlsChatService(
+        chat,
+        log,
+        sessionsChanged,
+        Math.min(TLS_HANDSHAKE_TIMEOUT_MS, config.loginTimeoutSeconds * 1000),
+      );
+if (tlsChat && config.tlsPort !== null)
+  listeners.push({ service: tlsChat, port: config.tlsPort, server: null });
 
 /** Connections this thread may hold, from the process's descriptor limit (null: no cap). */
 const connectionCap = connectionsPerThread(config.threads);
@@ -104,7 +118,8 @@ function acceptFailed(service: string, error: NodeJS.ErrnoException): void {
 
 /** A thread at its descriptor budget says so and closes, instead of running the process into EMFILE. */
 function overCapacity(service: Service, socket: net.Socket): boolean {
-  if (connectionCap === null || chat.sessions + echo.sessions < connectionCap) return false;
+  const open = chat.sessions + echo.sessions + (tlsChat?.handshaking ?? 0);
+  if (connectionCap === null || open < connectionCap) return false;
   refused("connection refused: out of file descriptors (raise LimitNOFILE or ulimit -n)", {
     service: service.name,
     cap: connectionCap,
@@ -197,6 +212,7 @@ const HUB_COMMANDS: { [K in HubCommand["k"]]: (message: Extract<HubCommand, { k:
   welcome: (message) => {
     if (!message.paused && message.ports) openListeners(message.ports);
   },
+  tls: (message) => tlsChat?.renew(message.material),
   listen: (message) => {
     if (message.on && message.ports) openListeners(message.ports);
     else if (!message.on) closeListeners();

@@ -36,6 +36,11 @@ export class ChatClient {
     });
   }
 
+  /** A client over a socket already connected, such as a TLS one from tls.connect. */
+  static over(socket: net.Socket): ChatClient {
+    return new ChatClient(socket);
+  }
+
   /** Everything received and not yet consumed. */
   get unread(): string {
     return this.text.slice(this.cursor);

@@ -37,7 +37,7 @@ export function statusHandlers(daemon: StatusControl, defaultGraceMs: number) {
 export interface ThreadView {
   worker: number;
   thread: number;
-  sessions: { chat: number; echo: number };
+  sessions: { chat: number; echo: number; tls?: number };
   listening: Partial<Record<ServiceName, boolean>>;
 }
 
@@ -57,11 +57,15 @@ export interface StatusView {
 
 /** The status answer: sessions summed per worker and in all, a listener listening when any thread is. */
 export function describeStatus(view: StatusView): StatusResult {
-  const sessionsOf = (thread: ThreadView) => thread.sessions.chat + thread.sessions.echo;
-  const sessions = { chat: 0, echo: 0 };
+  const sessionsOf = (thread: ThreadView) =>
+    thread.sessions.chat + thread.sessions.echo + (thread.sessions.tls ?? 0);
+  // tls: chat over TLS, counted only there (chat is over plain TCP); present when TLS is on.
+  const sessions: { chat: number; echo: number; tls?: number } = { chat: 0, echo: 0 };
+  if (view.ports["chat-tls"] !== undefined) sessions.tls = 0;
   for (const thread of view.threads) {
     sessions.chat += thread.sessions.chat;
     sessions.echo += thread.sessions.echo;
+    if (sessions.tls !== undefined) sessions.tls += thread.sessions.tls ?? 0;
   }
   const services = Object.entries(view.ports) as [ServiceName, number][];
   return {

@@ -35,7 +35,8 @@ function encode(message: HubToThread): string {
 export interface ThreadLink {
   worker: number;
   thread: number;
-  sessions: { chat: number; echo: number };
+  /** chat: over plain TCP; tls: chat over TLS (when TLS is on). */
+  sessions: { chat: number; echo: number; tls?: number };
   listening: Partial<Record<ServiceName, boolean>>;
   /** When the thread last sent anything (its answers to pings included). */
   lastSeen: number;
@@ -140,6 +141,7 @@ export class HubServer {
       if (!conn.link) return;
       conn.link.sessions.chat = m.chat;
       conn.link.sessions.echo = m.echo;
+      if (m.tls !== undefined) conn.link.sessions.tls = m.tls;
     },
   };
 

@@ -1,0 +1,347 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import test from "ava";
+import { ChatClient } from "../helpers/chat-client.ts";
+import { type RunningDaemon, spawnDaemon, startDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
+import {
+  connectTls,
+  haveOpenssl,
+  makeCertificate,
+  readyPortOf,
+  servedSerial,
+  type TestCertificate,
+  tlsChatClient,
+} from "../helpers/tls.ts";
+import { run } from "../client/tschat.ts";
+
+const opensslMissing = haveOpenssl() ? null : "the openssl command is not installed";
+
+let dir: string;
+let first: TestCertificate;
+let daemon: RunningDaemon;
+let tlsPort: number;
+/** The files the daemon is given: the first certificate at start, replaced by the reload test. */
+let certFile: string;
+let keyFile: string;
+
+function tlsFlags(cert: string, key: string): string[] {
+  return ["--tls-port", "0", "--tls-cert", cert, "--tls-key", key];
+}
+
+test.before(async () => {
+  if (opensslMissing) return;
+  dir = tempDir();
+  first = makeCertificate(dir, "first", "1001");
+  certFile = path.join(dir, "cert.pem");
+  keyFile = path.join(dir, "key.pem");
+  fs.copyFileSync(first.certFile, certFile);
+  fs.copyFileSync(first.keyFile, keyFile);
+  daemon = await startDaemon(["--workers", "1", "--threads", "2", ...tlsFlags(certFile, keyFile)]);
+  tlsPort = readyPortOf(daemon.stdout(), "chat-tls");
+});
+test.after.always(async () => {
+  await daemon?.cleanup();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface StatusJson {
+  listeners: { service: string; port: number; listening: boolean }[];
+  sessions: { chat: number; echo: number; tls?: number };
+}
+
+async function status(d: RunningDaemon): Promise<StatusJson> {
+  const result = await d.tsctl(["status", "--json"]);
+  if (result.code !== 0) throw new Error(`tsctl status: ${result.code} ${result.stderr}`);
+  return JSON.parse(result.stdout) as StatusJson;
+}
+
+/** openssl s_client as a chat client: stdin is what is typed, stdout what the server sends. */
+function sClient(port: number, extra: string[] = []) {
+  return run("openssl", ["s_client", "-quiet", "-connect", `127.0.0.1:${port}`, ...extra]);
+}
+
+/** What `openssl s_client | openssl x509 -serial` says a new connection is served. */
+function opensslSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = execFile(
+      "openssl",
+      ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost"],
+      { timeout: 15_000 },
+      (error, stdout) => {
+        if (error && !stdout.includes("BEGIN CERTIFICATE")) return reject(error);
+        const x509 = execFile("openssl", ["x509", "-noout", "-serial"], (e, out) =>
+          e ? reject(e) : resolve(out.trim()),
+        );
+        x509.stdin!.end(stdout);
+      },
+    );
+    client.stdin!.end();
+  });
+}
+
+test.serial(
+  "tls - sign-in and chat over TLS, beside a plain client; status has chat-tls and a tls count",
+  async (t) => {
+    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+    t.true(tlsPort > 0, "the ready line names the chat-tls port");
+    const alice = await tlsChatClient(tlsPort, first.cert);
+    t.is(
+      (alice.socket as import("node:tls").TLSSocket).authorized,
+      true,
+      "the certificate verifies for localhost",
+    );
+    await alice.register("alice", "pw-of-alice");
+    const bob = await ChatClient.connect(daemon.chatPort);
+    await bob.register("bob", "pw-of-bob");
+    await alice.line("* bob joined");
+    alice.send("привет over TLS");
+    t.is(await bob.line(/^<alice> /), "<alice> привет over TLS");
+    bob.send("and back in clear");
+    t.is(await alice.line(/^<bob> /), "<bob> and back in clear");
+
+    const seen = await waitFor(
+      async () => {
+        const s = await status(daemon);
+        return s.sessions.tls === 1 && s.sessions.chat === 1 ? s : null;
+      },
+      15_000,
+      "status to count one TLS and one plain chat session",
+    );
+    const listener = seen.listeners.find((l) => l.service === "chat-tls");
+    t.deepEqual(listener && { port: listener.port, listening: listener.listening }, {
+      port: tlsPort,
+      listening: true,
+    });
+    alice.send("/quit");
+    await alice.closedByServer();
+    bob.close();
+  },
+);
+
+test.serial("tls - openssl s_client -quiet signs in and chats", async (t) => {
+  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+  const watcher = await ChatClient.connect(daemon.chatPort);
+  await watcher.register("watcher", "pw-of-watcher");
+  const client = sClient(tlsPort);
+  await client.output(/login( \[\w+\])?: $/);
+  client.proc.stdin!.write("carol\r\n");
+  await client.output("new password: ");
+  client.proc.stdin!.write("pw-of-carol\r\n");
+  await client.output("repeat password: ");
+  client.proc.stdin!.write("pw-of-carol\r\n");
+  await client.output(/\* \d+ online: .*carol/);
+  client.proc.stdin!.write("hello from s_client\r\n");
+  t.is(await watcher.line(/^<carol> /), "<carol> hello from s_client");
+  watcher.send("hi carol");
+  await client.output("<watcher> hi carol\r\n");
+  client.proc.stdin!.write("/quit\r\n");
+  await client.output("* bye");
+  await client.exited;
+  watcher.close();
+});
+
+test.serial("tls - TLS 1.1 is refused by the server; TLS 1.2 is served", async (t) => {
+  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+  // The client allows TLS 1.0-1.1 (and the weak ciphers they need), so only the server can refuse.
+  const old = await connectTls(tlsPort, {
+    rejectUnauthorized: false,
+    minVersion: "TLSv1",
+    maxVersion: "TLSv1.1",
+    ciphers: "DEFAULT@SECLEVEL=0",
+  }).then(
+    () => null,
+    (error: NodeJS.ErrnoException) => error,
+  );
+  t.is(old?.code, "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION", "the server answers with a protocol-version alert");
+  const s = await connectTls(tlsPort, { ca: first.cert, maxVersion: "TLSv1.2" });
+  t.is(s.getProtocol(), "TLSv1.2");
+  s.destroy();
+  const client = sClient(tlsPort, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"]);
+  t.not(await client.exited, 0, "openssl s_client -tls1_1 fails");
+  t.notRegex(client.stdout(), /login/);
+});
+
+test.serial(
+  "tls - a client that never handshakes is cut off; the per-address cap counts TLS connections",
+  async (t) => {
+    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+    const d = await startDaemon([
+      ...tlsFlags(first.certFile, first.keyFile),
+      "--login-timeout",
+      "2",
+      "--max-per-address",
+      "2",
+    ]);
+    try {
+      const port = readyPortOf(d.stdout(), "chat-tls");
+      const opened = Date.now();
+      const idle = [net.connect({ host: "127.0.0.1", port }), net.connect({ host: "127.0.0.1", port })];
+      const closed = idle.map((s) => new Promise<void>((resolve) => s.on("close", () => resolve())));
+      for (const s of idle) s.on("error", () => {});
+      await waitFor(async () => (await status(d)).sessions.tls === 2, 15_000, "two TLS connections counted");
+      // Over the cap of 2 from this address: refused before any handshake.
+      const third = await connectTls(port, { ca: first.cert }).then(
+        () => "served",
+        () => "refused",
+      );
+      t.is(third, "refused");
+      await Promise.all(closed);
+      t.true(Date.now() - opened < 12_000, "the silent connections were closed at the handshake bound");
+      await waitFor(async () => (await status(d)).sessions.tls === 0, 15_000, "the TLS count back to 0");
+      const log = fs.readFileSync(path.join(d.logDir, "tsd.log"), "utf8");
+      t.regex(log, /TLS handshake failed.*handshake timeout/);
+    } finally {
+      await d.cleanup();
+    }
+  },
+);
+
+test.serial(
+  "tls - SIGHUP loads a renewed certificate: a new openssl s_client sees its serial, an open TLS session keeps chatting; a bad file keeps the old one",
+  async (t) => {
+    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+    t.is(await opensslSerial(tlsPort), "serial=1001");
+    const old = await tlsChatClient(tlsPort, first.cert);
+    await old.register("dave", "pw-of-dave");
+    const peer = await ChatClient.connect(daemon.chatPort);
+    await peer.register("erin", "pw-of-erin");
+    await old.line("* erin joined");
+
+    const second = makeCertificate(dir, "second", "2002");
+    // Replaced as a certificate renewal does: each file at once (rename), key first.
+    fs.copyFileSync(second.keyFile, `${keyFile}.new`);
+    fs.renameSync(`${keyFile}.new`, keyFile);
+    fs.copyFileSync(second.certFile, `${certFile}.new`);
+    fs.renameSync(`${certFile}.new`, certFile);
+    daemon.proc.kill("SIGHUP");
+    await waitFor(async () => (await servedSerial(tlsPort)) === "2002", 15_000, "the new certificate served");
+    t.is(await opensslSerial(tlsPort), "serial=2002", "a new openssl s_client is served the new certificate");
+    const fresh = await tlsChatClient(tlsPort, second.cert);
+    t.true((fresh.socket as import("node:tls").TLSSocket).authorized);
+    fresh.close();
+
+    old.send("still here after the reload");
+    t.is(await peer.line(/^<dave> /), "<dave> still here after the reload");
+    peer.send("and you still hear me");
+    t.is(await old.line(/^<erin> /), "<erin> and you still hear me");
+
+    // A broken certificate: the reload fails, says why, and the one in force stays.
+    fs.writeFileSync(certFile, "not a certificate\n");
+    daemon.proc.kill("SIGHUP");
+    const logFile = path.join(daemon.logDir, "tsd.log");
+    await waitFor(
+      () =>
+        fs.readFileSync(logFile, "utf8").includes(`the TLS certificate ${certFile} is not a PEM certificate`),
+      15_000,
+      "the failed reload in the log",
+    );
+    t.is(await servedSerial(tlsPort), "2002");
+    old.send("and after a failed one");
+    t.is(await peer.line(/^<dave> /), "<dave> and after a failed one");
+    fs.copyFileSync(second.certFile, certFile);
+    old.close();
+    peer.close();
+  },
+);
+
+test("tls - --plaintext-chat no: the plain chat port is closed, echo is up, chat is served over TLS", async (t) => {
+  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+  const free = net.createServer();
+  await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
+  const plainPort = (free.address() as net.AddressInfo).port;
+  await new Promise((resolve) => free.close(resolve));
+  const d = await startDaemon([
+    ...tlsFlags(first.certFile, first.keyFile),
+    "--chat-port",
+    String(plainPort),
+    "--plaintext-chat",
+    "no",
+  ]);
+  try {
+    const port = readyPortOf(d.stdout(), "chat-tls");
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect({ host: "127.0.0.1", port: plainPort });
+      s.once("connect", () => {
+        s.destroy();
+        resolve("connected");
+      });
+      s.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+    });
+    t.is(refused, "ECONNREFUSED", "nothing listens on the plain chat port");
+    const echo = net.connect({ host: "127.0.0.1", port: d.echoPort });
+    echo.end("ping\n");
+    const back = await new Promise<string>((resolve) => {
+      let got = "";
+      echo.on("data", (b: Buffer) => {
+        got += b.toString();
+      });
+      echo.on("close", () => resolve(got));
+    });
+    t.is(back, "ping\n", "echo is unaffected");
+    const frank = await tlsChatClient(port, first.cert);
+    await frank.register("frank", "pw-of-frank");
+    const s = await status(d);
+    t.deepEqual(
+      s.listeners.map((l) => l.service).sort(),
+      ["chat-tls", "echo"],
+      "status lists no plain chat listener",
+    );
+    frank.close();
+  } finally {
+    await d.cleanup();
+  }
+});
+
+test("tls - a bad certificate, a bad key, a missing file, a key of another certificate: exit 1 naming the file", async (t) => {
+  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+  const other = makeCertificate(dir, "other", "3003");
+  const junk = path.join(dir, "junk.pem");
+  fs.writeFileSync(junk, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+  const missing = path.join(dir, "missing.pem");
+  const cases: [string, string, string, RegExp][] = [
+    ["a bad certificate", junk, first.keyFile, /the TLS certificate \S+junk\.pem is not a PEM certificate/],
+    ["a bad key", first.certFile, junk, /the TLS key \S+junk\.pem is not a PEM private key/],
+    [
+      "a missing certificate",
+      missing,
+      first.keyFile,
+      /cannot read the TLS certificate \S+missing\.pem: ENOENT/,
+    ],
+    ["a missing key", first.certFile, missing, /cannot read the TLS key \S+missing\.pem: ENOENT/],
+    [
+      "another certificate's key",
+      first.certFile,
+      other.keyFile,
+      /the TLS key \S+other-key\.pem is not the key of the certificate \S+first-cert\.pem/,
+    ],
+  ];
+  for (const [what, cert, key, message] of cases) {
+    const spawned = spawnDaemon(tlsFlags(cert, key));
+    const outcome = await spawned.started;
+    await spawned.cleanup();
+    t.false(outcome.ready, `${what}: not started`);
+    if (!outcome.ready) t.is(outcome.code, 1, `${what}: exit 1`);
+    const lines = spawned.stderr().trim().split("\n");
+    t.is(lines.length, 1, `${what}: one line`);
+    t.regex(lines[0]!, message, what);
+  }
+});
+
+test("tls - --tls-cert without --tls-key, and --plaintext-chat no without TLS, are bad usage", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["--tls-cert", "cert.pem"], /--tls-cert needs --tls-key/],
+    [["--tls-key", "key.pem"], /--tls-key needs --tls-cert/],
+    [["--plaintext-chat", "no"], /--plaintext-chat no needs --tls-cert and --tls-key/],
+    [["--plaintext-chat", "maybe"], /--plaintext-chat must be yes or no/],
+  ];
+  for (const [args, message] of cases) {
+    const spawned = spawnDaemon(args);
+    const outcome = await spawned.started;
+    await spawned.cleanup();
+    t.false(outcome.ready);
+    if (!outcome.ready) t.not(outcome.code, 0, args.join(" "));
+    t.regex(spawned.stderr(), message);
+  }
+});
