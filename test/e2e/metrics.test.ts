@@ -197,3 +197,46 @@ test("metrics - a --metrics-port already in use: exit 1 naming the port", async 
   t.is(outcome.code, 1);
   t.regex(second.stderr(), new RegExp(`metrics port ${taken}\\b.*in use`));
 });
+
+test("metrics - a crashed thread's counts stay; a frozen thread does not hold the answer (its last report counts)", async (t) => {
+  // A short --thread-timeout: the frozen thread is restarted soon, so the daemon stops at once at the end.
+  const own = await useDaemon(t, [
+    ...shape(1, 2),
+    ...UNLIMITED_CHAT,
+    "--debug-faults",
+    "--thread-timeout",
+    "2",
+  ]);
+  const call = () => own.rpc<MetricsResult>("metrics");
+  // Users until both threads hold one: a sender on the thread that will crash, a receiver on the other.
+  const users = new Map<number, { name: string; client: ChatClient }>();
+  for (let i = 0; users.size < 2 && i < 20; i++) {
+    const name = `u${i}`;
+    const client = await own.user(name);
+    const { thread } = (await own.who()).find((u) => u.name === name)!;
+    if (users.has(thread)) client.close();
+    else users.set(thread, { name, client });
+  }
+  t.is(users.size, 2, "a user on each thread");
+  const [[crashing, sender], [surviving, receiver]] = [...users];
+  await own.until((s) => s.usersOnline === 2, "the extra users gone");
+  const before = await call();
+  for (let i = 0; i < 10; i++) sender!.client.send(`counted ${i}`);
+  await receiver!.client.line(`<${sender!.name}> counted 9`);
+  const counted = await call();
+  t.is(counted.messagesIn - before.messagesIn, 10);
+
+  const worker = (await own.status()).workers[0]!.id;
+  await own.rpc("debug.crashThread", { worker, thread: crashing, mode: "throw" });
+  await sender!.client.closedByServer();
+  const afterCrash = await call();
+  t.is(afterCrash.messagesIn, counted.messagesIn, "the crashed thread's lines are still counted");
+  t.true(afterCrash.messagesOut >= counted.messagesOut, "no counter goes down");
+  t.true(afterCrash.signIns >= counted.signIns);
+
+  await own.rpc("debug.crashThread", { worker, thread: surviving, mode: "freeze" });
+  const asked = Date.now();
+  const frozen = await call();
+  t.true(Date.now() - asked < 10_000, `answered in ${Date.now() - asked} ms despite a frozen thread`);
+  t.is(frozen.messagesIn, counted.messagesIn, "the frozen thread counts with its last report");
+});
