@@ -5,7 +5,7 @@
  */
 
 /** The 4 bytes of a dotted-quad IPv4 address, or null. */
-function parseIPv4(text: string): number[] | null {
+export function parseIPv4(text: string): number[] | null {
   const parts = text.split(".");
   if (parts.length !== 4) return null;
   const bytes: number[] = [];
@@ -19,7 +19,7 @@ function parseIPv4(text: string): number[] | null {
 }
 
 /** The 16 bytes of an IPv6 address (compressed, with a zone, or ending in dotted IPv4), or null. */
-function parseIPv6(text: string): number[] | null {
+export function parseIPv6(text: string): number[] | null {
   const zone = text.indexOf("%");
   const bare = zone === -1 ? text : text.slice(0, zone);
   const halves = bare.split("::");

@@ -238,6 +238,28 @@ export function whoisOnline(
   return lines.join("");
 }
 
+/** ` (until 2026-12-05 01:00:00)` for a timed ban or mute (server's local time); "" when it is permanent. */
+function untilWords(until: number | null): string {
+  return until === null ? "" : ` (until ${formatLocalTime(until)})`;
+}
+
+/** What a banned address or name is told before it is closed: `! banned`, the expiry and the reason if any. */
+export function bannedLine(reason: string | null, until: number | null): string {
+  const r = reason ? sanitize(reason) : "";
+  return `! banned${untilWords(until)}${r ? `: ${r}` : ""}\r\n`;
+}
+
+/** A muted user's chat line, /me or /msg, which nobody else sees. */
+export function mutedLine(until: number | null): string {
+  return `! you are muted${untilWords(until)}\r\n`;
+}
+
+/** The last line of a user whose account the operator removed (identities.remove). */
+export const ACCOUNT_REMOVED = "* your account was removed by the operator\r\n";
+
+/** Signing in with a one-time password (identities.reset): a new password is asked for before the sign-in completes. */
+export const CHOOSE_NEW_PASSWORD = "* your password was reset by the operator; choose a new one\r\n";
+
 /** `/whois` of an account that is offline: when it last signed in (null: never yet). */
 export function whoisOffline(name: string, lastSignIn: number | null, now: number): string {
   return lastSignIn === null

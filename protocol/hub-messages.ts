@@ -7,6 +7,8 @@
  * on the cluster IPC channel.
  */
 
+import type { AddressBanRule } from "./ban-target.ts";
+
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
 /** chat-tls: the chat service over TLS, served by the same session threads (--tls-port). */
@@ -237,7 +239,7 @@ export interface HubReplies {
   admit: AdmitReply;
   throttle: ThrottleReply;
   registration: RegistrationReply;
-  reserve: OkReply;
+  reserve: ReserveReply;
   join: JoinReply;
   leave: OkReply;
   msg: MsgReply;
@@ -276,6 +278,10 @@ export interface RegistrationReply {
 export interface OkReply {
   ok: boolean;
 }
+/** refused: the name is banned; the line to send before the connection is closed. */
+export interface ReserveReply extends OkReply {
+  refused?: string;
+}
 /**
  * History in a reply is bounded in bytes (HISTORY_REPLY_BYTES); `omitted` older records did not
  * fit. `away`: the online names that are away; `motd`: the message of the day, sanitised lines.
@@ -286,10 +292,14 @@ export interface JoinReply {
   history: HistoryEntry[];
   omitted: number;
   motd: string[];
+  /** The sign-in is refused (a ban on the name or the address): the line to send before closing; the rest is empty. */
+  refused?: string;
 }
 /** ok: delivered to `name`; `away`: that user's away text, told to the sender. */
 export interface MsgReply {
   ok: boolean;
+  /** Not sent, and why, as the line for the sender (a muted sender). */
+  refused?: string;
   name?: string;
   away?: string;
 }
@@ -430,6 +440,15 @@ export interface MetricsRequest {
   seq: number;
 }
 
+/**
+ * Hub -> thread: the address bans in force, sent before a thread's welcome and again on every
+ * change, so a thread refuses a banned address as it connects, without asking the hub.
+ */
+export interface AddressBans {
+  k: "bans";
+  rules: AddressBanRule[];
+}
+
 /** Hub -> thread: what the thread itself acts on (the link answers pings and settles replies). */
 export type HubCommand =
   | Welcome
@@ -439,6 +458,7 @@ export type HubCommand =
   | Direct
   | Drop
   | Crash
+  | AddressBans
   | TlsRenew
   | MetricsRequest
   | Settings;

@@ -1,5 +1,6 @@
 import cluster from "node:cluster";
 import fs from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ListenPorts, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
 import { exposition } from "../../protocol/metrics-exposition.ts";
@@ -20,12 +21,15 @@ import { prepareSocketPath, secureSocketFile } from "./control/control-socket.ts
 import { debugControl } from "./control/debug.ts";
 import { identitiesControl } from "./control/identities.ts";
 import { logsControl } from "./control/logs.ts";
+import { moderationControl } from "./control/moderation.ts";
 import { describeStatus } from "./control/status.ts";
 import { usersControl } from "./control/users.ts";
 import { type DaemonPaths, daemonPaths, ensureWritableDir } from "./daemon-paths.ts";
 import { EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
+import { Moderation } from "./hub/moderation.ts";
+import { ModerationFileCorrupt, removeModerationLeftovers } from "./hub/moderation-file.ts";
 import { Listeners } from "./listeners.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
@@ -62,6 +66,7 @@ interface Parts {
   listeners: Listeners;
   hub: HubServer;
   supervisor: WorkerSupervisor;
+  moderation: Moderation;
 }
 
 /**
@@ -157,6 +162,7 @@ export class Daemon {
       this.log("warn", "removed what an interrupted identity write left behind", { leftovers });
     const startedAt = new Date();
     const history = await this.openHistory();
+    const moderation = await this.openModeration();
     const settings = this.settings;
     const chat = new EmbeddedChatHub({
       get maxPerAddress() {
@@ -164,6 +170,7 @@ export class Daemon {
       },
       registrationsPerHour: this.opts.registrationsPerHour,
       history,
+      moderation,
       log: this.log,
       get debug() {
         return settings.logLevel === "debug";
@@ -189,8 +196,18 @@ export class Daemon {
     });
     events.onMetrics = (link, report) => this.metrics.report(link, report);
     const hub = await this.openHub(chat, events);
+    moderation.onAddressBans = (rules) => hub.broadcast({ k: "bans", rules });
     if (tls) this.reloadTlsOnHangUp(tls, hub);
-    await this.openControl(gid, { startedAt, logger, identities, chat, listeners, hub, supervisor });
+    await this.openControl(gid, {
+      startedAt,
+      logger,
+      identities,
+      chat,
+      listeners,
+      hub,
+      supervisor,
+      moderation,
+    });
     await this.serveMetrics(hub, chat);
     this.handleSignals(logger, chat);
     this.startWorkers(hub, supervisor);
@@ -331,6 +348,25 @@ export class Daemon {
     return history;
   }
 
+  /**
+   * Bans and mutes (moderation.json in the state directory). A file that cannot be used stops the
+   * start, as identities.json does, and is never overwritten: starting without its bans would let
+   * the banned back in.
+   */
+  private async openModeration(): Promise<Moderation> {
+    const file = path.join(this.paths.stateDir, "moderation.json");
+    const leftovers = await removeModerationLeftovers(file);
+    if (leftovers.length > 0)
+      this.log("warn", "removed what an interrupted moderation write left behind", { leftovers });
+    const moderation = await Moderation.open(file).catch((error: Error) => {
+      throw error instanceof ModerationFileCorrupt
+        ? new StartupError(error.message, { cause: error })
+        : error;
+    });
+    this.teardown.add("the bans and mutes", () => moderation.close());
+    return moderation;
+  }
+
   /** The worker processes, not started yet: each gets the config, with the ports as asked. */
   private createSupervisor(listeners: Listeners, logger: DaemonLogger): WorkerSupervisor {
     const { stateDir, hubPath } = this.paths;
@@ -385,7 +421,16 @@ export class Daemon {
   }
 
   /** What the control methods can ask of this daemon (control/: one file per method group). */
-  private control({ startedAt, logger, identities, chat, listeners, hub, supervisor }: Parts): DaemonControl {
+  private control({
+    startedAt,
+    logger,
+    identities,
+    chat,
+    listeners,
+    hub,
+    supervisor,
+    moderation,
+  }: Parts): DaemonControl {
     const setPaused = (next: boolean): boolean => {
       if (this.paused === next) return false;
       this.paused = next;
@@ -414,6 +459,7 @@ export class Daemon {
       ...logsControl(logger),
       ...usersControl(chat, this.log),
       ...identitiesControl(identities, this.log),
+      ...moderationControl(chat, moderation, identities, this.log),
       ...debugControl(hub.links, this.log),
       metrics: () => this.collectMetrics(hub, chat),
       configGet: (key) => this.settings.get(key),

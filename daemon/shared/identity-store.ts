@@ -27,6 +27,8 @@ export interface Identity {
   password: PasswordHash;
   /** The names this account has /ignore'd (display names, at most MAX_IGNORES). */
   ignores: string[];
+  /** The password is a one-time password from identities.reset: the next sign-in must choose a new one. */
+  mustChangePassword: boolean;
 }
 
 /** What /ignore or /unignore did to the list: "full" is MAX_IGNORES already; "gone": no such account. */
@@ -49,6 +51,12 @@ function ignoresOf(user: StoredUser): string[] {
     : [];
 }
 
+/** The record with a new password chosen by its user: no longer a one-time password. */
+function withPassword(user: StoredUser, password: PasswordHash): StoredUser {
+  const { mustChangePassword: _, ...rest } = user;
+  return { ...rest, password } as StoredUser;
+}
+
 function toIdentity(key: string, user: StoredUser): Identity {
   return {
     name: user.name,
@@ -58,6 +66,7 @@ function toIdentity(key: string, user: StoredUser): Identity {
     lastAddress: user.lastAddress,
     password: { ...user.password },
     ignores: ignoresOf(user),
+    mustChangePassword: user.mustChangePassword === true,
   };
 }
 
@@ -156,8 +165,53 @@ export class IdentityStore {
     return this.#writes.mutate((users) => {
       const user = users.get(key);
       if (!user) return { result: false, changed: false };
-      users.set(key, { ...user, password: hash });
+      users.set(key, withPassword(user, hash));
       return { result: true, changed: true };
+    });
+  }
+
+  /**
+   * identities.reset: the account's password becomes `oneTime` (hashed like any other), flagged
+   * so that signing in with it asks for a new one first. Resolves with the account's name, or
+   * null when there is no such account.
+   */
+  async resetPassword(key: string, oneTime: string): Promise<string | null> {
+    if (!(await this.#cache.current()).users.has(key)) return null;
+    const hash = await hashPassword(oneTime, this.#scrypt);
+    return this.#writes.mutate((users) => {
+      const user = users.get(key);
+      if (!user) return { result: null, changed: false };
+      users.set(key, { ...user, password: hash, mustChangePassword: true });
+      return { result: user.name, changed: true };
+    });
+  }
+
+  /**
+   * The user who signed in with a one-time password chose a new one: it replaces the one-time
+   * password only if that is still the account's (the operator may have reset it again, or removed
+   * the account, while the new one was typed).
+   */
+  async replaceOneTimePassword(
+    key: string,
+    was: PasswordHash,
+    password: string,
+  ): Promise<"ok" | "gone" | "stale"> {
+    const hash = await hashPassword(password, this.#scrypt);
+    return this.#writes.mutate((users) => {
+      const user = users.get(key);
+      if (!user) return { result: "gone" as const, changed: false };
+      if (user.password.hash !== was.hash || user.password.salt !== was.salt)
+        return { result: "stale" as const, changed: false };
+      users.set(key, withPassword(user, hash));
+      return { result: "ok" as const, changed: true };
+    });
+  }
+
+  /** identities.remove: the account is gone from the file; false when there was none. */
+  remove(key: string): Promise<boolean> {
+    return this.#writes.mutate((users) => {
+      const removed = users.delete(key);
+      return { result: removed, changed: removed };
     });
   }
 

@@ -119,3 +119,14 @@ export const MAX_IGNORES = 100;
 /** The message of the day (--motd): bytes read from the file, and lines shown; the rest is cut and logged. */
 export const MOTD_MAX_BYTES = 4096;
 export const MOTD_MAX_LINES = 20;
+
+/**
+ * Bans and mutes the daemon holds (moderation.json): a control client cannot grow the primary's
+ * memory, the file or the list pushed to every thread without bound. Past it, bans.add and
+ * users.mute are refused until some are removed or expire.
+ */
+export const MAX_BANS = 10_000;
+export const MAX_MUTES = 10_000;
+
+/** The longest a timed ban or mute may last (ten years); longer is what a permanent one is for. */
+export const MAX_MODERATION_SECONDS = 10 * 365 * 24 * 3600;

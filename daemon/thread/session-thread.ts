@@ -218,6 +218,7 @@ const HUB_COMMANDS: { [K in HubCommand["k"]]: (message: Extract<HubCommand, { k:
     else if (!message.on) closeListeners();
   },
   shutdown: (message) => void shutdown(message.graceMs),
+  bans: (message) => chat.setBans(message.rules),
   metrics: (message) => metrics.answer(message.seq),
   settings: (message) => {
     applyLiveLimits(config, limits, message.limits);

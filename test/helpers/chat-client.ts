@@ -28,9 +28,10 @@ export class ChatClient {
     });
   }
 
-  static connect(port: number): Promise<ChatClient> {
+  /** Connects to 127.0.0.1 (or host), from localAddress when given (127.0.0.2 is another client address). */
+  static connect(port: number, opts: { host?: string; localAddress?: string } = {}): Promise<ChatClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: "127.0.0.1" });
+      const socket = net.connect({ port, host: opts.host ?? "127.0.0.1", localAddress: opts.localAddress });
       socket.once("connect", () => resolve(new ChatClient(socket)));
       socket.once("error", reject);
     });

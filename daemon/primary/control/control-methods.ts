@@ -4,6 +4,7 @@ import type { Serve } from "./control-server.ts";
 import { type DebugControl, debugHandlers } from "./debug.ts";
 import { type IdentitiesControl, identitiesHandlers } from "./identities.ts";
 import { type LogsControl, logsHandlers } from "./logs.ts";
+import { type ModerationControl, moderationHandlers } from "./moderation.ts";
 import { type MetricsControl, metricsHandlers } from "./metrics.ts";
 import { type StatusControl, statusHandlers } from "./status.ts";
 import { type UsersControl, usersHandlers } from "./users.ts";
@@ -13,6 +14,7 @@ export type DaemonControl = StatusControl &
   LogsControl &
   UsersControl &
   IdentitiesControl &
+  ModerationControl &
   DebugControl &
   ConfigControl &
   MetricsControl;
@@ -34,15 +36,29 @@ export function buildControlMethods(
   const { serveDebugCrashThread } = debugHandlers(daemon);
   const { serveIdentitiesList, serveIdentitiesWipe } = identitiesHandlers(daemon);
   const { serveLogsClear, serveLogsReopen, serveLogsTail } = logsHandlers(daemon);
+  const {
+    serveBansAdd,
+    serveBansList,
+    serveBansRemove,
+    serveIdentitiesRemove,
+    serveIdentitiesReset,
+    serveUsersMute,
+    serveUsersUnmute,
+  } = moderationHandlers(daemon);
   const { serveMetrics } = metricsHandlers(daemon);
   const { servePause, serveResume, serveStatus, serveStop } = statusHandlers(daemon, defaultGraceMs);
   const { serveChatAnnounce, serveUsersKick, serveUsersList } = usersHandlers(daemon);
   return {
+    "bans.add": serveBansAdd,
+    "bans.list": serveBansList,
+    "bans.remove": serveBansRemove,
     "chat.announce": serveChatAnnounce,
     "config.get": serveConfigGet,
     "config.set": serveConfigSet,
     ...(opts.debugFaults ? { "debug.crashThread": serveDebugCrashThread } : {}),
     "identities.list": serveIdentitiesList,
+    "identities.remove": serveIdentitiesRemove,
+    "identities.reset": serveIdentitiesReset,
     "identities.wipe": serveIdentitiesWipe,
     "logs.clear": serveLogsClear,
     "logs.reopen": serveLogsReopen,
@@ -54,5 +70,7 @@ export function buildControlMethods(
     stop: serveStop,
     "users.kick": serveUsersKick,
     "users.list": serveUsersList,
+    "users.mute": serveUsersMute,
+    "users.unmute": serveUsersUnmute,
   };
 }

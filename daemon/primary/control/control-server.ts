@@ -7,6 +7,7 @@ import {
   RpcErrorCode,
 } from "../../../protocol/rpc.ts";
 import { createDispatch } from "./control-dispatch.ts";
+import { describePeer } from "./control-peer.ts";
 import { CONTROL_MAX_BACKLOG, CONTROL_MAX_QUEUED, CONTROL_MAX_UNREAD } from "../../shared/limits.ts";
 
 /** One control client's connection, handed to every method so it can stream notifications. */
@@ -16,6 +17,8 @@ export interface ControlConnection {
   /** Bytes written to this client and not yet taken by it. */
   readonly backlog: number;
   close(): void;
+  /** Who is at the other end, for the log of the moderation actions (control-peer.ts); absent in test doubles. */
+  peer?(): Promise<string>;
 }
 
 export type ControlMethod = (params: unknown, conn: ControlConnection) => unknown;
@@ -40,6 +43,7 @@ export function createControlServer(
   // Half-open: a client that sends its requests and then ends its side still gets every answer.
   return net.createServer({ allowHalfOpen: true }, (socket) => {
     const closeListeners: (() => void)[] = [];
+    let peer: Promise<string> | undefined;
     let closed = false;
     let inputEnded = false;
     const write = (text: string) => {
@@ -54,6 +58,7 @@ export function createControlServer(
         return socket.writableLength;
       },
       close: () => socket.destroy(),
+      peer: () => (peer ??= describePeer(socket)),
     };
 
     const queue: string[] = [];

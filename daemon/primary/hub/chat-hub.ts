@@ -1,13 +1,16 @@
 import {
   actionLine,
   announceLine,
+  bannedLine,
   chatLine,
   joinedLine,
   kickedLine,
   leftLine,
+  mutedLine,
   privateIn,
   SIGNED_IN_ELSEWHERE,
 } from "../../../protocol/chat-lines.ts";
+import type { AddressBanRule } from "../../../protocol/ban-target.ts";
 import { newestWithin } from "../../../protocol/history-page.ts";
 import {
   type AwayReply,
@@ -26,7 +29,7 @@ import { primaryCounters } from "../metrics.ts";
 import { AddressLimiter } from "./address-limiter.ts";
 import type { HubPeer } from "./hub-peer.ts";
 import { NameReservations } from "./name-reservations.ts";
-import { Roster } from "./roster.ts";
+import { type Member, Roster } from "./roster.ts";
 import { SignInLimits } from "./sign-in-limits.ts";
 
 export type { HubPeer } from "./hub-peer.ts";
@@ -70,8 +73,31 @@ export interface ChatHub {
   peerGone(peer: HubPeer): void;
   users(): OnlineUser[];
   kick(name: string, reason?: string): boolean;
+  /** The line that refuses a sign-in of this account key or from this address (a ban in force); null when none. */
+  refusal(key: string, address: string | null): string | null;
+  /** The address bans in force, which every session thread holds to refuse a banned address as it connects. */
+  addressBans(): AddressBanRule[];
+  /** Closes the sessions of the members match picks, each with line; the others see them leave. Answers their names. */
+  disconnect(
+    match: (member: { key: string; address: string }) => boolean,
+    line: string,
+    reason: string,
+  ): string[];
   announce(text: string): number;
   readonly onlineCount: number;
+}
+
+/** When a ban or mute ends: ms since the epoch, null when it is permanent. */
+interface Timed {
+  until: number | null;
+}
+
+/** The bans and mutes the hub enforces (primary/hub/moderation.ts). */
+export interface HubModeration {
+  nameBan(key: string): (Timed & { reason: string | null }) | null;
+  addressBan(address: string): (Timed & { reason: string | null }) | null;
+  muteOf(key: string): Timed | null;
+  addressRules(): AddressBanRule[];
 }
 
 export interface ChatHubOptions {
@@ -80,6 +106,8 @@ export interface ChatHubOptions {
   /** Accounts an hour per network (protocol/registration-budget.ts); 0 or absent: no bound. */
   registrationsPerHour?: number;
   history: HistorySink;
+  /** Bans checked at sign-in, mutes on every line; absent: nobody is banned or muted. */
+  moderation?: HubModeration;
   /** Whether message bodies are logged (debug level); checked before building the record. */
   debug?: boolean;
   log: (level: "info" | "debug" | "warn", msg: string, meta?: Record<string, unknown>) => void;
@@ -140,6 +168,12 @@ export class EmbeddedChatHub implements ChatHub {
   }
 
   join(peer: HubPeer, sid: string, key: string, name: string, address: string): JoinReply {
+    // Checked here, as the sign-in completes, so a ban made while the password was typed holds too.
+    const refused = this.refusal(key, address);
+    if (refused) {
+      this.opts.log("info", "sign-in refused: banned", { name, address });
+      return { online: [], away: [], history: [], omitted: 0, motd: [], refused };
+    }
     this.reservations.signedIn(sid, key);
     this.signIns.signedIn(key, address);
     const previous = this.roster.account(key);
@@ -180,7 +214,7 @@ export class EmbeddedChatHub implements ChatHub {
 
   say(_peer: HubPeer, sid: string, text: string): void {
     const member = this.roster.session(sid);
-    if (!member) return;
+    if (!member || this.refuseMuted(member)) return;
     member.lastActive = this.now();
     this.opts.history.append({ time: member.lastActive, name: member.name, text });
     if (this.opts.debug) this.opts.log("debug", "message", { name: member.name, text });
@@ -189,7 +223,7 @@ export class EmbeddedChatHub implements ChatHub {
 
   act(_peer: HubPeer, sid: string, text: string): void {
     const member = this.roster.session(sid);
-    if (!member) return;
+    if (!member || this.refuseMuted(member)) return;
     member.lastActive = this.now();
     if (this.opts.debug) this.opts.log("debug", "action", { name: member.name, text });
     this.broadcast(actionLine(member.name, text), sid, member.key);
@@ -197,6 +231,8 @@ export class EmbeddedChatHub implements ChatHub {
 
   msg(_peer: HubPeer, sid: string, to: string, text: string): MsgReply {
     const from = this.roster.session(sid);
+    const mute = from && this.opts.moderation?.muteOf(from.key);
+    if (mute) return { ok: false, refused: mutedLine(mute.until) };
     const target = this.roster.named(to);
     if (!from || !target) return { ok: false };
     from.lastActive = this.now();
@@ -284,6 +320,42 @@ export class EmbeddedChatHub implements ChatHub {
     });
     this.opts.log("info", "kicked", { name: member.name, reason });
     primaryCounters.kicks++;
+    return true;
+  }
+
+  refusal(key: string, address: string | null): string | null {
+    const moderation = this.opts.moderation;
+    if (!moderation) return null;
+    const ban = moderation.nameBan(key) ?? (address === null ? null : moderation.addressBan(address));
+    return ban ? bannedLine(ban.reason, ban.until) : null;
+  }
+
+  addressBans(): AddressBanRule[] {
+    return this.opts.moderation?.addressRules() ?? [];
+  }
+
+  disconnect(
+    match: (member: { key: string; address: string }) => boolean,
+    line: string,
+    reason: string,
+  ): string[] {
+    const names: string[] = [];
+    for (const member of this.roster.members()) {
+      if (!match(member)) continue;
+      // As a kick: offline for everyone at once; the thread's later leave for this session is a no-op.
+      this.roster.remove(member);
+      this.broadcast(leftLine(member.name), member.sid);
+      member.peer.send({ k: "drop", sid: member.sid, line, reason });
+      names.push(member.name);
+    }
+    return names;
+  }
+
+  /** A muted member's line goes nowhere: only its author is told, and nobody else sees a thing. */
+  private refuseMuted(member: Member): boolean {
+    const mute = this.opts.moderation?.muteOf(member.key);
+    if (!mute) return false;
+    member.peer.send({ k: "direct", sid: member.sid, line: mutedLine(mute.until) });
     return true;
   }
 

@@ -72,7 +72,11 @@ const REQUESTS: {
   admit: (chat, peer, m) => ({ ok: chat.admit(peer, m.address) }),
   throttle: (chat, _peer, m) => chat.throttle(m.key, m.address, m.lastAddress ?? null),
   registration: (chat, _peer, m) => chat.registration(m.address, m.spend),
-  reserve: (chat, peer, m) => ({ ok: chat.reserve(peer, m.sid, m.key) }),
+  reserve: (chat, peer, m) => {
+    // A banned name hears so before its passwords are typed, and no account is made for it.
+    const refused = chat.refusal(m.key, null);
+    return refused ? { ok: false, refused } : { ok: chat.reserve(peer, m.sid, m.key) };
+  },
   join: (chat, peer, m) => chat.join(peer, m.sid, m.key, m.name, m.address),
   leave: (chat, peer, m) => {
     chat.leave(peer, m.sid, m.reason);
@@ -285,6 +289,8 @@ export class HubServer {
     };
     conn.link = link;
     this.links.add(link);
+    // Before the welcome opens its listeners: the first connection is already checked.
+    conn.send({ k: "bans", rules: this.chat.addressBans() });
     conn.send({ k: "welcome", ...this.events.onHello(link) });
   }
 }

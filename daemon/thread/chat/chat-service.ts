@@ -1,9 +1,12 @@
 import type net from "node:net";
-import { motdLines, onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
+import { AddressBanList, type AddressBanRule } from "../../../protocol/ban-target.ts";
+import { bannedLine, motdLines, onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
+import { OncePer } from "../../../protocol/flood.ts";
 import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-messages.ts";
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
 import type { Service } from "../service.ts";
+import { SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
 import { countChatBytes, linesIn, threadCounters } from "../metrics.ts";
 
 /**
@@ -24,6 +27,11 @@ export class ChatService implements Service {
   private pending: Outgoing[] = [];
   /** Sessions that joined while this turn's lines were queued, with how many were queued then. */
   private readonly joinedMidTurn = new Map<string, number>();
+  /** The address bans in force, as the hub last sent them: a banned address is refused as it connects. */
+  private bans = new AddressBanList([]);
+  /** Refusals of banned addresses are logged at most once a second, with how many there were. */
+  private readonly bannedLog = new OncePer(1000);
+  private bannedSinceLog = 0;
 
   constructor(
     host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">,
@@ -40,6 +48,13 @@ export class ChatService implements Service {
   }
 
   accept(socket: net.Socket): void {
+    // Before the greeting, without asking the hub: the thread holds the bans.
+    const address = socket.remoteAddress ?? "unknown";
+    const ban = this.bans.match(address, Date.now());
+    if (ban) {
+      this.refuseBanned(socket, address, ban);
+      return;
+    }
     const sid = `${this.sidPrefix}.${++this.nextId}`;
     countChatBytes(socket);
     const session = new ChatSession(sid, socket, {
@@ -67,6 +82,10 @@ export class ChatService implements Service {
    */
   private joined(session: ChatSession, reply: JoinReply): void {
     if (!this.open.has(session.sid)) return;
+    if (reply.refused !== undefined) {
+      session.close("banned", reply.refused);
+      return;
+    }
     threadCounters.signIns++;
     session.sendHistory(reply.history, reply.omitted);
     if (reply.motd.length > 0) session.send(motdLines(reply.motd));
@@ -89,6 +108,34 @@ export class ChatService implements Service {
   private setIgnores(session: ChatSession): void {
     if (session.ignores.size > 0) this.ignoring.set(session.sid, new Set(session.ignores.keys()));
     else this.ignoring.delete(session.sid);
+  }
+
+  /**
+   * The address bans in force (sent by the hub before the welcome and on every change). Those
+   * still signing in from a newly banned address are closed; the signed-in ones the hub drops.
+   */
+  setBans(rules: readonly AddressBanRule[]): void {
+    this.bans = new AddressBanList(rules);
+    const now = Date.now();
+    for (const session of this.open.values()) {
+      if (this.signedIn.has(session.sid)) continue;
+      const ban = this.bans.match(session.address, now);
+      if (ban) session.close("banned", bannedLine(ban.reason, ban.until));
+    }
+  }
+
+  /** `! banned` and the close, before any greeting; the descriptor goes back once the line is out or after the grace. */
+  private refuseBanned(socket: net.Socket, address: string, ban: AddressBanRule): void {
+    socket.end(bannedLine(ban.reason, ban.until));
+    setTimeout(() => socket.destroy(), SESSION_CLOSE_GRACE_MS).unref();
+    this.bannedSinceLog++;
+    if (!this.bannedLog.ready(Date.now())) return;
+    this.host.log("info", "connection refused: banned", {
+      address,
+      ban: ban.target,
+      refused: this.bannedSinceLog,
+    });
+    this.bannedSinceLog = 0;
   }
 
   deliver(message: Deliver): void {

@@ -130,9 +130,12 @@ export class ChatSession implements CommandSession {
     this.setIgnores(identity?.ignores ?? []);
     this.name = name;
     this.key = key;
-    await this.hub.request({ k: "join", sid: this.sid, key, name, address: this.address }, (reply) =>
-      this.host.joined(this, reply),
+    const joined = await this.hub.request(
+      { k: "join", sid: this.sid, key, name, address: this.address },
+      (reply) => this.host.joined(this, reply),
     );
+    // Refused (a ban): the host has closed the session, and there is no sign-in to record.
+    if (joined.refused !== undefined) return;
     this.identities.recordLogin(key, this.address).catch((error: Error) => {
       this.log("warn", "could not record the sign-in in the identity file", { error: error.message });
     });

@@ -113,6 +113,7 @@ const history: Command = {
 async function sendPrivate(session: CommandSession, to: string, text: string): Promise<void> {
   threadCounters.messagesIn++;
   const reply = await session.hub.request({ k: "msg", sid: session.sid, to, text });
+  if (reply.refused !== undefined) return session.io.send(reply.refused);
   if (!reply.ok) return session.io.send(noSuchUser(to));
   const away = reply.away === undefined ? "" : awayNotice(reply.name!, reply.away);
   session.io.send(privateOut(reply.name!, text) + away);

@@ -20,6 +20,7 @@ import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 import { askNewPassword } from "./new-password.ts";
+import { replaceOneTimePassword } from "./one-time-password.ts";
 import type { SessionIO } from "./session-io.ts";
 
 /** What the sign-in dialogue needs from its session. */
@@ -96,6 +97,7 @@ export class SignInDialogue {
     const budget = await this.host.hub.request({ k: "registration", address: this.address, spend: false });
     if (!budget.ok) return this.refuse(tooManyRegistrations(budget.retryAfterMs));
     const reserved = await this.host.hub.request({ k: "reserve", sid: this.host.sid, key: checked.key });
+    if (reserved.refused !== undefined) return this.io.close("banned", reserved.refused);
     if (!reserved.ok) return this.refuse(errorLine(`the name ${checked.name} is in use right now`));
     askNewPassword(this.io, (password) =>
       this.io.commit(() => this.register(checked.name, checked.key, password)),
@@ -133,8 +135,14 @@ export class SignInDialogue {
       return this.accountsUnavailable(error);
     }
     if (identity) {
-      this.io.send(welcomeBack(identity.name));
-      return this.host.signIn(identity.name, key);
+      const { name } = identity;
+      if (identity.mustChangePassword)
+        return replaceOneTimePassword(this.host, identity, () => {
+          this.io.send(welcomeBack(name));
+          return this.host.signIn(name, key);
+        });
+      this.io.send(welcomeBack(name));
+      return this.host.signIn(name, key);
     }
     this.host.hub.send({ k: "failed", key, address: this.address });
     threadCounters.signInFailures++;
