@@ -351,6 +351,11 @@ static void tsd_prompt(conn_t *c) {
   if (c->inlen < 2 || c->in[c->inlen - 2] != ':' || c->in[c->inlen - 1] != ' ') return;
   const char *s = c->in;
   size_t n = c->inlen;
+  /* IAC WILL ECHO, which tsd sends before a password prompt; a raw client does not answer it */
+  while (n >= 3 && (unsigned char)s[0] == 255) {
+    s += 3;
+    n -= 3;
+  }
   if (starts(s, n, "login")) {
     out_str(c, c->name);
   } else if (starts(s, n, "password") || starts(s, n, "new password") || starts(s, n, "repeat password")) {

@@ -27,9 +27,14 @@ export function formatLocalTime(time: number): string {
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 
-/** historyLine is a message from history: `[YYYY-MM-DD HH:MM:SS] <name> text` (local time). */
-export function historyLine(time: number, name: string, text: string): string {
-  return `[${formatLocalTime(time)}] <${name}> ${text}\r\n`;
+/**
+ * historyLine is a message from history: `[YYYY-MM-DD HH:MM:SS] <name> text` (local time), or
+ * for a /me action `[YYYY-MM-DD HH:MM:SS] * name text`.
+ */
+export function historyLine(time: number, name: string, text: string, action = false): string {
+  return action
+    ? `[${formatLocalTime(time)}] * ${name} ${text}\r\n`
+    : `[${formatLocalTime(time)}] <${name}> ${text}\r\n`;
 }
 
 /** privateIn is a private message to the reader: `*from* text`. */
@@ -74,6 +79,8 @@ export function loginPrompt(remembered?: string): string {
   return remembered ? `login [${remembered}]: ` : "login: ";
 }
 export const PASSWORD_PROMPT = "password: ";
+/** /passwd's first question: the password in use, so a session left open cannot be taken over. */
+export const CURRENT_PASSWORD_PROMPT = "current password: ";
 export const NEW_PASSWORD_PROMPT = "new password: ";
 export const REPEAT_PASSWORD_PROMPT = "repeat password: ";
 
@@ -82,7 +89,10 @@ export const REPEAT_PASSWORD_PROMPT = "repeat password: ";
 export function lineTooLong(limit: number): string {
   return `! line too long (limit ${limit} bytes)\r\n`;
 }
-export const SLOW_DOWN = "! slow down\r\n";
+/** Flood control dropped lines beyond the queue: told at most once a second, with how many. */
+export function slowDown(dropped: number): string {
+  return `! slow down (${dropped} ${dropped === 1 ? "line" : "lines"} dropped)\r\n`;
+}
 export const SERVER_FULL = "! the server is full; try again later\r\n";
 /** Before a history answer that had to leave older lines out to stay within its size bound. */
 export function historyOmitted(n: number): string {

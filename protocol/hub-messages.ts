@@ -260,6 +260,8 @@ export interface HistoryEntry {
   time: number;
   name: string;
   text: string;
+  /** A /me action: replayed as `[time] * name text`. */
+  action?: boolean;
 }
 
 export interface AdmitReply {
@@ -498,6 +500,8 @@ export interface ServiceConfig {
   maxPerAddress: number;
   floodBurst: number;
   floodRate: number;
+  /** Lines beyond the burst that wait their turn (--flood-queue). */
+  floodQueue: number;
   outputLimit: number;
   stateDir: string;
   /** Threads drop records below this level before they cross to the primary. */

@@ -8,6 +8,10 @@
 const LF = 10;
 const CR = 13;
 const NUL = 0;
+/** The erase keys of a terminal that sends each key as typed: BS (Ctrl-H), DEL, and Ctrl-U (kill the line). */
+const BS = 0x08;
+const DEL = 0x7f;
+const NAK = 0x15;
 
 /** First capacity of the partial-line buffer; it doubles up to maxLine as needed. */
 const INITIAL_PENDING = 256;
@@ -21,6 +25,10 @@ const INITIAL_PENDING = 256;
  *   onTooLong, its bytes are discarded, and framing resumes after its line end; no more
  *   than maxLine bytes are ever buffered.
  *
+ * - With lineEditing, BS and DEL erase the last code point of the line being received and
+ *   Ctrl-U all of it, as they arrive, so the line emitted is the one the user meant and an
+ *   erase does not count against maxLine (telnet in character mode sends every key).
+ *
  * An emitted line is either a subarray of the chunk passed to push (the line lies wholly
  * inside it) or a fresh array; it never aliases the framer's own buffer, so it may be kept.
  */
@@ -29,6 +37,8 @@ export class LineFramer {
   maxLine: number;
   /** Emit empty lines too (a sign-in prompt answers them); by default they are dropped. */
   readonly emitEmpty: boolean;
+  /** BS, DEL and Ctrl-U edit the line being received instead of being part of it. */
+  readonly lineEditing: boolean;
   #pending: Uint8Array | null = null;
   #pendingLen = 0;
   /** discarding the rest of a too-long line until its line end */
@@ -36,8 +46,9 @@ export class LineFramer {
   /** the previous chunk ended with a CR: an LF or NUL starting the next one belongs to it */
   #afterCR = false;
 
-  constructor(maxLine: number, opts: { emitEmpty?: boolean } = {}) {
+  constructor(maxLine: number, opts: { emitEmpty?: boolean; lineEditing?: boolean } = {}) {
     this.emitEmpty = opts.emitEmpty ?? false;
+    this.lineEditing = opts.lineEditing ?? false;
     if (!Number.isInteger(maxLine) || maxLine < 1)
       throw new RangeError(`maxLine must be a positive integer, got ${maxLine}`);
     this.maxLine = maxLine;
@@ -52,6 +63,10 @@ export class LineFramer {
   push(chunk: Uint8Array, onLine: (line: Uint8Array) => void, onTooLong: () => void): void {
     const n = chunk.length;
     if (n === 0) return;
+    if (this.lineEditing && hasEraseKey(chunk)) {
+      this.#pushEditing(chunk, onLine, onTooLong);
+      return;
+    }
     let i = 0;
     if (this.#afterCR) {
       this.#afterCR = false;
@@ -81,6 +96,30 @@ export class LineFramer {
         }
       } else {
         i = j + 1;
+      }
+    }
+  }
+
+  /** push for a chunk holding an erase key: byte by byte, the edits applied to the pending line as they come. */
+  #pushEditing(chunk: Uint8Array, onLine: (line: Uint8Array) => void, onTooLong: () => void): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (this.#afterCR) {
+        this.#afterCR = false;
+        if (b === LF || b === NUL) continue;
+      }
+      if (b === LF || b === CR) {
+        this.#afterCR = b === CR;
+        this.#endLine(chunk, i, i, onLine, onTooLong);
+        continue;
+      }
+      if (this.#skipping) continue;
+      if (b === BS || b === DEL) {
+        this.#pendingLen = lastCodePointStart(this.#pending, this.#pendingLen);
+      } else if (b === NAK) {
+        this.#pendingLen = 0;
+      } else {
+        this.#keepPartial(chunk, i, i + 1, onTooLong);
       }
     }
   }
@@ -138,4 +177,23 @@ export class LineFramer {
     line.set(chunk.subarray(start, end), pendingLen);
     onLine(line);
   }
+}
+
+/** hasEraseKey reports whether chunk holds BS, DEL or Ctrl-U (three memchr scans, so plain chunks stay on the fast path). */
+function hasEraseKey(chunk: Uint8Array): boolean {
+  return chunk.indexOf(DEL) !== -1 || chunk.indexOf(BS) !== -1 || chunk.indexOf(NAK) !== -1;
+}
+
+/**
+ * lastCodePointStart returns where the last UTF-8 code point of buf[0, len) starts: its lead
+ * byte and the continuation bytes after it (an emoji's four bytes, a Cyrillic letter's two),
+ * or the last byte alone when it is ASCII or not part of a sequence (which decodes as one U+FFFD).
+ */
+function lastCodePointStart(buf: Uint8Array | null, len: number): number {
+  if (buf === null || len === 0) return 0;
+  let p = len - 1;
+  while (p > 0 && len - p < 4 && (buf[p]! & 0xc0) === 0x80) p--;
+  const lead = buf[p]!;
+  const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return lead >= 0xc0 && len - p <= size ? p : len - 1;
 }

@@ -1,7 +1,8 @@
 /**
  * Telnet handling for the chat service: strips IAC sequences from the input byte
- * stream and refuses every option the client asks for, so a real telnet client never
- * waits on us while `nc` users see no difference at all.
+ * stream, refuses every option the client asks for, so a real telnet client never
+ * waits on us, and negotiates the one option the server uses: ECHO, offered at password
+ * prompts so that the client stops echoing what is typed.
  *
  * Pure byte-level state machine: bytes in, data bytes and reply bytes out, no I/O.
  */
@@ -56,13 +57,28 @@ export function telnetWontEcho(): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Where our side's ECHO option stands (RFC 1143's "Q method"): on, off, or asked for and not
+ * answered yet; `queued` notes that the opposite was wanted meanwhile, to be asked once the
+ * answer comes, so two crossing requests never make the peers loop.
+ */
+const Echo = {
+  Off: 0,
+  On: 1,
+  /** we sent WONT, the DONT has not come */
+  WantOff: 2,
+  /** we sent WILL, the DO (or DONT) has not come */
+  WantOn: 3,
+} as const;
+type Echo = (typeof Echo)[keyof typeof Echo];
+
+/**
  * TelnetFilter removes telnet commands from a client's byte stream, across chunk
  * boundaries at any byte, and queues the replies that refuse the client's option requests.
  *
- * Our side only ever uses ECHO, and only when the server asks for it (willEcho / wontEcho);
- * the client's answer to that is recognised as an answer and not refused. Each option is
- * refused at most once per direction and WONT/DONT are never answered unless they turn
- * off something that was on, so two peers can never loop.
+ * Our side only ever uses ECHO, and only when the server asks for it (willEcho / wontEcho, at
+ * password prompts); the client's answers to that are negotiated per RFC 857 with RFC 1143's
+ * state per direction. Every other option is refused at most once per direction and WONT/DONT
+ * are never answered unless they turn off something that was on, so two peers can never loop.
  */
 export class TelnetFilter {
   #state: State = State.Data;
@@ -74,10 +90,9 @@ export class TelnetFilter {
   #refusedDo = new Uint8Array(256);
   /** options we refused after a WILL (we sent DONT) */
   #refusedWill = new Uint8Array(256);
-  /** ECHO on our side: true once the client agreed (DO ECHO) to our WILL ECHO */
-  #echo = false;
-  /** what we last offered for ECHO (WILL = true, WONT = false) while awaiting the answer; null when none is due */
-  #echoPending: boolean | null = null;
+  #echo: Echo = Echo.Off;
+  /** the opposite of the pending request is wanted once its answer comes */
+  #echoQueued = false;
 
   /** negotiated is true once the client has sent any telnet negotiation, so it is a telnet client. */
   get negotiated(): boolean {
@@ -86,7 +101,7 @@ export class TelnetFilter {
 
   /** echoing is true while the client has accepted our WILL ECHO (its local echo is off). */
   get echoing(): boolean {
-    return this.#echo;
+    return this.#echo === Echo.On;
   }
 
   /**
@@ -208,38 +223,94 @@ export class TelnetFilter {
   }
 
   /**
-   * willEcho records that we offer ECHO and returns IAC WILL ECHO to send (empty when
-   * already on or offered); the client's DO ECHO that follows is then an answer and gets
-   * no reply. Send it only to a client that negotiated.
+   * willEcho asks to turn our ECHO on (a password prompt) and returns IAC WILL ECHO to send
+   * now, or nothing: when it is on or already asked for, or while our WONT awaits its answer
+   * (the WILL then goes out with the replies once the DONT comes). The client's DO that answers
+   * it gets no reply.
    */
   willEcho(): Uint8Array {
-    if (this.#echo || this.#echoPending === true) return EMPTY;
-    this.#echoPending = true;
-    return telnetWillEcho();
+    switch (this.#echo) {
+      case Echo.Off:
+        this.#echo = Echo.WantOn;
+        return telnetWillEcho();
+      case Echo.WantOff:
+        this.#echoQueued = true;
+        return EMPTY;
+      case Echo.WantOn:
+        this.#echoQueued = false;
+        return EMPTY;
+      default:
+        return EMPTY;
+    }
   }
 
   /**
-   * wontEcho returns IAC WONT ECHO to send (empty when echo is already off), giving local
-   * echo back to the client; its DONT ECHO answer gets no reply.
+   * wontEcho asks to turn our ECHO off (the password was typed) and returns IAC WONT ECHO to
+   * send now, or nothing: when it is off, or while our WILL is unanswered (a raw client that
+   * never answers sees no more bytes; a late DO is then answered with the WONT).
    */
   wontEcho(): Uint8Array {
-    if (!this.#echo && this.#echoPending !== true) return EMPTY;
-    this.#echo = false;
-    this.#echoPending = false;
-    return telnetWontEcho();
+    switch (this.#echo) {
+      case Echo.On:
+        this.#echo = Echo.WantOff;
+        return telnetWontEcho();
+      case Echo.WantOn:
+        this.#echoQueued = true;
+        return EMPTY;
+      case Echo.WantOff:
+        this.#echoQueued = false;
+        return EMPTY;
+      default:
+        return EMPTY;
+    }
+  }
+
+  /** The client's DO ECHO or DONT ECHO, per RFC 1143 for our side of the option. */
+  #echoAnswer(on: boolean): void {
+    const queued = this.#echoQueued;
+    this.#echoQueued = false;
+    switch (this.#echo) {
+      case Echo.Off:
+        // Not asked for: a DO is refused (once, as every option), a DONT needs nothing.
+        if (on && this.#refusedDo[ECHO] === 0) {
+          this.#refusedDo[ECHO] = 1;
+          this.#replies.push(IAC, WONT, ECHO);
+        }
+        return;
+      case Echo.On:
+        if (!on) {
+          // The client turns off what was on: RFC 854 wants the WONT acknowledgement.
+          this.#echo = Echo.Off;
+          this.#replies.push(IAC, WONT, ECHO);
+        }
+        return;
+      case Echo.WantOn:
+        if (!on)
+          this.#echo = Echo.Off; // refused
+        else if (!queued) this.#echo = Echo.On;
+        else {
+          this.#echo = Echo.WantOff;
+          this.#replies.push(IAC, WONT, ECHO);
+        }
+        return;
+      case Echo.WantOff:
+        if (on)
+          this.#echo = queued ? Echo.On : Echo.Off; // a DO answering a WONT: off all the same
+        else if (!queued) this.#echo = Echo.Off;
+        else {
+          this.#echo = Echo.WantOn;
+          this.#replies.push(IAC, WILL, ECHO);
+        }
+        return;
+    }
   }
 
   #option(verb: number, opt: number): void {
     switch (verb) {
       case DO:
         if (opt === ECHO) {
-          if (this.#echoPending !== null) {
-            // The answer to our WILL ECHO (or a DO answering our WONT, which cannot be refused).
-            this.#echo = this.#echoPending;
-            this.#echoPending = null;
-            return;
-          }
-          if (this.#echo) return; // already on: no acknowledgement
+          this.#echoAnswer(true);
+          return;
         }
         if (this.#refusedDo[opt] === 0) {
           this.#refusedDo[opt] = 1;
@@ -247,16 +318,7 @@ export class TelnetFilter {
         }
         return;
       case DONT:
-        if (opt === ECHO) {
-          if (this.#echoPending !== null) {
-            this.#echoPending = null;
-            this.#echo = false;
-          } else if (this.#echo) {
-            // The client turns off what was on: RFC 854 wants the WONT acknowledgement.
-            this.#echo = false;
-            this.#replies.push(IAC, WONT, ECHO);
-          }
-        }
+        if (opt === ECHO) this.#echoAnswer(false);
         return;
       case WILL:
         if (this.#refusedWill[opt] === 0) {

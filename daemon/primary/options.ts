@@ -23,6 +23,7 @@ export interface DaemonOptions {
   registrationsPerHour: number;
   floodBurst: number;
   floodRate: number;
+  floodQueue: number;
   outputLimit: number;
   historyKeep: number;
   historyMaxBytes: number;
@@ -177,6 +178,11 @@ export const DAEMON_OPTIONS = {
     coerce: positive("flood-rate", 0, 1 << 20),
     describe: "lines per second after the burst, 0 = no flood control",
   },
+  "flood-queue": {
+    default: 100,
+    coerce: positive("flood-queue", 0, 10_000),
+    describe: "lines beyond the burst that wait their turn; past it lines are dropped (and counted)",
+  },
   "output-limit": {
     default: 1 << 20,
     coerce: positive("output-limit", 4096, 1 << 30),
@@ -304,6 +310,7 @@ export async function parseDaemonOptions(
     registrationsPerHour: parsed["registrations-per-hour"],
     floodBurst: parsed["flood-burst"],
     floodRate: parsed["flood-rate"],
+    floodQueue: parsed["flood-queue"],
     outputLimit: parsed["output-limit"],
     historyKeep: parsed["history-keep"],
     historyMaxBytes: parsed["history-max-bytes"],

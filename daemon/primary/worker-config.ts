@@ -18,6 +18,7 @@ export function workerConfig(
     maxPerAddress: opts.maxPerAddress,
     floodBurst: opts.floodBurst,
     floodRate: opts.floodRate,
+    floodQueue: opts.floodQueue,
     outputLimit: opts.outputLimit,
     stateDir: where.stateDir,
     logLevel: opts.logLevel,

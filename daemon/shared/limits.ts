@@ -18,6 +18,13 @@ export const MAX_SIGN_IN_FAILURES = 3;
 /** Lines waiting while an earlier one is still being handled (hashing, a hub round trip); past this, reading pauses. */
 export const MAX_QUEUED_LINES = 32;
 
+/**
+ * Bytes of a signed-in user's lines waiting for their flood token, whatever --flood-queue allows
+ * in lines: 100 lines of the 4096-byte maximum fit, and a session being queued is not read
+ * (docs/reliability.md), so neither the queue nor the socket buffers grow past it.
+ */
+export const FLOOD_QUEUE_MAX_BYTES = 512 * 1024;
+
 /** A closed session whose client does not close its end is destroyed after this long. */
 export const SESSION_CLOSE_GRACE_MS = 2000;
 

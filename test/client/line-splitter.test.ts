@@ -71,3 +71,10 @@ test("line-splitter - isPrompt knows the server's prompts from other lines", (t)
   for (const p of ["* note: ", "<bob> x: ", "! bad: ", "[2026-01-01 00:00:00] <a> b: ", "login:", "login"])
     t.false(isPrompt(p), p);
 });
+
+test("line splitter - the IAC WILL ECHO before a password prompt is left out of the prompt", (t) => {
+  const s = new LineSplitter();
+  t.deepEqual(s.push(bytes("* registered\r\n")), ["* registered"]);
+  t.deepEqual(s.push(Uint8Array.of(0xff, 0xfb, 0x01, ...bytes("new password: "))), []);
+  t.is(s.prompt, "new password: ");
+});

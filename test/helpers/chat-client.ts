@@ -1,15 +1,18 @@
 import net from "node:net";
+import { TelnetFilter } from "../../protocol/telnet.ts";
 
 /**
  * ChatClient speaks to the chat service the way a person with nc does: raw bytes in, CR LF
  * lines and prompts out. Reads consume the received text in order, so a test asserts the
- * exact sequence the server sent.
+ * exact sequence the server sent. The text leaves out telnet commands (the IAC WILL ECHO a raw
+ * client sees before a password prompt), which it never answers; bytes has them.
  */
 export class ChatClient {
   readonly socket: net.Socket;
   private text = "";
   private readonly raw: Buffer[] = [];
   private readonly decoder = new TextDecoder();
+  private readonly telnet = new TelnetFilter();
   private cursor = 0;
   private waiters: (() => void)[] = [];
   closed = false;
@@ -18,7 +21,7 @@ export class ChatClient {
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => {
       this.raw.push(chunk);
-      this.text += this.decoder.decode(chunk, { stream: true });
+      this.text += this.decoder.decode(this.telnet.push(chunk), { stream: true });
       this.wake();
     });
     socket.on("error", () => {});

@@ -13,6 +13,7 @@ test("chat lines - message forms", (t) => {
 test("chat lines - history line uses the server's local time", (t) => {
   const time = new Date(2026, 10, 27, 13, 5, 9).getTime(); // local time, month 10 = November
   t.is(L.historyLine(time, "bob", "hi"), "[2026-11-27 13:05:09] <bob> hi\r\n");
+  t.is(L.historyLine(time, "alice", "waves", true), "[2026-11-27 13:05:09] * alice waves\r\n");
   t.is(L.formatLocalTime(new Date(2001, 0, 2, 3, 4, 5, 999).getTime()), "2001-01-02 03:04:05");
 });
 
@@ -27,7 +28,9 @@ test("chat lines - prompts have no line end", (t) => {
   t.is(L.PASSWORD_PROMPT, "password: ");
   t.is(L.NEW_PASSWORD_PROMPT, "new password: ");
   t.is(L.REPEAT_PASSWORD_PROMPT, "repeat password: ");
+  t.is(L.CURRENT_PASSWORD_PROMPT, "current password: ");
   for (const p of [
+    L.CURRENT_PASSWORD_PROMPT,
     L.loginPrompt(),
     L.loginPrompt("x"),
     L.PASSWORD_PROMPT,
@@ -39,7 +42,8 @@ test("chat lines - prompts have no line end", (t) => {
 
 test("chat lines - fixed lines of the contract are exact", (t) => {
   t.is(L.lineTooLong(4096), "! line too long (limit 4096 bytes)\r\n");
-  t.is(L.SLOW_DOWN, "! slow down\r\n");
+  t.is(L.slowDown(1), "! slow down (1 line dropped)\r\n");
+  t.is(L.slowDown(30), "! slow down (30 lines dropped)\r\n");
   t.is(L.WRONG_PASSWORD, "! wrong password\r\n");
   t.is(L.TOO_MANY_FAILURES, "! too many failures\r\n");
   t.is(L.SIGNED_IN_ELSEWHERE, "* signed in from elsewhere\r\n");

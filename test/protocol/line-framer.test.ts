@@ -276,3 +276,96 @@ test("line framer - property: telnet filter, framer and decoder together survive
     ),
   );
 });
+
+/** Lines as UTF-8 text from a line-editing framer, fed whole and byte by byte (both must agree). */
+function edited(
+  t: { deepEqual: (a: unknown, b: unknown, m?: string) => void },
+  input: Uint8Array,
+  maxLine = 64,
+) {
+  const feed = (chunks: readonly Uint8Array[]) => {
+    const framer = new LineFramer(maxLine, { lineEditing: true });
+    const events: string[] = [];
+    for (const c of chunks)
+      framer.push(
+        c,
+        (line) => events.push(decodeUtf8(line)),
+        () => events.push(TOO_LONG),
+      );
+    return events;
+  };
+  const whole = feed([input]);
+  t.deepEqual(feed(byteByByte(input)), whole, "byte-by-byte differs from whole");
+  return whole;
+}
+
+test("line framer - line editing: DEL and BS erase the last character, Ctrl-U the whole line", (t) => {
+  t.deepEqual(edited(t, bytes("helo\x7f\x7fllo\r\n")), ["hello"]);
+  t.deepEqual(edited(t, bytes("helo\x08\x08llo\r\0")), ["hello"]);
+  t.deepEqual(edited(t, bytes("bad\x7fname\n")), ["baname"]);
+  t.deepEqual(edited(t, bytes("rubbish\x15good\n")), ["good"]);
+  t.deepEqual(
+    edited(t, bytes("\x7f\x08ab\x7f\x7f\x7fc\n")),
+    ["c"],
+    "erasing past the start erases nothing more",
+  );
+});
+
+test("line framer - line editing erases a whole code point: Cyrillic, emoji, a combining mark alone", (t) => {
+  t.deepEqual(edited(t, bytes("привет\x7f\x7fт\n")), ["привт"]);
+  t.deepEqual(edited(t, bytes("ok 😀\x7f!\n")), ["ok !"]);
+  t.deepEqual(edited(t, bytes("cafe\u0301\x7f\n")), ["cafe"], "e + U+0301: DEL takes the accent only");
+  t.deepEqual(edited(t, bytes("日本\x08\n")), ["日"]);
+  t.deepEqual(edited(t, bytes("a", [0x80, 0x80], "\x7f\n")), ["a\uFFFD"], "a stray byte is one character");
+});
+
+test("line framer - line editing does not reach an earlier line, and an erased-empty line is empty", (t) => {
+  t.deepEqual(edited(t, bytes("one\n\x7f\x7ftwo\n")), ["one", "two"]);
+  t.deepEqual(edited(t, bytes("x\x7f\nnext\n")), ["next"]);
+});
+
+test("line framer - line editing: erased bytes do not count against maxLine, and the pending line stays bounded", (t) => {
+  const typed = `${"a\x7f".repeat(1000)}${"b".repeat(16)}\n`;
+  t.deepEqual(edited(t, bytes(typed), 16), ["b".repeat(16)]);
+  t.deepEqual(
+    edited(t, bytes(`${"c".repeat(17)}\x15short\nok\n`), 16),
+    [TOO_LONG, "ok"],
+    "too long is too long",
+  );
+});
+
+test("line framer - without lineEditing, DEL and BS are part of the line", (t) => {
+  t.deepEqual(runBoth(t, bytes("ab\x7f\x08\n")), ["ab\x7f\x08"]);
+});
+
+test("line framer - property: line editing gives the same lines in any chunking, within maxLine", (t) => {
+  const keys = fc.array(
+    fc.oneof(
+      fc.constantFrom("a", "я", "😀", "\x7f", "\x08", "\x15", "\r", "\n", "\r\n", "\r\0", "\u0301"),
+      fc.string({ maxLength: 3 }),
+    ),
+    { maxLength: 80 },
+  );
+  check(
+    t,
+    fc.property(keys, fc.array(fc.nat(400), { maxLength: 6 }), (typed, cuts) => {
+      const input = bytes(typed.join(""));
+      const feed = (chunks: readonly Uint8Array[]) => {
+        const framer = new LineFramer(12, { lineEditing: true, emitEmpty: true });
+        const out: string[] = [];
+        for (const c of chunks) {
+          framer.push(
+            c,
+            (line) => out.push(Buffer.from(line).toString("latin1")),
+            () => out.push(TOO_LONG),
+          );
+          assert.ok(framer.pendingBytes <= 12);
+        }
+        return out;
+      };
+      const whole = feed([input]);
+      assert.deepEqual(feed(split(input, cuts)), whole);
+      for (const line of whole) assert.ok(!/[\x7f\x08\x15]/.test(line), "an erase key left in a line");
+    }),
+  );
+});

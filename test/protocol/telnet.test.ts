@@ -294,3 +294,135 @@ test("telnet - property: SB bodies around the bound give the same result in any 
     { numRuns: 200 },
   );
 });
+
+test("telnet - a raw client that never answers sees one WILL ECHO, then nothing more", (t) => {
+  const f = new TelnetFilter();
+  t.deepEqual([...f.willEcho()], [IAC, WILL, 1], "the first password prompt offers");
+  t.is(f.wontEcho().length, 0, "no WONT for an offer nobody took");
+  t.is(f.willEcho().length, 0, "the offer still stands at the next prompt");
+  t.is(f.wontEcho().length, 0);
+  t.is(f.takeReplies(), null);
+  t.false(f.echoing);
+});
+
+test("telnet - a DO that comes after the password line (typed ahead) is taken back at once", (t) => {
+  const f = new TelnetFilter();
+  f.willEcho();
+  t.is(f.wontEcho().length, 0, "the answer has not come: queued");
+  f.push(bytes(IAC, DO, 1));
+  t.deepEqual([...(f.takeReplies() ?? [])], [IAC, WONT, 1], "echo is not left on after the password");
+  t.false(f.echoing);
+  f.push(bytes(IAC, DONT, 1));
+  t.is(f.takeReplies(), null);
+  t.false(f.echoing);
+});
+
+test("telnet - WILL wanted while our WONT is unanswered goes out when the DONT comes", (t) => {
+  const f = new TelnetFilter();
+  f.willEcho();
+  f.push(bytes(IAC, DO, 1));
+  t.deepEqual([...f.wontEcho()], [IAC, WONT, 1]);
+  t.is(f.willEcho().length, 0, "not sent across our own WONT");
+  f.push(bytes(IAC, DONT, 1));
+  t.deepEqual([...(f.takeReplies() ?? [])], [IAC, WILL, 1]);
+  f.push(bytes(IAC, DO, 1));
+  t.is(f.takeReplies(), null);
+  t.true(f.echoing);
+});
+
+test("telnet - a client that refuses (ncat -t) is offered again at the next prompt, never looping", (t) => {
+  const f = new TelnetFilter();
+  for (let i = 0; i < 3; i++) {
+    t.deepEqual([...f.willEcho()], [IAC, WILL, 1]);
+    f.push(bytes(IAC, DONT, 1));
+    t.is(f.takeReplies(), null);
+    t.false(f.echoing);
+    t.is(f.wontEcho().length, 0);
+  }
+});
+
+/**
+ * A telnet client's side of our ECHO (RFC 1143's "him" side), which agrees or refuses as
+ * told; what it sends is queued, as bytes in flight on a connection are.
+ */
+class ClientEcho {
+  on = false;
+  want: "none" | "on" | "off" = "none";
+  readonly accepts: boolean;
+  constructor(accepts: boolean) {
+    this.accepts = accepts;
+  }
+  receive(verb: number): number[] {
+    if (verb === WILL) {
+      if (this.want === "on") {
+        this.want = "none";
+        this.on = true;
+        return [];
+      }
+      if (this.want === "off") {
+        this.want = "none";
+        this.on = false;
+        return [];
+      }
+      if (this.on) return [];
+      if (!this.accepts) return [IAC, DONT, 1];
+      this.on = true;
+      return [IAC, DO, 1];
+    }
+    // WONT
+    if (this.want !== "none") {
+      this.want = "none";
+      this.on = false;
+      return [];
+    }
+    if (!this.on) return [];
+    this.on = false;
+    return [IAC, DONT, 1];
+  }
+}
+
+test("telnet - property: any interleaving of prompts and answers settles where the server last wanted, without a loop", (t) => {
+  const steps = fc.array(fc.constantFrom("will", "wont", "toClient", "toServer"), { maxLength: 60 });
+  check(
+    t,
+    fc.property(steps, fc.boolean(), (script, accepts) => {
+      const server = new TelnetFilter();
+      const client = new ClientEcho(accepts);
+      const toClient: number[] = [];
+      const toServer: number[] = [];
+      let wantOn = false;
+      let sent = 0;
+      const deliverToClient = () => {
+        const verb = toClient.splice(0, 3)[1]!;
+        toServer.push(...client.receive(verb));
+      };
+      const deliverToServer = () => {
+        server.push(Uint8Array.from(toServer.splice(0, 3)));
+        const r = server.takeReplies();
+        if (r) toClient.push(...r);
+      };
+      for (const step of script) {
+        if (step === "will") {
+          wantOn = true;
+          toClient.push(...server.willEcho());
+        } else if (step === "wont") {
+          wantOn = false;
+          toClient.push(...server.wontEcho());
+        } else if (step === "toClient" && toClient.length > 0) deliverToClient();
+        else if (step === "toServer" && toServer.length > 0) deliverToServer();
+      }
+      // Let everything in flight arrive; a loop would never end, so the rounds are bounded.
+      for (let round = 0; round < 20 && (toClient.length > 0 || toServer.length > 0); round++) {
+        while (toClient.length > 0) {
+          deliverToClient();
+          sent++;
+        }
+        while (toServer.length > 0) deliverToServer();
+      }
+      assert.equal(toClient.length + toServer.length, 0, "the peers still negotiate: a loop");
+      assert.ok(sent <= script.length + 2, "no more messages than the server's wishes explain");
+      assert.equal(server.echoing, wantOn && accepts, "the server's state is what it last wanted");
+      assert.equal(client.on, server.echoing, "both ends agree");
+    }),
+  );
+});

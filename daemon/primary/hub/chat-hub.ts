@@ -225,6 +225,7 @@ export class EmbeddedChatHub implements ChatHub {
     const member = this.roster.session(sid);
     if (!member || this.refuseMuted(member)) return;
     member.lastActive = this.now();
+    this.opts.history.append({ time: member.lastActive, name: member.name, text, action: true });
     if (this.opts.debug) this.opts.log("debug", "action", { name: member.name, text });
     this.broadcast(actionLine(member.name, text), sid, member.key);
   }

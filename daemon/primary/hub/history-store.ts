@@ -165,7 +165,7 @@ export class HistoryStore {
 
   /** Keeps the record in memory at once and queues it for the file. Throws only on an invalid record. */
   append(record: HistoryEntry): void {
-    const { time, name, text } = record;
+    const { time, name, text, action } = record;
     if (
       typeof time !== "number" ||
       !Number.isFinite(time) ||
@@ -174,12 +174,12 @@ export class HistoryStore {
     ) {
       throw new TypeError("history record needs a finite time and string name and text");
     }
-    this.window.push(Object.freeze({ time, name, text }));
+    this.window.push(Object.freeze(action ? { time, name, text, action } : { time, name, text }));
     if (this.window.length > 2 * this.memoryLimit) {
       this.window.splice(0, this.window.length - this.memoryLimit);
     }
     if (this.closed) return;
-    const line = `${JSON.stringify({ t: time, n: name, x: text })}\n`;
+    const line = recordLine(record);
     this.appendedSeq++;
     this.pending.push(line);
     this.pendingChars += line.length;
@@ -395,7 +395,7 @@ export class HistoryStore {
     let bytes = 0;
     for (let i = end - 1; i >= start; i--) {
       const r = this.window[i]!;
-      const line = `${JSON.stringify({ t: r.time, n: r.name, x: r.text })}\n`;
+      const line = recordLine(r);
       const size = Buffer.byteLength(line);
       if (bytes + size > budget) break;
       lines.push(line);
@@ -604,6 +604,11 @@ async function loadTail(
   return { records: newestFirst.reverse(), skipped, size: keep ?? size, prefixNewline };
 }
 
+/** recordLine is a record as the file holds it: one JSON object a line, `a: 1` marking a /me action. */
+function recordLine(r: HistoryEntry): string {
+  return `${JSON.stringify(r.action ? { t: r.time, n: r.name, x: r.text, a: 1 } : { t: r.time, n: r.name, x: r.text })}\n`;
+}
+
 function parseLine(line: string): HistoryEntry | null {
   let value: unknown;
   try {
@@ -612,11 +617,11 @@ function parseLine(line: string): HistoryEntry | null {
     return null;
   }
   if (typeof value !== "object" || value === null) return null;
-  const { t, n, x } = value as { t?: unknown; n?: unknown; x?: unknown };
+  const { t, n, x, a } = value as { t?: unknown; n?: unknown; x?: unknown; a?: unknown };
   if (typeof t !== "number" || !Number.isFinite(t) || typeof n !== "string" || typeof x !== "string") {
     return null;
   }
-  return Object.freeze({ time: t, name: n, text: x });
+  return Object.freeze(a === 1 ? { time: t, name: n, text: x, action: true } : { time: t, name: n, text: x });
 }
 
 function tempName(file: string): string {

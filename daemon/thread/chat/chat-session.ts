@@ -1,13 +1,6 @@
 import type net from "node:net";
 import { parseInput } from "../../../protocol/chat-input.ts";
-import {
-  errorLine,
-  historyLine,
-  historyOmitted,
-  SLOW_DOWN,
-  unknownCommand,
-} from "../../../protocol/chat-lines.ts";
-import { OncePer, TokenBucket } from "../../../protocol/flood.ts";
+import { errorLine, historyLine, historyOmitted, unknownCommand } from "../../../protocol/chat-lines.ts";
 import { nameKey } from "../../../protocol/names.ts";
 import type { HistoryEntry, JoinReply } from "../../../protocol/hub-messages.ts";
 import { sanitize } from "../../../protocol/text.ts";
@@ -25,6 +18,8 @@ export interface SessionLimits {
   loginTimeoutMs: number;
   floodBurst: number;
   floodRate: number;
+  /** Lines that may wait beyond the burst (--flood-queue); absent: the default. */
+  floodQueue?: number;
   outputLimit: number;
 }
 
@@ -46,7 +41,8 @@ export interface SessionHost {
 
 /**
  * ChatSession is one chat connection: its bytes (SessionIO), the sign-in dialogue until the
- * user is in, then chat lines (flood-controlled) and /commands from the command table; and
+ * user is in, then chat lines and /commands from the command table (flood-controlled by its
+ * SessionIO from the sign-in on); and
  * its place in the hub, which is told exactly once that the session ended.
  */
 export class ChatSession implements CommandSession {
@@ -63,8 +59,6 @@ export class ChatSession implements CommandSession {
   readonly ignores = new Map<string, string>();
   private readonly host: SessionHost;
   private readonly signInDialogue: SignInDialogue;
-  private flood: TokenBucket;
-  private readonly slowDown = new OncePer(1000);
   private loginTimer: NodeJS.Timeout | null;
   /** The hub already knows this session ended (it said so before its last line). */
   private leftHub = false;
@@ -82,7 +76,6 @@ export class ChatSession implements CommandSession {
       onClose: (reason) => this.onClose(reason),
       name: () => this.name,
     });
-    this.flood = new TokenBucket(host.limits.floodBurst, host.limits.floodRate);
     this.loginTimer = setTimeout(
       () => this.close("sign-in timeout", errorLine("sign-in timed out")),
       host.limits.loginTimeoutMs,
@@ -130,6 +123,8 @@ export class ChatSession implements CommandSession {
     this.setIgnores(identity?.ignores ?? []);
     this.name = name;
     this.key = key;
+    // The limits object itself, read at each line: a config.set reaches users already signed in.
+    this.io.startFloodControl(this.host.limits);
     const joined = await this.hub.request(
       { k: "join", sid: this.sid, key, name, address: this.address },
       (reply) => this.host.joined(this, reply),
@@ -157,7 +152,7 @@ export class ChatSession implements CommandSession {
   sendHistory(records: readonly HistoryEntry[], omitted: number): void {
     const shown =
       this.ignores.size === 0 ? records : records.filter((r) => !this.isIgnoring(nameKey(r.name)));
-    const lines = shown.map((r) => historyLine(r.time, r.name, r.text));
+    const lines = shown.map((r) => historyLine(r.time, r.name, r.text, r.action));
     if (omitted > 0) lines.unshift(historyOmitted(omitted));
     if (lines.length > 0) this.send(lines.join(""));
   }
@@ -166,10 +161,6 @@ export class ChatSession implements CommandSession {
   private async onChat(typed: string): Promise<void> {
     if (this.name === null) return;
     if (typed.trim() === "") return;
-    if (!this.floodBucket().take(Date.now())) {
-      if (this.slowDown.ready(Date.now())) this.send(SLOW_DOWN);
-      return;
-    }
     const text = sanitize(typed);
     if (text.trim() === "") return;
     const input = parseInput(text);
@@ -184,14 +175,6 @@ export class ChatSession implements CommandSession {
       return;
     }
     await command.run(this, input.args);
-  }
-
-  /** The flood bucket at the limits in force: a config.set of flood-burst or flood-rate starts a fresh one. */
-  private floodBucket(): TokenBucket {
-    const { floodBurst, floodRate } = this.host.limits;
-    if (this.flood.burst !== Math.max(1, Math.floor(floodBurst)) || this.flood.ratePerSecond !== floodRate)
-      this.flood = new TokenBucket(floodBurst, floodRate);
-    return this.flood;
   }
 
   private onClose(reason: string): void {

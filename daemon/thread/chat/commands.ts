@@ -11,6 +11,7 @@ import {
   BACK,
   BYE,
   CANNOT_IGNORE_SELF,
+  CURRENT_PASSWORD_PROMPT,
   END_OF_HISTORY,
   errorLine,
   IGNORES_UNAVAILABLE,
@@ -27,7 +28,6 @@ import {
   onlineLine,
   PASSWORD_CHANGED,
   PASSWORD_UNCHANGED,
-  PASSWORD_PROMPT,
   privateOut,
   unignored,
   WRONG_PASSWORD,
@@ -268,7 +268,8 @@ const passwd: Command = {
   name: "passwd",
   args: "",
   summary: "change your password",
-  run: (session) => session.io.ask(PASSWORD_PROMPT, (password) => changePassword(session, password), true),
+  run: (session) =>
+    session.io.ask(CURRENT_PASSWORD_PROMPT, (password) => changePassword(session, password), true),
 };
 
 const quit: Command = {

@@ -1,9 +1,10 @@
 import type net from "node:net";
-import { errorLine, lineTooLong } from "../../../protocol/chat-lines.ts";
+import { CRLF, errorLine, lineTooLong, slowDown } from "../../../protocol/chat-lines.ts";
+import { type FloodLimits, FloodQueue } from "../../../protocol/flood.ts";
 import { LineFramer } from "../../../protocol/line-framer.ts";
 import { TelnetFilter } from "../../../protocol/telnet.ts";
 import { decodeUtf8 } from "../../../protocol/text.ts";
-import { MAX_QUEUED_LINES, SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
+import { FLOOD_QUEUE_MAX_BYTES, MAX_QUEUED_LINES, SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
 import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 
@@ -14,8 +15,9 @@ export type Answer = (text: string) => Promise<void> | void;
 export interface Prompter {
   send(data: string): void;
   /**
-   * Sends the prompt and hands the next line to answer. secret: a password is typed, so a telnet
-   * client is asked to stop echoing it until the line comes.
+   * Sends the prompt and hands the next line to answer. secret: a password is typed, so the
+   * client is offered IAC WILL ECHO with the prompt (a telnet client then stops echoing) and
+   * given its echo back (IAC WONT ECHO) once no password prompt follows the answer.
    */
   ask(prompt: string, answer: Answer, secret?: boolean): void;
 }
@@ -32,9 +34,14 @@ export interface SessionIOOptions {
   name: () => string | null;
 }
 
+/** In the line queue: a line that was too long, told in its turn (the prompt it interrupted is shown again). */
+const TOO_LONG = null;
+type Queued = Uint8Array | typeof TOO_LONG;
+
 /**
- * SessionIO is a chat connection's bytes: telnet filtered out, lines framed and handled one at
- * a time in order (each by the prompt waiting for it, else onLine), output written through
+ * SessionIO is a chat connection's bytes: telnet filtered out, lines framed (BS, DEL and Ctrl-U
+ * edit the line being typed) and handled one at a time in order (each by the prompt waiting for
+ * it, else onLine), once signed in at the flood rate (flood control), output written through
  * send(), which enforces the output limit so a client that does not read cannot make the server
  * buffer without bound, and the close, at once or once an account being written is settled.
  */
@@ -44,7 +51,16 @@ export class SessionIO implements Prompter {
   private readonly opts: SessionIOOptions;
   private readonly telnet = new TelnetFilter();
   private readonly framer: LineFramer;
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: Queued[] = [];
+  /** Bytes of the lines in queue. */
+  private queuedBytes = 0;
+  /** Once signed in: lines beyond the burst wait their turn here, beyond the queue they are dropped. */
+  private flood: FloodQueue | null = null;
+  /** Set while the head of the queue waits for its flood token, or a drop count for its second. */
+  private floodTimer: NodeJS.Timeout | null = null;
+  private reportTimer: NodeJS.Timeout | null = null;
+  /** The prompt last sent, while nothing has been sent after it and it is not answered: an error shows it again. */
+  private openPrompt: string | null = null;
   private busy = false;
   private closedNow = false;
   private endReason = "connection closed";
@@ -59,7 +75,7 @@ export class SessionIO implements Prompter {
     this.socket = socket;
     this.opts = opts;
     this.address = socket.remoteAddress ?? "unknown";
-    this.framer = new LineFramer(opts.limits.maxLine, { emitEmpty: true });
+    this.framer = new LineFramer(opts.limits.maxLine, { emitEmpty: true, lineEditing: true });
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (error: NodeJS.ErrnoException) => {
       // A session closed on purpose (quit, kick) keeps that reason for the log.
@@ -68,6 +84,9 @@ export class SessionIO implements Prompter {
     socket.on("close", () => {
       this.closedNow = true;
       this.queue.length = 0;
+      this.queuedBytes = 0;
+      if (this.floodTimer) clearTimeout(this.floodTimer);
+      if (this.reportTimer) clearTimeout(this.reportTimer);
       this.opts.onClose(this.endReason);
     });
   }
@@ -79,6 +98,7 @@ export class SessionIO implements Prompter {
   /** Writes to the client, closing the connection once it has more than the output limit queued. */
   send(data: string | Buffer): void {
     if (this.closedNow || this.socket.destroyed) return;
+    this.openPrompt = null;
     this.socket.write(data);
     if (this.socket.writableLength > this.opts.limits.outputLimit) {
       this.opts.log("warn", "output limit reached; disconnecting a client that does not read", {
@@ -95,8 +115,25 @@ export class SessionIO implements Prompter {
 
   ask(prompt: string, answer: Answer, secret = false): void {
     this.expect(answer, secret);
-    this.send(prompt);
-    if (secret) this.hideTyping(true);
+    if (!secret) this.showTyping();
+    // The offer goes first, in the same write, so the prompt still ends with ": " and the client
+    // has stopped echoing by the time it shows the prompt.
+    const offer = secret ? this.telnet.willEcho() : null;
+    this.prompt(offer && offer.length > 0 ? Buffer.concat([offer, Buffer.from(prompt)]) : prompt, prompt);
+  }
+
+  /** Sends a prompt (shown is its text without telnet bytes), which stays open until answered or followed by other output. */
+  prompt(data: string | Buffer, shown = String(data)): void {
+    this.send(data);
+    this.openPrompt = shown;
+  }
+
+  /**
+   * From now on (signed in) lines are flood controlled: a burst, then the rate, the lines beyond
+   * waiting in order up to the queue's bound; limits is read at each line.
+   */
+  startFloodControl(limits: FloodLimits): void {
+    this.flood = new FloodQueue(limits, FLOOD_QUEUE_MAX_BYTES);
   }
 
   /** Hands the next line to answer, without a prompt (the first one is sent with the greeting). */
@@ -139,25 +176,71 @@ export class SessionIO implements Prompter {
     const replies = this.telnet.takeReplies();
     if (replies) this.writeRaw(replies);
     this.framer.maxLine = this.opts.limits.maxLine;
+    const now = Date.now();
     this.framer.push(
       data,
-      (line) => {
-        // The framer may hand out a view of the chunk; queued lines must own their bytes.
-        this.queue.push(this.busy ? line.slice() : line);
-      },
-      () => this.send(lineTooLong(this.opts.limits.maxLine)),
+      // The framer may hand out a view of the chunk; queued lines must own their bytes.
+      (line) => this.enqueue(this.busy ? line.slice() : line, now),
+      () => this.enqueue(TOO_LONG, now),
     );
-    if (this.queue.length > MAX_QUEUED_LINES) this.socket.pause();
+    this.reportDrops();
+    // Lines waiting for a slow answer or for their flood token: stop reading until they are
+    // handled, so neither this queue nor the socket's buffer grows without bound.
+    if (this.queue.length > MAX_QUEUED_LINES || this.flood?.holding(now, this.queue.length))
+      this.socket.pause();
     void this.drain();
   }
 
+  /** Queues a line (or a too-long mark); once flood control is on, one beyond the queue's bound is dropped and counted. */
+  private enqueue(item: Queued, now: number): void {
+    const bytes = item === TOO_LONG ? 0 : item.length;
+    if (this.flood && !this.flood.admit(now, this.queue.length, this.queuedBytes, bytes)) return;
+    this.queue.push(item);
+    this.queuedBytes += bytes;
+  }
+
+  /** Tells the user how many lines were dropped, at most once a second; a count held back goes out when its second is up. */
+  private reportDrops(): void {
+    const flood = this.flood;
+    if (!flood || this.closedNow) return;
+    const now = Date.now();
+    const n = flood.takeReport(now);
+    if (n > 0) this.sendError(slowDown(n));
+    const due = flood.reportDueMs(now);
+    if (due !== null && this.reportTimer === null) {
+      this.reportTimer = setTimeout(() => {
+        this.reportTimer = null;
+        this.reportDrops();
+      }, due);
+    }
+  }
+
   private async drain(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy || this.floodTimer) return;
     this.busy = true;
     try {
       while (this.queue.length > 0 && !this.closedNow) {
-        const line = this.queue.shift()!;
-        await this.handle(decodeUtf8(line));
+        const item = this.queue[0]!;
+        // An empty line (an Enter alone) delivers nothing, so it spends no token.
+        if (item !== TOO_LONG && item.length > 0 && this.flood) {
+          const wait = this.flood.next(Date.now());
+          if (wait > 0) {
+            this.floodTimer = setTimeout(() => {
+              this.floodTimer = null;
+              void this.drain();
+            }, wait);
+            break;
+          }
+        }
+        this.queue.shift();
+        if (item === TOO_LONG) {
+          this.tooLong();
+          continue;
+        }
+        this.queuedBytes -= item.length;
+        await this.handle(decodeUtf8(item));
+        // No password prompt followed the answer: the client echoes again.
+        if (!this.secret) this.showTyping();
       }
     } catch (error) {
       this.opts.log("error", "chat session failed", {
@@ -173,25 +256,47 @@ export class SessionIO implements Prompter {
         this.close(reason, lastLine, graceMs);
       }
     }
-    if (this.socket.isPaused() && !this.closedNow) this.socket.resume();
+    if (this.queue.length === 0 && this.socket.isPaused() && !this.closedNow) this.socket.resume();
+  }
+
+  /**
+   * A line over --max-line, in its turn: the error goes on a line of its own, and a prompt it
+   * interrupted is shown again (piped input would otherwise show `login: ! line too long`).
+   */
+  private tooLong(): void {
+    this.sendError(lineTooLong(this.opts.limits.maxLine));
+  }
+
+  /** Sends an error line; when a prompt is open, on a line of its own, and the prompt again after it. */
+  private sendError(line: string): void {
+    const open = this.openPrompt;
+    if (open === null) {
+      this.send(line);
+      return;
+    }
+    this.send(CRLF + line + open);
+    this.openPrompt = open;
   }
 
   private handle(text: string): Promise<void> | void {
+    this.openPrompt = null;
     if (this.secret) {
       this.secret = false;
-      this.hideTyping(false);
+      // The client did not echo the Enter either: move its cursor to the next line.
+      if (this.telnet.echoing) this.send(CRLF);
     }
     const answer = this.answer;
     this.answer = null;
     return (answer ?? this.opts.onLine)(text);
   }
 
-  /** Asks a telnet client to let the server echo (so nothing is shown) while a password is typed. */
-  private hideTyping(hide: boolean): void {
-    if (!this.telnet.negotiated) return;
-    const bytes = hide ? this.telnet.willEcho() : this.telnet.wontEcho();
+  /**
+   * Gives a telnet client its local echo back (IAC WONT ECHO) after password typing; nothing when
+   * echo is off, or for a client that never answered the offer (a raw client sees no more bytes).
+   */
+  private showTyping(): void {
+    const bytes = this.telnet.wontEcho();
     if (bytes.length > 0) this.writeRaw(bytes);
-    if (!hide) this.send("\r\n");
   }
 
   /** Telnet negotiation: not counted against the output limit, and never written to a closed connection. */

@@ -64,7 +64,7 @@ export class SignInDialogue {
   async start(): Promise<void> {
     this.remembered = await this.host.identities.rememberedName(this.address).catch(() => undefined);
     this.io.send(greetingLine());
-    this.io.send(loginPrompt(this.remembered));
+    this.io.prompt(loginPrompt(this.remembered));
     this.greeted.resolve();
   }
 
