@@ -1,0 +1,186 @@
+import fs from "node:fs";
+import test from "ava";
+import { ChatClient } from "../helpers/chat-client.ts";
+import { MANY_REGISTRATIONS, startDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
+import { RpcFailed, useDaemon } from "../helpers/use-daemon.ts";
+
+const d = useDaemon(test, [...MANY_REGISTRATIONS, "--max-per-address", "0"]);
+
+async function ctl(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return d.daemon.tsctl(args);
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await ctl(args);
+  if (r.code !== 0) throw new Error(`tsctl ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+test.serial(
+  "moderation - a muted user's chat, /me and /msg get `! you are muted`; nobody else sees a thing; unmute",
+  async (t) => {
+    const ivy = await d.user("ivy");
+    const jack = await d.user("jack");
+    const kate = await d.user("kate");
+    await ivy.line("* kate joined");
+    await jack.line("* kate joined");
+    t.deepEqual(JSON.parse(await ok(["mute", "ivy", "--json"])), { muted: true, until: null });
+    ivy.send("hello?");
+    t.is(await ivy.next(), "! you are muted");
+    ivy.send("/me waves");
+    t.is(await ivy.next(), "! you are muted");
+    ivy.send("/msg jack psst");
+    t.is(await ivy.next(), "! you are muted");
+    // Every muted line was answered, so each was handled before kate's: the next line jack sees is kate's.
+    kate.send("anyone there?");
+    t.is(await jack.next(), "<kate> anyone there?");
+    t.is(await ivy.next(), "<kate> anyone there?");
+    t.false(/hello\?|waves|psst/.test(jack.all), "jack saw nothing of ivy's");
+
+    t.deepEqual(JSON.parse(await ok(["unmute", "ivy", "--json"])), { muted: false });
+    ivy.send("back again");
+    t.is(await jack.line(/^<ivy>/), "<ivy> back again");
+    t.is(await kate.line(/^<ivy>/), "<ivy> back again");
+  },
+);
+
+test.serial("moderation - a timed mute says until when and ends by itself", async (t) => {
+  const lena = await d.user("lena");
+  const mike = await d.user("mike");
+  await lena.line("* mike joined");
+  const answer = JSON.parse(await ok(["mute", "lena", "--for", "1s", "--json"])) as { until: string };
+  t.true(Date.parse(answer.until) > Date.now() - 1000);
+  lena.send("am I muted?");
+  t.regex(await lena.next(), /^! you are muted \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
+  // Poll by speaking: each try is answered (muted) or reaches mike; bounded.
+  let tries = 0;
+  await waitFor(
+    async () => {
+      lena.send(`try ${++tries}`);
+      const answered = await Promise.race([
+        lena.line(/^! you are muted/, 5000).then(() => "muted"),
+        mike.line(`<lena> try ${tries}`, 5000).then(() => "heard"),
+      ]);
+      return answered === "heard";
+    },
+    15_000,
+    "the mute to end",
+  );
+  t.true(tries >= 1 && tries < 40);
+});
+
+test.serial(
+  "moderation - mute and unmute of a name with no account are no such account; a bad name is -32602",
+  async (t) => {
+    for (const method of ["users.mute", "users.unmute"]) {
+      const none = await t.throwsAsync(d.rpc(method, { name: "nobody" }), { instanceOf: RpcFailed });
+      t.is((none as RpcFailed).code, -32006);
+      t.regex(none!.message, /no such account: nobody/);
+      const bad = await t.throwsAsync(d.rpc(method, { name: "no body" }), { instanceOf: RpcFailed });
+      t.is((bad as RpcFailed).code, -32602);
+    }
+    const forever = await t.throwsAsync(d.rpc("users.mute", { name: "ivy", forSeconds: 0 }), {
+      instanceOf: RpcFailed,
+    });
+    t.is((forever as RpcFailed).code, -32602);
+  },
+);
+
+test.serial(
+  "moderation - identities remove: the user online is told and closed, others see the leave; offline too; unknown is an error",
+  async (t) => {
+    const lara = await d.user("lara");
+    const max = await d.user("max");
+    await lara.line("* max joined");
+    t.is((await ok(["identities", "remove", "lara", "--yes"])).trim(), "removed lara");
+    t.is(await lara.next(), "* your account was removed by the operator");
+    await lara.closedByServer();
+    t.is(await max.line(/left/), "* lara left");
+    const names = (await d.rpc<{ name: string }[]>("identities.list")).map((i) => i.name);
+    t.false(names.includes("lara"));
+
+    const nora = await d.user("nora");
+    nora.close();
+    await waitFor(async () => !(await d.who()).some((u) => u.name === "nora"), 15_000, "nora to leave");
+    t.deepEqual(JSON.parse(await ok(["identities", "remove", "nora", "--yes", "--json"])), { removed: true });
+    // The name is free again: signing in as nora registers anew.
+    const again = await d.client();
+    await again.register("nora", "another1");
+
+    const unknown = await ctl(["identities", "remove", "nobody", "--yes"]);
+    t.is(unknown.code, 1);
+    t.regex(unknown.stderr, /no such account/);
+  },
+);
+
+test.serial(
+  "moderation - identities reset: the one-time password asks for a new one at once; then the new one works and the one-time one does not",
+  async (t) => {
+    const olga = await d.user("olga", "oldpass1");
+    olga.close();
+    const reset = await ok(["identities", "reset", "olga"]);
+    const oneTime = /^one-time password for olga: (\S+)$/m.exec(reset)?.[1];
+    t.truthy(oneTime, reset);
+
+    const first = await d.client();
+    await first.loginPrompt();
+    first.send("olga");
+    await first.prompt("password: ");
+    first.send(oneTime!);
+    t.is(await first.next(), "* your password was reset by the operator; choose a new one");
+    t.is(first.unread, "new password: ", "asked at once, before any sign-in");
+    first.send("newpass1");
+    await first.prompt("repeat password: ");
+    first.send("newpass1");
+    t.is(await first.line(/password changed/), "* password changed");
+    t.is(await first.next(), "* welcome back, olga");
+    await first.line(/^\* \d+ online: /);
+    first.close();
+
+    const withOneTime = await d.client();
+    await withOneTime.loginPrompt();
+    withOneTime.send("olga");
+    await withOneTime.prompt("password: ");
+    withOneTime.send(oneTime!);
+    t.is(await withOneTime.line(/^!/), "! wrong password");
+    withOneTime.send("olga");
+    await withOneTime.prompt("password: ");
+    withOneTime.send("oldpass1");
+    t.is(await withOneTime.line(/^!/), "! wrong password");
+    const withNew = await d.client();
+    t.regex(await withNew.signIn("olga", "newpass1"), /online/);
+
+    const json = JSON.parse(await ok(["identities", "reset", "olga", "--json"])) as Record<string, string>;
+    t.deepEqual(Object.keys(json).sort(), ["name", "oneTimePassword"]);
+    t.regex(json.oneTimePassword!, /^[a-z2-9]{14}$/);
+    const logged = fs.readFileSync(`${d.daemon.logDir}/tsd.log`, "utf8");
+    t.false(
+      logged.includes(json.oneTimePassword!) || logged.includes(oneTime!),
+      "a password is never logged",
+    );
+    t.regex(logged, /password reset to a one-time password.*olga.*by=/);
+    const unknown = await ctl(["identities", "reset", "nobody"]);
+    t.is(unknown.code, 1);
+    t.regex(unknown.stderr, /no such account/);
+  },
+);
+
+test("moderation - a timed mute survives a restart", async (t) => {
+  const dir = tempDir();
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const first = await startDaemon([], { dir });
+  t.teardown(() => first.cleanup());
+  const pia = await ChatClient.connect(first.chatPort);
+  await pia.register("pia", "secret1");
+  pia.close();
+  t.is((await first.tsctl(["mute", "pia", "--for", "1h"])).code, 0);
+  t.is((await first.tsctl(["stop"])).code, 0);
+  await first.exited;
+  const second = await startDaemon([], { dir });
+  t.teardown(() => second.cleanup());
+  const back = await ChatClient.connect(second.chatPort);
+  await back.signIn("pia", "secret1");
+  back.send("hello after the restart");
+  t.regex(await back.next(), /^! you are muted \(until /);
+  back.close();
+});
