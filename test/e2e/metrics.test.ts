@@ -1,7 +1,7 @@
 import test from "ava";
 import type { MetricsResult } from "../../protocol/rpc.ts";
 import type { ChatClient } from "../helpers/chat-client.ts";
-import { shape, spawnDaemon, UNLIMITED_CHAT } from "../helpers/daemon.ts";
+import { MANY_REGISTRATIONS, shape, spawnDaemon, UNLIMITED_CHAT, waitFor } from "../helpers/daemon.ts";
 import { useDaemon } from "../helpers/use-daemon.ts";
 
 // Two threads, so the sender and the receivers are spread over both and every count crosses the hub.
@@ -239,4 +239,34 @@ test("metrics - a crashed thread's counts stay; a frozen thread does not hold th
   const frozen = await call();
   t.true(Date.now() - asked < 10_000, `answered in ${Date.now() - asked} ms despite a frozen thread`);
   t.is(frozen.messagesIn, counted.messagesIn, "the frozen thread counts with its last report");
+});
+
+test("metrics - lines dropped by flood control are counted as the user is told", async (t) => {
+  const own = await useDaemon(t, [
+    ...shape(1, 1),
+    ...MANY_REGISTRATIONS,
+    "--no-echo",
+    "--flood-burst",
+    "1",
+    "--flood-rate",
+    "1",
+    "--flood-queue",
+    "2",
+  ]);
+  const call = () => own.rpc<MetricsResult>("metrics");
+  const sender = await own.user("hal");
+  const receiver = await own.user("ida");
+  await sender.line("* ida joined");
+  const before = await call();
+  const sent = 12;
+  sender.write(Array.from({ length: sent }, (_, i) => `burst ${i}\r\n`).join(""));
+  // Every line either arrives or is reported dropped ("! slow down (N lines dropped)").
+  const reported = () =>
+    [...sender.all.matchAll(/! slow down \((\d+) lines? dropped\)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const arrived = () => receiver.all.match(/<hal> burst \d+/g)?.length ?? 0;
+  await waitFor(() => reported() + arrived() === sent, 20_000, "every line delivered or reported dropped");
+  const after = await call();
+  t.true(reported() > 0, "some lines were dropped");
+  t.is(after.floodDrops - before.floodDrops, reported());
+  t.is(after.messagesIn - before.messagesIn, arrived());
 });

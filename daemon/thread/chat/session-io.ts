@@ -194,7 +194,10 @@ export class SessionIO implements Prompter {
   /** Queues a line (or a too-long mark); once flood control is on, one beyond the queue's bound is dropped and counted. */
   private enqueue(item: Queued, now: number): void {
     const bytes = item === TOO_LONG ? 0 : item.length;
-    if (this.flood && !this.flood.admit(now, this.queue.length, this.queuedBytes, bytes)) return;
+    if (this.flood && !this.flood.admit(now, this.queue.length, this.queuedBytes, bytes)) {
+      threadCounters.floodDrops++;
+      return;
+    }
     this.queue.push(item);
     this.queuedBytes += bytes;
   }
