@@ -18,9 +18,10 @@ import { unban } from "./commands/unban.ts";
 import { who } from "./commands/who.ts";
 import { ControlClient } from "./control-client.ts";
 import { durationOption, lastOf } from "./duration.ts";
-import { CtlError, ExitCode, UsageError } from "./errors.ts";
+import { CommandBound } from "./command-bound.ts";
+import { CtlError, ExitCode, errorJson, UsageError } from "./errors.ts";
 import { socketCandidates } from "./socket-candidates.ts";
-import { usageMessage } from "./usage.ts";
+import { positionalWords, usageMessage, valueFlags } from "./usage.ts";
 import { CTL_VERSION } from "./version.ts";
 
 export const COMMANDS: readonly CtlCommand[] = [
@@ -111,6 +112,32 @@ export function ctlParser(argv: string[], onCommand: (cmd: CtlCommand, args: Ctl
   return parser;
 }
 
+/** Whether a line has no command, only global options: tsctl's shell, with those options for each of its lines. */
+export function isShellLine(argv: readonly string[]): boolean {
+  if (argv.some((a) => ["--help", "-h", "--version"].includes(a))) return false;
+  return positionalWords(argv, valueFlags([GLOBAL_OPTIONS])).length === 0;
+}
+
+/** The fault in a shell's global options (tsctl --bogus), found before the shell starts. */
+export function globalOptionsProblem(argv: string[]): CtlError | null {
+  let problem: CtlError | null = null;
+  yargs(argv)
+    .options(GLOBAL_OPTIONS)
+    .strict()
+    .version(false)
+    .help(false)
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error instanceof CtlError) problem ??= error;
+      else if (message || error)
+        problem ??= new UsageError(
+          usageMessage(message || String(error?.message), argv, COMMANDS, GLOBAL_OPTIONS),
+        );
+    })
+    .parse();
+  return problem;
+}
+
 /** The control sockets to try, first match wins (control.md, then the systemd service's). */
 export function socketPathsFor(flag: string | undefined): string[] {
   return socketCandidates(flag, {
@@ -130,7 +157,8 @@ export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}
   let failure: CtlError | null = null;
   let chosen: { cmd: CtlCommand; args: CtlArgs } | null = null;
   let noCommand = false;
-  const parser = ctlParser([...(session.defaults ?? []), ...argv], (cmd, args) => {
+  const line = [...(session.defaults ?? []), ...argv];
+  const parser = ctlParser(line, (cmd, args) => {
     chosen = { cmd, args };
   }).fail((message, error) => {
     // yargs may fail twice for one line, first without a message (no command: `--bogus status` took "status" as the flag's value).
@@ -147,7 +175,7 @@ export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}
     if (!failure && noCommand) failure = new UsageError("no command given (tsctl --help lists them)");
     if (!failure && picked) {
       picked.cmd.check?.(picked.args);
-      await picked.cmd.run(contextFor(picked.args, io, session), picked.args);
+      await runBounded(picked.cmd, picked.args, io, session);
     }
   } catch (error) {
     failure ??=
@@ -157,18 +185,63 @@ export async function runCli(argv: string[], io: CtlIo, session: CtlSession = {}
   }
   if (failure) {
     const error = failure as CtlError;
-    if (error.message) io.err(`tsctl: ${error.message}`);
+    if (wantsJson(line)) io.err(errorJson(error));
+    else if (error.message) io.err(`tsctl: ${error.message}`);
     return error.exitCode;
   }
   return ExitCode.ok;
 }
 
-function contextFor(args: CtlArgs, io: CtlIo, session: CtlSession): CtlContext {
+/** Whether a line asks for --json (the last of --json / --no-json wins), read from the words so bad usage is JSON too. */
+export function wantsJson(line: readonly string[]): boolean {
+  const on = Math.max(line.lastIndexOf("--json"), line.lastIndexOf("--json=true"));
+  return on >= 0 && on > Math.max(line.lastIndexOf("--no-json"), line.lastIndexOf("--json=false"));
+}
+
+/** The methods that only read: one left unanswered changes nothing when the daemon gets to it. */
+const READ_ONLY = new Set([
+  "status",
+  "users.list",
+  "identities.list",
+  "bans.list",
+  "config.get",
+  "logs.tail",
+  "metrics",
+  "rpc.discover",
+]);
+
+/** What a timed-out command may still do: a request already written is read when the daemon wakes. */
+function unansweredHint(methods: readonly string[]): string {
+  const acting = methods.filter((m) => !READ_ONLY.has(m));
+  return acting.length
+    ? `; ${acting.join(", ")} was sent and may still be carried out when the daemon gets to it`
+    : "";
+}
+
+/** Runs a command with --timeout over the whole of it; when that runs out the connection is dropped. */
+async function runBounded(cmd: CtlCommand, args: CtlArgs, io: CtlIo, session: CtlSession): Promise<void> {
   // A global option given twice (the shell's defaults, then the line's own): the last wins.
   const socketPaths = socketPathsFor(lastOf(args.socket) as string | undefined);
   const verbose = Boolean(lastOf(args.verbose));
   const timeoutMs = args.timeout as number;
-  return {
+  let reached: ControlClient | null = null;
+  const dropClient = () => {
+    void session.client?.then(
+      (c) => c.close(),
+      () => {},
+    );
+    session.client = undefined;
+  };
+  const expiry = new AbortController();
+  const bound = new CommandBound(
+    timeoutMs,
+    () => `${reached?.path ?? socketPaths.join(" or ")}${unansweredHint(reached?.unanswered ?? [])}`,
+    () => {
+      expiry.abort();
+      dropClient();
+    },
+  );
+  const ctx: CtlContext = {
     client: () => {
       session.client ??= ControlClient.connectFirst(socketPaths, timeoutMs, (from, to) => {
         if (verbose) io.err(`tsctl: nothing answers at ${from}; trying ${to}`);
@@ -176,23 +249,40 @@ function contextFor(args: CtlArgs, io: CtlIo, session: CtlSession): CtlContext {
         if (verbose) io.err(`tsctl: using ${client.path}`);
         return client;
       });
-      session.client.catch(() => {
-        session.client = undefined;
-      });
+      session.client.then(
+        (client) => {
+          reached = client;
+        },
+        () => {
+          session.client = undefined;
+        },
+      );
       return session.client;
     },
-    dropClient: () => {
-      void session.client?.then(
-        (c) => c.close(),
-        () => {},
-      );
-      session.client = undefined;
-    },
+    dropClient,
     json: Boolean(lastOf(args.json)),
     out: io.out,
     err: io.err,
     interactive: io.interactive,
-    confirm: io.confirm,
-    untilInterrupted: (done) => Promise.race([done, io.interrupted()]),
+    confirm: async (question) => {
+      bound.pause();
+      try {
+        return await io.confirm(question);
+      } finally {
+        bound.resume();
+      }
+    },
+    untilInterrupted: (done) => {
+      bound.cancel();
+      return Promise.race([done, io.interrupted()]);
+    },
+    timeoutMs,
+    signal: expiry.signal,
+    extendTimeout: (ms) => bound.extend(ms),
   };
+  try {
+    await Promise.race([cmd.run(ctx, args), bound.expired]);
+  } finally {
+    bound.cancel();
+  }
 }

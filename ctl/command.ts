@@ -13,8 +13,17 @@ export interface CtlContext {
   interactive: boolean;
   /** Asks a yes/no question on the terminal. */
   confirm(question: string): Promise<boolean>;
-  /** Resolves when done resolves or the user presses Ctrl-C, whichever is first. */
+  /**
+   * Resolves when done resolves or the user presses Ctrl-C, whichever is first. From here on
+   * --timeout no longer bounds the command: it follows until the user stops it.
+   */
   untilInterrupted(done: Promise<void>): Promise<void>;
+  /** --timeout, in ms. */
+  timeoutMs: number;
+  /** Aborted when --timeout runs out: a command's own waits (a poll, a sleep) end with it. */
+  signal: AbortSignal;
+  /** Gives the command ms more than --timeout (stop: the grace it asked the daemon for). */
+  extendTimeout(ms: number): void;
 }
 
 /** A command's arguments as yargs parsed them (options already coerced: durations in ms). */

@@ -7,8 +7,19 @@ import {
   MAX_CONTROL_LINE,
   RpcErrorCode,
 } from "../protocol/rpc.ts";
-import { CtlError, DaemonError, DaemonNotRunning, ExitCode, SocketPermissionDenied } from "./errors.ts";
+import { formatDuration } from "./duration.ts";
+import {
+  CommandTimedOut,
+  CtlError,
+  DaemonError,
+  DaemonNotRunning,
+  ExitCode,
+  SocketPermissionDenied,
+} from "./errors.ts";
 import { CTL_VERSION } from "./version.ts";
+
+/** The code json-rpc-2.0's timeout answers with here; never on the wire. */
+const CALL_TIMED_OUT = -1;
 
 type NotificationHandler = (method: string, params: unknown) => void;
 
@@ -53,9 +64,14 @@ export class ControlClient {
   static connect(socketPath: string, timeoutMs: number): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);
+      // A daemon whose listen queue is full (stopped, or swamped) is there but slow: not "not running".
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new DaemonNotRunning(socketPath, new Error("connect timed out")));
+        reject(
+          new CommandTimedOut(
+            `timed out after ${formatDuration(timeoutMs)} connecting to ${socketPath}: something holds the socket but does not accept`,
+          ),
+        );
       }, timeoutMs);
       socket.once("connect", () => {
         clearTimeout(timer);
@@ -103,13 +119,24 @@ export class ControlClient {
   ): Promise<ControlResults[M]>;
   call<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
   async call(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
-    const response = await this.rpc
-      .timeout(timeoutMs, (id) => ({
-        jsonrpc: "2.0",
-        id,
-        error: { code: -32000, message: `no answer from ${this.socketPath} within ${timeoutMs} ms` },
-      }))
-      .requestAdvanced({ jsonrpc: "2.0", id: this.nextId(), method, params });
+    const id = this.nextId();
+    this.pending.set(id, method);
+    let response: JSONRPCResponse;
+    try {
+      response = await this.rpc
+        .timeout(timeoutMs, (timedOut) => ({
+          jsonrpc: "2.0",
+          id: timedOut,
+          error: { code: CALL_TIMED_OUT, message: "" },
+        }))
+        .requestAdvanced({ jsonrpc: "2.0", id, method, params });
+    } finally {
+      this.pending.delete(id);
+    }
+    if (response.error?.code === CALL_TIMED_OUT)
+      throw new CommandTimedOut(
+        `timed out: no answer from ${this.socketPath} within ${formatDuration(timeoutMs)}`,
+      );
     if (response.error?.code === RpcErrorCode.methodNotFound)
       throw new DaemonError(
         response.error.code,
@@ -117,6 +144,11 @@ export class ControlClient {
       );
     if (response.error) throw new DaemonError(response.error.code, response.error.message);
     return response.result;
+  }
+
+  /** The methods asked and not answered yet. */
+  get unanswered(): string[] {
+    return [...this.pending.values()];
   }
 
   onNotification(handler: NotificationHandler): void {
@@ -131,11 +163,13 @@ export class ControlClient {
     });
   }
 
+  /** Hangs up at once: a daemon that stopped reading (SIGSTOP) must not keep tsctl waiting on a polite close. */
   close(): void {
-    this.socket.end();
+    this.socket.destroy();
   }
 
   private id = 0;
+  private readonly pending = new Map<number, string>();
   private nextId(): number {
     return ++this.id;
   }

@@ -60,3 +60,17 @@ export class UsageError extends CtlError {
     this.name = "UsageError";
   }
 }
+
+/** --timeout ran out: the daemon took the connection (or not even that) and did not answer in time. */
+export class CommandTimedOut extends CtlError {
+  constructor(message: string) {
+    super(message, ExitCode.daemonError);
+    this.name = "CommandTimedOut";
+  }
+}
+
+/** An error as `--json` prints it on stderr (control.md): code is the daemon's JSON-RPC code, or null for tsctl's own. */
+export function errorJson(error: CtlError): string {
+  const code = error instanceof DaemonError ? error.code : null;
+  return JSON.stringify({ error: { message: error.message, code, exitCode: error.exitCode } });
+}

@@ -1,5 +1,12 @@
-import { type CtlIo, type CtlSession, runCli } from "./cli.ts";
+import { type CtlIo, type CtlSession, globalOptionsProblem, isShellLine, runCli, wantsJson } from "./cli.ts";
+import { errorJson } from "./errors.ts";
 import { runShell } from "./shell.ts";
+
+// A reader that went away (`tsctl logs -f | head -1`) ends tsctl quietly: it got what it wanted.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 const argv = process.argv.slice(2);
 const session: CtlSession = {};
@@ -17,19 +24,22 @@ const io: CtlIo = {
   interrupted: () => new Promise((resolve) => process.once("SIGINT", () => resolve())),
 };
 
-/** Only global options and no command: the interactive shell, with those options for every line. */
-const onlyGlobals = (args: string[]) =>
-  args.every((a, i) => a.startsWith("--") || (i > 0 && ["--socket", "--timeout"].includes(args[i - 1]!)));
 let code: number;
-if (onlyGlobals(argv) && !argv.includes("--help") && !argv.includes("--version")) {
-  session.defaults = argv;
-  code = await runShell({
-    input: process.stdin,
-    output: process.stdout,
-    errors: process.stderr,
-    terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
-    session,
-  });
+if (isShellLine(argv)) {
+  const problem = globalOptionsProblem(argv);
+  if (problem) {
+    io.err(wantsJson(argv) ? errorJson(problem) : `tsctl: ${problem.message}`);
+    code = problem.exitCode;
+  } else {
+    session.defaults = argv;
+    code = await runShell({
+      input: process.stdin,
+      output: process.stdout,
+      errors: process.stderr,
+      terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+      session,
+    });
+  }
 } else {
   code = await runCli(argv, io, session);
 }

@@ -1,37 +1,39 @@
+import os from "node:os";
 import readline from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { COMMANDS, type CtlIo, type CtlSession, runCli } from "./cli.ts";
-import { CtlError } from "./errors.ts";
+import { COMMANDS, type CtlIo, type CtlSession, GLOBAL_OPTIONS, runCli, socketPathsFor } from "./cli.ts";
+import { completions } from "./complete.ts";
+import { daemonCompletionSource } from "./completion-source.ts";
+import { lastOf } from "./duration.ts";
+import { CtlError, ExitCode } from "./errors.ts";
+import { HISTORY_LINES, historyPath, loadHistory, saveHistory } from "./history.ts";
+import { synopsis } from "./usage.ts";
 import { splitWords } from "./words.ts";
 
 export const SHELL_PROMPT = "tsd> ";
-
-const SUBCOMMANDS: Record<string, string[]> = {
-  logs: ["clear", "reopen", "-n", "-f"],
-  identities: ["list", "wipe"],
-  stop: ["--grace"],
-};
-const WORDS = [...COMMANDS.map((c) => c.command.split(" ")[0]!), "help", "exit"].sort();
-
-function complete(line: string): [string[], string] {
-  const words = line.split(/\s+/);
-  if (words.length <= 1) {
-    const hits = WORDS.filter((w) => w.startsWith(line));
-    return [hits.length ? hits : WORDS, line];
-  }
-  const last = words.at(-1)!;
-  const options = [...(SUBCOMMANDS[words[0]!] ?? []), "--json"];
-  return [options.filter((w) => w.startsWith(last)), last];
-}
+const SHELL_WORDS = ["help", "exit"];
 
 function helpText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.command.length));
+  const rows = [
+    ...COMMANDS.map((c) => [synopsis(c), c.describe] as const),
+    ["help", "this list"] as const,
+    ["exit", "leave the shell (or Ctrl-D)"] as const,
+  ];
+  const width = Math.max(...rows.map(([left]) => left.length));
   return [
-    ...COMMANDS.map((c) => `  ${c.command.padEnd(width)}  ${c.describe}`),
-    `  ${"help".padEnd(width)}  this list`,
-    `  ${"exit".padEnd(width)}  leave the shell (or Ctrl-D)`,
+    ...rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`),
     "Every command takes --json; `COMMAND --help` tells more.",
   ].join("\n");
+}
+
+/** The socket the shell's own options name (--socket given to tsctl, or to the console). */
+function socketOption(defaults: readonly string[]): string | undefined {
+  const values: string[] = [];
+  defaults.forEach((word, i) => {
+    if (word === "--socket" && defaults[i + 1] !== undefined) values.push(defaults[i + 1]!);
+    else if (word.startsWith("--socket=")) values.push(word.slice("--socket=".length));
+  });
+  return lastOf(values) as string | undefined;
 }
 
 export interface ShellOptions {
@@ -40,22 +42,53 @@ export interface ShellOptions {
   errors: Writable;
   terminal: boolean;
   session: CtlSession;
+  /** The history file; default the user's state directory's tsctl_history; null keeps none. */
+  historyFile?: string | null;
 }
 
 /**
  * The tsctl shell: the same commands as the command line, one per line, over one
- * connection. On a terminal it prompts "tsd> " with line editing, history and tab
- * completion; from a pipe it reads to the end of its input and exits 0.
+ * connection. On a terminal it prompts "tsd> " with line editing, history kept between runs,
+ * and Tab completion (commands, actions, options, user names from the daemon); Ctrl-C discards
+ * the line being typed. From a pipe it reads to the end of its input and answers with the exit
+ * code of the first command that failed (0 if none).
  */
 export async function runShell(opts: ShellOptions): Promise<number> {
+  const defaults = opts.session.defaults ?? [];
+  const source = daemonCompletionSource(socketPathsFor(socketOption(defaults)));
+  let historyFile =
+    opts.historyFile === undefined
+      ? opts.terminal
+        ? historyPath(process.env, os.homedir())
+        : null
+      : opts.historyFile;
+  const saved = historyFile ? loadHistory(historyFile) : [];
   const rl = readline.createInterface({
     input: opts.input,
     output: opts.terminal ? opts.output : undefined,
     terminal: opts.terminal,
     prompt: SHELL_PROMPT,
-    historySize: 500,
-    completer: opts.terminal ? complete : undefined,
+    historySize: HISTORY_LINES,
+    // readline's history is newest first.
+    history: [...saved].reverse(),
+    removeHistoryDuplicates: false,
+    completer: opts.terminal
+      ? (line: string, callback: (error: Error | null, result: [string[], string]) => void) => {
+          let words: string[];
+          try {
+            words = splitWords(line);
+          } catch {
+            return callback(null, [[], line]);
+          }
+          const current = /\s$/.test(line) || line === "" ? "" : (words.pop() ?? "");
+          completions(words, current, COMMANDS, Object.keys(GLOBAL_OPTIONS), source, SHELL_WORDS).then(
+            (hits) => callback(null, [hits, current]),
+            () => callback(null, [[], current]),
+          );
+        }
+      : undefined,
   });
+  const history = [...saved];
   const lines: string[] = [];
   let ended = false;
   let wake: (() => void) | null = null;
@@ -72,6 +105,8 @@ export async function runShell(opts: ShellOptions): Promise<number> {
     wake?.();
   });
   rl.on("close", () => {
+    // Ctrl-D on an empty line: end the prompt's line, as a shell does.
+    if (opts.terminal && !ended) opts.output.write("\n");
     ended = true;
     answer?.("");
     interrupt?.();
@@ -82,7 +117,11 @@ export async function runShell(opts: ShellOptions): Promise<number> {
       interrupt();
       return;
     }
-    opts.output.write("^C (exit or Ctrl-D leaves the shell)\n");
+    // Ctrl-C discards the line being typed, as in bash: a fresh prompt, the shell goes on.
+    const edited = rl as unknown as { line: string; cursor: number };
+    edited.line = "";
+    edited.cursor = 0;
+    opts.output.write("^C\n");
     rl.prompt();
   });
 
@@ -104,6 +143,7 @@ export async function runShell(opts: ShellOptions): Promise<number> {
       }),
   };
 
+  let firstFailure: number = ExitCode.ok;
   if (opts.terminal) rl.prompt();
   for (;;) {
     if (lines.length === 0) {
@@ -115,18 +155,29 @@ export async function runShell(opts: ShellOptions): Promise<number> {
       continue;
     }
     const line = lines.shift()!.trim();
+    if (line !== "" && historyFile) {
+      history.push(line);
+      const error = saveHistory(historyFile, history.slice(-HISTORY_LINES));
+      if (error) {
+        io.err(`tsctl: history not kept (${historyFile}): ${error.message}`);
+        historyFile = null;
+      }
+    }
     if (line === "exit" || line === "quit") break;
+    let code: number = ExitCode.ok;
     if (line === "help" || line === "?") io.out(helpText());
     else if (line !== "") {
       try {
-        await runCli(splitWords(line), io, opts.session);
+        code = await runCli(splitWords(line), io, opts.session);
       } catch (error) {
         io.err(`tsctl: ${error instanceof CtlError ? error.message : String(error)}`);
+        code = error instanceof CtlError ? error.exitCode : ExitCode.daemonError;
       }
       interrupt = null;
     }
+    if (firstFailure === ExitCode.ok) firstFailure = code;
     if (opts.terminal && !ended) rl.prompt();
   }
   rl.close();
-  return 0;
+  return opts.terminal ? ExitCode.ok : firstFailure;
 }

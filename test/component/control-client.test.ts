@@ -10,7 +10,7 @@ import test, { type ExecutionContext } from "ava";
 import { JSONRPCErrorException } from "json-rpc-2.0";
 import { type CtlSession, runCli } from "../../ctl/cli.ts";
 import { ControlClient } from "../../ctl/control-client.ts";
-import { CtlError, DaemonError, DaemonNotRunning, ExitCode } from "../../ctl/errors.ts";
+import { CommandTimedOut, CtlError, DaemonError, DaemonNotRunning, ExitCode } from "../../ctl/errors.ts";
 import { type ControlMethod, createControlServer } from "../../daemon/primary/control/control-server.ts";
 import { MAX_ANSWER_BYTES, RpcErrorCode, type StatusResult } from "../../protocol/rpc.ts";
 import { tempDir } from "../helpers/daemon.ts";
@@ -156,8 +156,9 @@ test("control client - no answer within the timeout fails the call with a messag
     status: () => STATUS,
   });
   const c = await client(t, socket, 200);
-  const error = await t.throwsAsync(c.call("logs.reopen"), { instanceOf: DaemonError });
-  t.is(error!.message, `no answer from ${socket} within 200 ms`);
+  const error = await t.throwsAsync(c.call("logs.reopen"), { instanceOf: CommandTimedOut });
+  t.is(error!.message, `timed out: no answer from ${socket} within 200ms`);
+  t.is(error!.exitCode, ExitCode.daemonError);
   // The server answers one request at a time, in order: the next waits behind the stuck one.
   const other = await client(t, socket);
   t.deepEqual(await other.call("status"), STATUS, "another connection is not held up");

@@ -170,17 +170,24 @@ test.serial(
   },
 );
 
-test.serial("tsctl - the shell reads commands from a pipe and exits 0 at the end", async (t) => {
-  const result = await d.daemon.tsctl([], { input: "status --json\nwho\nbogus\nhelp\n" });
-  t.is(result.code, 0);
-  t.is(JSON.parse(result.stdout.slice(0, result.stdout.indexOf("\n}") + 2)).pid, d.daemon.proc.pid);
-  t.regex(result.stdout, /nobody online|NAME/);
-  t.regex(result.stdout, /announce/);
-  t.regex(result.stderr, /Unknown argument: bogus/);
-});
+test.serial(
+  "tsctl - the shell reads commands from a pipe; its exit code is the first failure's",
+  async (t) => {
+    const result = await d.daemon.tsctl([], { input: "status --json\nwho\nbogus\nhelp\n" });
+    t.is(result.code, 2, "bogus is bad usage");
+    t.is(JSON.parse(result.stdout.slice(0, result.stdout.indexOf("\n}") + 2)).pid, d.daemon.proc.pid);
+    t.regex(result.stdout, /nobody online|NAME/);
+    t.regex(result.stdout, /announce/);
+    t.regex(result.stderr, /unknown command "bogus"/);
+  },
+);
 
 test.serial("tsctl - the shell in a terminal: prompt, tab completion, help, exit", async (t) => {
-  const pty = new Pty([process.execPath, path.join(ROOT, "bin", "tsctl.js"), "--socket", d.daemon.socket]);
+  // Its history in the test's own directory, not the user's.
+  const pty = new Pty([process.execPath, path.join(ROOT, "bin", "tsctl.js"), "--socket", d.daemon.socket], {
+    ...process.env,
+    XDG_STATE_HOME: d.daemon.dir,
+  });
   await pty.waitFor("tsd> ");
   pty.type("sta\t");
   await pty.waitFor("status");
@@ -194,23 +201,26 @@ test.serial("tsctl - the shell in a terminal: prompt, tab completion, help, exit
 
 test.serial("tsd-daemon --console: the same commands on the daemon's terminal", async (t) => {
   const dir = fs.mkdtempSync(path.join(d.daemon.dir, "console-"));
-  const pty = new Pty([
-    process.execPath,
-    path.join(ROOT, "bin", "tsd-daemon.js"),
-    "--console",
-    "--workers",
-    "1",
-    "--chat-port",
-    "0",
-    "--echo-port",
-    "0",
-    "--socket",
-    path.join(dir, "c.sock"),
-    "--state-dir",
-    dir,
-    "--log-level",
-    "warn",
-  ]);
+  const pty = new Pty(
+    [
+      process.execPath,
+      path.join(ROOT, "bin", "tsd-daemon.js"),
+      "--console",
+      "--workers",
+      "1",
+      "--chat-port",
+      "0",
+      "--echo-port",
+      "0",
+      "--socket",
+      path.join(dir, "c.sock"),
+      "--state-dir",
+      dir,
+      "--log-level",
+      "warn",
+    ],
+    { ...process.env, XDG_STATE_HOME: dir },
+  );
   t.teardown(() => pty.kill());
   await pty.waitFor("tsd-daemon ready");
   await pty.waitFor("tsd> ");
