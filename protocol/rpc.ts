@@ -20,6 +20,8 @@ export const RpcErrorCode = {
   needsRestart: -32007,
   /** config.set / config.get of a key that is not an option. */
   unknownOption: -32008,
+  /** reload: a step failed (a broken config file changes nothing); the message names the step. */
+  reloadFailed: -32009,
 } as const;
 
 /** The longest request line the control socket reads before it answers with an error and hangs up. */

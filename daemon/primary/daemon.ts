@@ -34,7 +34,9 @@ import { Listeners } from "./listeners.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
 import { LiveSettings, type SettingChange } from "./live-settings.ts";
-import { type Motd, MotdUnreadable, readMotd } from "./motd.ts";
+import { type ReloadStep, runReload } from "./reload.ts";
+import { readConfigFile } from "./config-file.ts";
+import { type Motd, readMotd } from "./motd.ts";
 import { createLogger, type DaemonLogger, type Log } from "./log/logger.ts";
 import type { DaemonOptions } from "./options.ts";
 import { notifyReady, StatusReporter, statusText } from "./sd-notify.ts";
@@ -84,11 +86,11 @@ export class Daemon {
   /** The options in force; config.set and reload change the live ones. */
   private readonly settings: LiveSettings;
   private paused = false;
-  /** The reload runner's "tls" step (reloadTls), once TLS is on and the hub is up; null: TLS is off. */
-  tlsReloadStep: (() => Promise<void>) | null = null;
   /** Counters and gauges, gathered from the session threads (metrics, GET /metrics). */
   private readonly metrics = new MetricsCollector();
   private metricsHttp: MetricsHttp | null = null;
+  /** The reload runner's "tls" step (reloadTls), once TLS is on and the hub is up; null: TLS is off. */
+  tlsReloadStep: (() => Promise<void>) | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(opts: DaemonOptions) {
@@ -231,19 +233,51 @@ export class Daemon {
       });
   }
 
-  /** SIGHUP: the --motd file read again; one that cannot be read leaves the current message as it is. */
-  private async rereadMotd(chat: EmbeddedChatHub): Promise<void> {
-    if (this.opts.motd === undefined) return;
-    try {
-      const motd = await readMotd(this.opts.motd);
-      this.useMotd(chat, motd);
-      this.log("info", "message of the day reread (SIGHUP)", {
-        file: this.opts.motd,
-        lines: motd.lines.length,
+  /** The reload's "motd" step: the --motd file read again; one that cannot be read leaves the message as it is. */
+  private async rereadMotd(chat: EmbeddedChatHub, file: string): Promise<void> {
+    const motd = await readMotd(file).catch((error: Error) => {
+      throw new Error(`${error.message}; the message of the day is unchanged`, { cause: error });
+    });
+    this.useMotd(chat, motd);
+    this.log("info", "message of the day reread", { file, lines: motd.lines.length });
+  }
+
+  /** The reload's "config" step: the --config file's live options (reload.ts); a broken file changes nothing. */
+  private rereadConfig(file: string): void {
+    const waiting = this.settings.reloadFrom(file, readConfigFile(file), this.opts.pinned);
+    if (waiting.length > 0)
+      this.log("warn", "the config file changes options that need a restart; they wait for it", {
+        file,
+        options: waiting.join(","),
       });
+  }
+
+  /**
+   * reload and SIGHUP: the steps of reload.ts for what this daemon has (a config file, a
+   * message of the day, TLS), run in their order; what was done, or ReloadFailed, is logged.
+   */
+  private async reload(logger: DaemonLogger, chat: EmbeddedChatHub, by: string): Promise<string[]> {
+    const { configFile, motd } = this.opts;
+    const steps: ReloadStep[] = [
+      {
+        name: "log",
+        run: () => {
+          logger.file.reopen();
+          this.log("info", "log file reopened");
+        },
+      },
+    ];
+    if (configFile !== undefined) steps.push({ name: "config", run: () => this.rereadConfig(configFile) });
+    if (motd !== undefined) steps.push({ name: "motd", run: () => this.rereadMotd(chat, motd) });
+    const tls = this.tlsReloadStep;
+    if (tls) steps.push({ name: "tls", run: tls });
+    try {
+      const done = await runReload(steps);
+      this.log("info", "reloaded", { steps: done.join(","), by });
+      return done;
     } catch (error) {
-      const reason = error instanceof MotdUnreadable ? error.message : String(error);
-      this.log("error", `${reason}; the message of the day is unchanged`, { file: this.opts.motd });
+      this.log("error", (error as Error).message, { by });
+      throw error;
     }
   }
 
@@ -264,17 +298,13 @@ export class Daemon {
     this.log("info", "TLS certificate reloaded", { file: tls.certFile, ...renewal });
   }
 
-  /** SIGHUP reloads the certificate too; a failure is logged and changes nothing. */
+  /** The reload's "tls" step, which reload and SIGHUP run (reload.ts); a failure changes nothing. */
   private reloadTlsOnHangUp(tls: TlsCertificate, hub: HubServer): void {
-    this.tlsReloadStep = () => this.reloadTls(tls, hub);
-    const onHangUp = () =>
-      void this.reloadTls(tls, hub).catch((error: Error) =>
-        this.log("error", `${error.message}; the TLS certificate in force is unchanged`),
-      );
-    process.on("SIGHUP", onHangUp);
-    this.teardown.add("the TLS reload on SIGHUP", () => {
-      process.off("SIGHUP", onHangUp);
-    });
+    this.tlsReloadStep = async () => {
+      await this.reloadTls(tls, hub).catch((error: Error) => {
+        throw new Error(`${error.message}; the TLS certificate in force is unchanged`, { cause: error });
+      });
+    };
   }
 
   /** Checks the control socket's path and takes the state directory, which is held for the daemon's life. */
@@ -464,6 +494,7 @@ export class Daemon {
       metrics: () => this.collectMetrics(hub, chat),
       configGet: (key) => this.settings.get(key),
       configSet: (key, value) => this.settings.set(key, value),
+      reload: () => this.reload(logger, chat, "control request"),
     };
   }
 
@@ -475,14 +506,11 @@ export class Daemon {
       this.log("info", "setting changed", { key, value, previous });
   }
 
-  /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reopens the log file (logrotate) and rereads --motd. */
+  /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reloads as the reload method does (reload.ts). */
   private handleSignals(logger: DaemonLogger, chat: EmbeddedChatHub): void {
     const onStopSignal = (signal: NodeJS.Signals) => this.requestStop(DEFAULT_GRACE_MS, signal);
-    const onHangUp = () => {
-      logger.file.reopen();
-      this.log("info", "log file reopened (SIGHUP)");
-      void this.rereadMotd(chat);
-    };
+    // A failed step is logged by reload; the signal has nobody else to tell.
+    const onHangUp = () => void this.reload(logger, chat, "SIGHUP").catch(() => {});
     process.on("SIGTERM", onStopSignal);
     process.on("SIGINT", onStopSignal);
     process.on("SIGHUP", onHangUp);

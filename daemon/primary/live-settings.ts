@@ -1,5 +1,6 @@
 import type { LiveLimits, LogLevel } from "../../protocol/hub-messages.ts";
-import { checkOptionValue, DAEMON_OPTIONS, type OptionValues } from "./options.ts";
+import { ConfigFileError } from "./config-file.ts";
+import { BadOptionValue, checkOptionValue, DAEMON_OPTIONS, type OptionValues } from "./options.ts";
 
 /** The options config.set may change while the daemon runs (control.md), in name order. */
 export const LIVE_OPTIONS = [
@@ -103,6 +104,30 @@ export class LiveSettings {
     }
     if (changes.length > 0) this.onChange(changes);
     return changes;
+  }
+
+  /**
+   * reload's "config" step: the live options of the config file's values, but for those given
+   * by flag or TSD_* variable (pinned), which win over the file as at start. All or nothing: a
+   * bad value is a ConfigFileError and changes nothing. Answers the restart-only options whose
+   * value in the file differs from the one in force (they wait for a restart).
+   */
+  reloadFrom(file: string, values: Record<string, unknown>, pinned: ReadonlySet<string>): string[] {
+    const update: Record<string, unknown> = {};
+    const waiting: string[] = [];
+    try {
+      for (const [key, value] of Object.entries(values)) {
+        if (pinned.has(key) || !Object.hasOwn(DAEMON_OPTIONS, key)) continue;
+        if (isLive(key)) update[key] = value;
+        else if (checkOptionValue(key, value) !== this.values[key]) waiting.push(key);
+      }
+      this.setMany(update);
+    } catch (error) {
+      if (error instanceof BadOptionValue)
+        throw new ConfigFileError(file, `config file ${file}: ${error.message}`);
+      throw error;
+    }
+    return waiting;
   }
 
   number(key: LiveOption): number {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import test from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
-import { type RunningDaemon, shape, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { type RunningDaemon, shape, startDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
 import { callRpc } from "../helpers/rpc.ts";
 
 /** tsctl --json config get: the options in force. */
@@ -57,7 +57,7 @@ test("live settings - config set flood-rate takes effect for a user already sign
     bob.close();
   });
 
-  // No flood control: a burst of 12 lines all reach bob.
+  // No flood control: a burst of 12 lines all reach bob at once.
   alice.write(Array.from({ length: 12 }, (_, i) => `free ${i}\r\n`).join(""));
   await bob.line(/<alice> free 11/);
   t.false(alice.all.includes("slow down"));
@@ -67,16 +67,22 @@ test("live settings - config set flood-rate takes effect for a user already sign
   t.regex(set.stdout, /flood-rate: 0 -> 1/);
   t.is((await configGet(daemon))["flood-rate"], 1);
 
-  // The same user, same connection: now three lines at once, then one a second.
-  alice.write(Array.from({ length: 40 }, (_, i) => `limited ${i}\r\n`).join(""));
-  await alice.line(/! slow down/);
-  alice.send("marker");
+  // The same user, same connection: now three lines at once, then one a second. Lines past the
+  // burst are dropped ("! slow down") or wait their turn in the flood queue: either way the
+  // eighth cannot reach bob within 3 s of the first (at 1/s it needs 5 s at least).
+  const sentAt = Date.now();
+  alice.write(Array.from({ length: 8 }, (_, i) => `limited ${i}\r\n`).join(""));
+  const outcome = await Promise.race([
+    alice.line(/! slow down/, 30_000).then(() => "dropped"),
+    bob.line(/<alice> limited 7/, 30_000).then(() => "queued"),
+  ]);
+  if (outcome === "queued") t.true(Date.now() - sentAt >= 3000, "the lines past the burst waited");
+  else t.false(bob.all.includes("<alice> limited 7"), "the lines past the burst were dropped");
   await waitFor(
     () => /setting changed key=flood-rate value=1 previous=0/.test(logText(daemon)),
     15_000,
     "the change logged",
   );
-  t.false(bob.all.includes("<alice> limited 39"), "the flood was not all relayed");
 });
 
 test("live settings - config set max-line applies to a session already open", async (t) => {
@@ -178,4 +184,81 @@ test("live settings - a session thread restarted after a crash runs with the val
   await carol.register("carol", "secret1");
   carol.send("w".repeat(300));
   await carol.line(/! line too long \(limit 200 bytes\)/);
+});
+
+test("reload - re-reads the config file's live options (a flag still wins), reopens the log, rereads the motd; SIGHUP does the same", async (t) => {
+  const dir = tempDir();
+  const config = path.join(dir, "tsd.json");
+  const motd = path.join(dir, "motd.txt");
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 64, "flood-rate": 9 }));
+  fs.writeFileSync(motd, "hello\n");
+  const daemon = await startDaemon(
+    [...shape(1, 1), "--no-echo", "--config", config, "--flood-rate", "3", "--motd", motd],
+    { dir },
+  );
+  t.teardown(() => daemon.cleanup());
+  t.is((await configGet(daemon))["max-line"], 64);
+  t.is((await configGet(daemon))["flood-rate"], 3, "the flag wins over the file");
+
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 100, "flood-rate": 9, "history-keep": 600 }));
+  const log = path.join(daemon.logDir, "tsd.log");
+  fs.renameSync(log, `${log}.1`);
+  const reloaded = await daemon.tsctl(["reload"]);
+  t.is(reloaded.code, 0, reloaded.stderr);
+  t.regex(reloaded.stdout, /reloaded: config, log, motd/);
+  const values = await configGet(daemon);
+  t.is(values["max-line"], 100);
+  t.is(values["flood-rate"], 3, "still the flag's");
+  t.is(values["history-keep"], 1000, "a restart-only option waits for the restart");
+  await waitFor(
+    () => fs.existsSync(log) && /reloaded steps=config,log,motd/.test(logText(daemon)),
+    15_000,
+    "the reopened log",
+  );
+  t.regex(
+    daemon.stdout(),
+    /options that need a restart.*options=history-keep/,
+    "logged before the reopen: on stdout",
+  );
+
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 120 }));
+  daemon.proc.kill("SIGHUP");
+  const maxLine = async () =>
+    ((await callRpc(daemon.socket, "config.get", { key: "max-line" })).result as Record<string, unknown>)[
+      "max-line"
+    ];
+  await waitFor(async () => (await maxLine()) === 120, 15_000, "max-line 120 after SIGHUP");
+  await waitFor(
+    () => /reloaded steps=config,log,motd by=SIGHUP/.test(logText(daemon)),
+    15_000,
+    "the SIGHUP's reload in the log",
+  );
+});
+
+test("reload - a broken config file (not JSON, a bad value, gone) fails with a clear error and changes nothing", async (t) => {
+  const dir = tempDir();
+  const config = path.join(dir, "tsd.json");
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 64 }));
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--config", config], { dir });
+  t.teardown(() => daemon.cleanup());
+  const before = await configGet(daemon);
+
+  fs.writeFileSync(config, '{\n  "max-line": 100,\n  "flood-rate": 2,\n}\n');
+  const notJson = await daemon.tsctl(["reload"]);
+  t.is(notJson.code, 1);
+  t.regex(notJson.stderr, /reload failed: config: config file .*tsd\.json: not JSON at line 4, column 1/);
+  t.regex(notJson.stderr, /nothing was changed/);
+
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 100, "flood-rate": -2 }));
+  const badValue = await daemon.tsctl(["reload"]);
+  t.is(badValue.code, 1);
+  t.regex(badValue.stderr, /--flood-rate must be an integer 0-/);
+
+  fs.rmSync(config);
+  const gone = await daemon.tsctl(["reload"]);
+  t.is(gone.code, 1);
+  t.regex(gone.stderr, /tsd\.json not found/);
+  const answer = await callRpc(daemon.socket, "reload");
+  t.is(answer.error?.code, -32009, "reloadFailed");
+  t.deepEqual(await configGet(daemon), before, "nothing changed: not max-line either");
 });

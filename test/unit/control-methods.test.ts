@@ -28,6 +28,7 @@ const noop: DaemonControl = {
   crashThread: () => false,
   configGet: () => ({}),
   configSet: (key) => ({ key, value: null, previous: null }),
+  reload: async () => [],
 };
 
 test("control methods - the table is kept in name order", (t) => {

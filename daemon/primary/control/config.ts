@@ -2,15 +2,18 @@ import { JSONRPCErrorException } from "json-rpc-2.0";
 import { type ConfigValues, RpcErrorCode } from "../../../protocol/rpc.ts";
 import { NeedsRestart, type SettingChange, UnknownOption } from "../live-settings.ts";
 import { BadOptionValue } from "../options.ts";
+import { ReloadFailed } from "../reload.ts";
 import type { Serve } from "./control-server.ts";
 import { invalidParams, objectParams } from "./params.ts";
 
-/** The options in force and the live ones' changes: config.get, config.set. */
+/** The options in force and the live ones' changes: config.get, config.set, reload. */
 export interface ConfigControl {
   /** Every option in force, or only key's (UnknownOption). */
   configGet(key?: string): ConfigValues;
   /** Sets one live option (UnknownOption, NeedsRestart, BadOptionValue: nothing changed). */
   configSet(key: string, value: unknown): SettingChange;
+  /** Runs the reload's steps (reload.ts): the names of those done, or ReloadFailed. */
+  reload(): Promise<string[]>;
 }
 
 /** The live-settings errors as the control socket answers them. */
@@ -20,6 +23,8 @@ function asRpcError(error: unknown): unknown {
   if (error instanceof NeedsRestart)
     return new JSONRPCErrorException(error.message, RpcErrorCode.needsRestart);
   if (error instanceof BadOptionValue) return invalidParams(error.message);
+  if (error instanceof ReloadFailed)
+    return new JSONRPCErrorException(error.message, RpcErrorCode.reloadFailed);
   return error;
 }
 
@@ -52,5 +57,13 @@ export function configHandlers(config: ConfigControl) {
     }
   };
 
-  return { serveConfigGet, serveConfigSet };
+  const serveReload: Serve<"reload"> = async () => {
+    try {
+      return { reloaded: await config.reload() };
+    } catch (error) {
+      throw asRpcError(error);
+    }
+  };
+
+  return { serveConfigGet, serveConfigSet, serveReload };
 }

@@ -32,7 +32,7 @@ export function buildControlMethods(
   defaultGraceMs: number,
   opts: { debugFaults?: boolean } = {},
 ): ControlMethods {
-  const { serveConfigGet, serveConfigSet } = configHandlers(daemon);
+  const { serveConfigGet, serveConfigSet, serveReload } = configHandlers(daemon);
   const { serveDebugCrashThread } = debugHandlers(daemon);
   const { serveIdentitiesList, serveIdentitiesWipe } = identitiesHandlers(daemon);
   const { serveLogsClear, serveLogsReopen, serveLogsTail } = logsHandlers(daemon);
@@ -65,6 +65,7 @@ export function buildControlMethods(
     "logs.tail": serveLogsTail,
     metrics: serveMetrics,
     pause: servePause,
+    reload: serveReload,
     resume: serveResume,
     status: serveStatus,
     stop: serveStop,
