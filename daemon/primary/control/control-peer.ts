@@ -1,12 +1,16 @@
 import { execFile } from "node:child_process";
 import { readFile, readlink } from "node:fs/promises";
 import type net from "node:net";
+import path from "node:path";
 
 /** How long `ss` may take to list the sockets; past it the client is "a control client". */
 const SS_TIMEOUT_MS = 2000;
 
-/** What the log says when the platform does not tell who is at the other end. */
-export const UNKNOWN_PEER = "a control client (uid unknown)";
+/**
+ * What the log says when the platform does not tell who is at the other end: then only the
+ * socket's mode says who it can be (0600: the daemon's user or root; 0660: also its group).
+ */
+export const UNKNOWN_PEER = `a control client (uid unknown; the socket lets in only uid ${process.getuid?.() ?? "?"}, root and a --socket-group)`;
 
 /** One Unix stream socket as `ss -xpnH` lists it: its inode, its peer's, and its process if ss could read it. */
 interface UnixSocketRow {
@@ -54,9 +58,14 @@ export async function describePeer(socket: net.Socket): Promise<string> {
     if (pid === undefined || pid === null) return UNKNOWN_PEER;
     const status = await readFile(`/proc/${pid}/status`, "utf8");
     const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    const name = /^Name:\s+(.*)$/m.exec(status)?.[1]?.trim();
     if (uid === undefined) return UNKNOWN_PEER;
-    return `uid ${uid} (pid ${pid}${name ? ` ${name}` : ""})`;
+    // The program and its script ("node tsctl.js"): a Node process's own name is its thread's, MainThread.
+    const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").filter(Boolean);
+    const command = argv
+      .slice(0, 2)
+      .map((arg) => path.basename(arg))
+      .join(" ");
+    return `uid ${uid} (pid ${pid}${command ? ` ${command}` : ""})`;
   } catch {
     return UNKNOWN_PEER;
   }
