@@ -130,9 +130,13 @@ async function live(ctx: CtlContext, read: () => Promise<TopSample>, first: TopS
   };
   const draw = () => screen.write(frame(renderTop(samples, screen.columns ?? 80), screen.rows ?? 24));
   const rawBefore = keyboard.isTTY ? keyboard.isRaw : false;
+  const flowingBefore = keyboard.readableFlowing;
+  // Inside tsctl's shell, its line editor must not see the keys meant for the view (a q would end up typed).
+  const editorKeys = keyboard.listeners("keypress") as ((...args: unknown[]) => void)[];
   screen.write(ENTER_SCREEN);
   screen.on("resize", draw);
   if (keyboard.isTTY) {
+    keyboard.removeAllListeners("keypress");
     keyboard.setRawMode(true);
     keyboard.on("data", onKey);
     keyboard.resume();
@@ -160,7 +164,8 @@ async function live(ctx: CtlContext, read: () => Promise<TopSample>, first: TopS
     if (keyboard.isTTY) {
       keyboard.off("data", onKey);
       keyboard.setRawMode(rawBefore);
-      keyboard.pause();
+      for (const listener of editorKeys) keyboard.on("keypress", listener);
+      if (flowingBefore !== true) keyboard.pause();
     }
     screen.write(LEAVE_SCREEN);
   }

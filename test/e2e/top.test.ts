@@ -65,3 +65,22 @@ test.serial(
     t.is(snapshot.status.usersOnline, 1);
   },
 );
+
+test.serial(
+  "top - inside tsctl's shell: q goes back to the prompt, which still takes commands",
+  async (t) => {
+    const pty = new Pty([process.execPath, TSCTL, "--socket", d.daemon.socket]);
+    t.teardown(() => pty.kill());
+    await pty.waitFor("tsd> ");
+    pty.type("top\r");
+    await pty.waitFor(/users online/);
+    const from = pty.text.length;
+    pty.type("q");
+    await pty.waitFor("tsd> ", 10_000, from);
+    t.false(pty.text.slice(from).includes("tsd> q"), "the q went to the view, not to the prompt");
+    pty.type("status\r");
+    await pty.waitFor(/listeners:/, 10_000, from);
+    pty.type("exit\r");
+    t.is(await pty.exited, 0);
+  },
+);
