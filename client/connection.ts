@@ -1,21 +1,50 @@
 import net from "node:net";
+import tls from "node:tls";
 
 export const SERVER_CLOSED = "tschat: the server closed the connection";
 
-/** Connects, or rejects with the message tschat prints when it cannot. */
-export function connect(host: string, port: number): Promise<net.Socket> {
+/** How to speak TLS to the server (tschat --tls): whom to trust. */
+export interface TlsChoice {
+  /** PEM certificates to trust instead of the system's (--ca FILE), e.g. a self-signed one. */
+  ca?: string;
+  /** Accept any certificate (--insecure): encrypted, but anyone in the middle can read it. */
+  insecure: boolean;
+}
+
+/** Connects (over TLS when asked), or rejects with the message tschat prints when it cannot. */
+export function connect(host: string, port: number, secure?: TlsChoice): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    socket.once("connect", () => {
+    const socket = secure
+      ? tls.connect({
+          host,
+          port,
+          // SNI takes a host name only; an address is checked against the certificate's IP names.
+          ...(net.isIP(host) ? {} : { servername: host }),
+          ca: secure.ca,
+          rejectUnauthorized: !secure.insecure,
+          minVersion: "TLSv1.2",
+        })
+      : net.connect({ host, port });
+    socket.once(secure ? "secureConnect" : "connect", () => {
       socket.removeAllListeners("error");
       socket.on("error", () => {}); // a reset shows up as "close", which each mode handles
       resolve(socket);
     });
     socket.once("error", (error: NodeJS.ErrnoException) => {
-      const hint = error.code === "ECONNREFUSED" ? " — is tsd-daemon running?" : "";
-      reject(new Error(`tschat: cannot connect to ${host}:${port}: ${error.code ?? error.message}${hint}`));
+      reject(
+        new Error(`tschat: cannot connect to ${host}:${port}${secure ? " over TLS" : ""}: ${why(error)}`),
+      );
     });
   });
+}
+
+/** The reason, with what to do about it where there is something to do. */
+function why(error: NodeJS.ErrnoException): string {
+  const code = error.code ?? error.message;
+  if (error.code === "ECONNREFUSED") return `${code} — is tsd-daemon running?`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
+    return `${code}: the server's certificate is not trusted (--ca FILE to trust it, --insecure to skip the check)`;
+  return code;
 }
 
 /** Sends one line the way telnet does, ending CR LF; a no-op once the connection is gone. */

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import yargs from "yargs";
 import { colourWanted } from "./colour.ts";
 import { connect } from "./connection.ts";
@@ -20,8 +21,23 @@ const args = await yargs(process.argv.slice(2))
   )
   .options({
     host: { type: "string", default: "127.0.0.1", describe: "server address" },
-    port: { coerce: port, describe: "server port [4040, or 4007 with --echo]" },
+    port: { coerce: port, describe: "server port [4040, 4041 with --tls, 4007 with --echo]" },
     echo: { type: "boolean", default: false, describe: "use the echo service instead of chat" },
+    tls: { type: "boolean", default: false, describe: "chat over TLS (the server's --tls-port)" },
+    ca: {
+      type: "string",
+      implies: "tls",
+      describe: "trust the certificates in this PEM file (a self-signed server's) instead of the system's",
+    },
+    insecure: {
+      type: "boolean",
+      implies: "tls",
+      describe: "with --tls, accept any certificate: encrypted, but not safe from a man in the middle",
+    },
+  })
+  .check((argv) => {
+    if (argv.tls && argv.echo) throw new Error("--tls is for chat: the echo service is plain TCP");
+    return true;
   })
   .version(CLIENT_VERSION)
   .strict()
@@ -29,10 +45,13 @@ const args = await yargs(process.argv.slice(2))
   .parseAsync();
 
 const host = args.host;
-const portNumber = args.port ?? (args.echo ? 4007 : 4040);
+const portNumber = args.port ?? (args.echo ? 4007 : args.tls ? 4041 : 4040);
 let code: number;
 try {
-  const socket = await connect(host, portNumber);
+  const secure = args.tls
+    ? { ca: args.ca === undefined ? undefined : readCa(args.ca), insecure: args.insecure === true }
+    : undefined;
+  const socket = await connect(host, portNumber, secure);
   const colour = colourWanted(process.stdout, process.env);
   code =
     process.stdin.isTTY && process.stdout.isTTY
@@ -42,5 +61,14 @@ try {
   process.stderr.write(`${(error as Error).message}\n`);
   code = 1;
 }
+/** The --ca file, or an error naming it. */
+function readCa(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new Error(`tschat: cannot read --ca ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
 // stdin may still be open (a pipe nobody closed): exit rather than wait for it.
 process.exit(code);
