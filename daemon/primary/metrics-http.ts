@@ -11,6 +11,7 @@ const HTTP_HEADERS_TIMEOUT_MS = 5000;
 const HTTP_REQUEST_TIMEOUT_MS = 10_000;
 const HTTP_IDLE_TIMEOUT_MS = 10_000;
 const HTTP_MAX_HEADER_BYTES = 8192;
+const HTTP_TIMEOUT_CHECK_MS = 1000;
 
 export interface MetricsHttpOptions {
   host: string;
@@ -38,6 +39,8 @@ export function serveMetricsHttp(opts: MetricsHttpOptions): Promise<MetricsHttp>
       headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
       requestTimeout: HTTP_REQUEST_TIMEOUT_MS,
       maxHeaderSize: HTTP_MAX_HEADER_BYTES,
+      // The two timeouts above are checked this often (Node's default, 30 s, would let a slow client stay that long).
+      connectionsCheckingInterval: HTTP_TIMEOUT_CHECK_MS,
     },
     (req, res) => void serveRequest(req, res, opts),
   );

@@ -1,3 +1,4 @@
+import net from "node:net";
 import test from "ava";
 import type { MetricsResult } from "../../protocol/rpc.ts";
 import type { ChatClient } from "../helpers/chat-client.ts";
@@ -184,6 +185,22 @@ test.serial(
     t.is((await fetch(`${url}/metrics/x`)).status, 404);
     const post = await fetch(`${url}/metrics`, { method: "POST", body: "x".repeat(100_000) });
     t.is(post.status, 405);
+  },
+);
+
+test.serial(
+  "metrics - GET /metrics: a client that never finishes its request is cut off, and others are answered meanwhile",
+  async (t) => {
+    const port = metricsPort();
+    const slow = net.connect(port, "127.0.0.1");
+    const closed = new Promise<number>((resolve) => slow.once("close", () => resolve(Date.now())));
+    slow.on("error", () => {});
+    await new Promise((resolve) => slow.once("connect", resolve));
+    const opened = Date.now();
+    slow.write("GET /metrics HTTP/1.1\r\nHost: x\r\n");
+    t.is((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200, "answered while the slow one waits");
+    const at = await closed;
+    t.true(at - opened < 20_000, `cut off after ${at - opened} ms`);
   },
 );
 
