@@ -4,6 +4,7 @@ import type { CtlArgs, CtlCommand, CtlContext } from "./command.ts";
 import { announce } from "./commands/announce.ts";
 import { ban } from "./commands/ban.ts";
 import { bans } from "./commands/bans.ts";
+import { COMPLETION_KEY, completion } from "./commands/completion.ts";
 import { config } from "./commands/config.ts";
 import { identities } from "./commands/identities.ts";
 import { kick } from "./commands/kick.ts";
@@ -16,6 +17,8 @@ import { stop } from "./commands/stop.ts";
 import { top } from "./commands/top.ts";
 import { unban } from "./commands/unban.ts";
 import { who } from "./commands/who.ts";
+import { completions } from "./complete.ts";
+import { daemonCompletionSource } from "./completion-source.ts";
 import { ControlClient } from "./control-client.ts";
 import { durationOption, lastOf } from "./duration.ts";
 import { CommandBound } from "./command-bound.ts";
@@ -42,6 +45,7 @@ export const COMMANDS: readonly CtlCommand[] = [
   config,
   reload,
   top,
+  completion,
 ];
 
 /** Where a command's output goes and how it talks to a person; the CLI, the shell and the console each give one. */
@@ -136,6 +140,28 @@ export function globalOptionsProblem(argv: string[]): CtlError | null {
     })
     .parse();
   return problem;
+}
+
+/** The socket a line's own --socket names (the last one), if any. */
+export function socketFlag(words: readonly string[]): string | undefined {
+  const values: string[] = [];
+  words.forEach((word, i) => {
+    if (word === "--socket" && words[i + 1] !== undefined) values.push(words[i + 1]!);
+    else if (word.startsWith("--socket=")) values.push(word.slice("--socket=".length));
+  });
+  return values.at(-1);
+}
+
+/**
+ * Answers a completion script's question (`tsctl --get-yargs-completions tsctl kick al`): the
+ * words that can come next, one a line; user names from the daemon when it answers quickly.
+ */
+export async function answerCompletion(argv: readonly string[], out: (text: string) => void): Promise<void> {
+  // The shell's words: the program's name first, the word being completed last.
+  const words = argv.slice(argv.indexOf(COMPLETION_KEY) + 2);
+  const current = words.pop() ?? "";
+  const source = daemonCompletionSource(socketPathsFor(socketFlag(words)));
+  for (const word of await completions(words, current, COMMANDS, GLOBAL_OPTIONS, source)) out(word);
 }
 
 /** The control sockets to try, first match wins (control.md, then the systemd service's). */

@@ -1,5 +1,6 @@
+import type { Options } from "yargs";
 import type { CtlCommand } from "./command.ts";
-import { commandName } from "./usage.ts";
+import { commandName, positionalWords, valueFlags } from "./usage.ts";
 
 /** What completion may ask the daemon, each answering [] when it cannot (not running, too slow). */
 export interface CompletionSource {
@@ -13,13 +14,14 @@ export interface CompletionSource {
 /** The commands whose first argument is a user's name (or, for ban, may be). */
 const TAKES_A_USER = new Set(["kick", "mute", "unmute", "ban"]);
 
-function flagsOf(cmd: CtlCommand | undefined, globals: readonly string[]): string[] {
-  const own = Object.entries(cmd?.options ?? {}).flatMap(([name, spec]) => {
-    const names = [name, ...(spec.alias === undefined ? [] : [spec.alias].flat())];
-    const flags = names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
-    return spec.type === "boolean" && spec.default === true ? [...flags, `--no-${name}`] : flags;
-  });
-  return [...own, ...globals.map((g) => `--${g}`)];
+function flagsOf(tables: readonly Record<string, Options>[]): string[] {
+  return tables.flatMap((table) =>
+    Object.entries(table).flatMap(([name, spec]) => {
+      const names = [name, ...(spec.alias === undefined ? [] : [spec.alias].flat())];
+      const flags = names.map((n) => (n.length === 1 ? `-${n}` : `--${n}`));
+      return spec.type === "boolean" && spec.default === true ? [...flags, `--no-${name}`] : flags;
+    }),
+  );
 }
 
 /**
@@ -31,20 +33,23 @@ export async function completions(
   before: readonly string[],
   current: string,
   commands: readonly CtlCommand[],
-  globals: readonly string[],
+  globals: Record<string, Options>,
   source: CompletionSource,
   extraCommands: readonly string[] = [],
 ): Promise<string[]> {
-  const words = before.filter((w) => !w.startsWith("-"));
+  const flags = valueFlags([globals, ...commands.map((c) => c.options ?? {})]);
+  // The value of --socket, --grace, ...: nothing to offer (the shell completes files).
+  if (flags.has(before.at(-1) ?? "")) return [];
+  const words = positionalWords(before, flags);
   const matching = (list: readonly string[]) =>
     [...new Set(list)].filter((w) => w.startsWith(current)).sort();
   if (words.length === 0) {
-    if (current.startsWith("-")) return matching(flagsOf(undefined, globals));
+    if (current.startsWith("-")) return matching(flagsOf([globals]));
     return matching([...commands.map(commandName), ...extraCommands]);
   }
   const cmd = commands.find((c) => commandName(c) === words[0]);
   if (!cmd) return [];
-  if (current.startsWith("-")) return matching(flagsOf(cmd, globals));
+  if (current.startsWith("-")) return matching(flagsOf([cmd.options ?? {}, globals]));
   const argIndex = words.length - 1;
   const positional = cmd.command
     .split(" ")

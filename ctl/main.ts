@@ -1,5 +1,14 @@
-import { type CtlIo, type CtlSession, globalOptionsProblem, isShellLine, runCli, wantsJson } from "./cli.ts";
-import { errorJson } from "./errors.ts";
+import {
+  answerCompletion,
+  type CtlIo,
+  type CtlSession,
+  globalOptionsProblem,
+  isShellLine,
+  runCli,
+  wantsJson,
+} from "./cli.ts";
+import { COMPLETION_KEY } from "./commands/completion.ts";
+import { ExitCode, errorJson } from "./errors.ts";
 import { runShell } from "./shell.ts";
 
 // A reader that went away (`tsctl logs -f | head -1`) ends tsctl quietly: it got what it wanted.
@@ -24,8 +33,10 @@ const io: CtlIo = {
   interrupted: () => new Promise((resolve) => process.once("SIGINT", () => resolve())),
 };
 
-let code: number;
-if (isShellLine(argv)) {
+let code: number = ExitCode.ok;
+if (argv.includes(COMPLETION_KEY)) {
+  await answerCompletion(argv, io.out);
+} else if (isShellLine(argv)) {
   const problem = globalOptionsProblem(argv);
   if (problem) {
     io.err(wantsJson(argv) ? errorJson(problem) : `tsctl: ${problem.message}`);

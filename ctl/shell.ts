@@ -1,10 +1,17 @@
 import os from "node:os";
 import readline from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { COMMANDS, type CtlIo, type CtlSession, GLOBAL_OPTIONS, runCli, socketPathsFor } from "./cli.ts";
+import {
+  COMMANDS,
+  type CtlIo,
+  type CtlSession,
+  GLOBAL_OPTIONS,
+  runCli,
+  socketFlag,
+  socketPathsFor,
+} from "./cli.ts";
 import { completions } from "./complete.ts";
 import { daemonCompletionSource } from "./completion-source.ts";
-import { lastOf } from "./duration.ts";
 import { CtlError, ExitCode } from "./errors.ts";
 import { HISTORY_LINES, historyPath, loadHistory, saveHistory } from "./history.ts";
 import { synopsis } from "./usage.ts";
@@ -26,16 +33,6 @@ function helpText(): string {
   ].join("\n");
 }
 
-/** The socket the shell's own options name (--socket given to tsctl, or to the console). */
-function socketOption(defaults: readonly string[]): string | undefined {
-  const values: string[] = [];
-  defaults.forEach((word, i) => {
-    if (word === "--socket" && defaults[i + 1] !== undefined) values.push(defaults[i + 1]!);
-    else if (word.startsWith("--socket=")) values.push(word.slice("--socket=".length));
-  });
-  return lastOf(values) as string | undefined;
-}
-
 export interface ShellOptions {
   input: Readable;
   output: Writable;
@@ -55,7 +52,7 @@ export interface ShellOptions {
  */
 export async function runShell(opts: ShellOptions): Promise<number> {
   const defaults = opts.session.defaults ?? [];
-  const source = daemonCompletionSource(socketPathsFor(socketOption(defaults)));
+  const source = daemonCompletionSource(socketPathsFor(socketFlag(defaults)));
   let historyFile =
     opts.historyFile === undefined
       ? opts.terminal
@@ -81,7 +78,7 @@ export async function runShell(opts: ShellOptions): Promise<number> {
             return callback(null, [[], line]);
           }
           const current = /\s$/.test(line) || line === "" ? "" : (words.pop() ?? "");
-          completions(words, current, COMMANDS, Object.keys(GLOBAL_OPTIONS), source, SHELL_WORDS).then(
+          completions(words, current, COMMANDS, GLOBAL_OPTIONS, source, SHELL_WORDS).then(
             (hits) => callback(null, [hits, current]),
             () => callback(null, [[], current]),
           );
