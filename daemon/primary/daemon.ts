@@ -30,7 +30,7 @@ import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Moderation } from "./hub/moderation.ts";
 import { ModerationFileCorrupt, removeModerationLeftovers } from "./hub/moderation-file.ts";
-import { Listeners } from "./listeners.ts";
+import { claimPorts, Listeners } from "./listeners.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
 import { LiveSettings, type SettingChange } from "./live-settings.ts";
@@ -184,7 +184,9 @@ export class Daemon {
     if (tls && this.opts.tls) asked["chat-tls"] = this.opts.tls.port;
     if (this.opts.echoPort !== null) asked.echo = this.opts.echoPort;
     const threads = this.opts.workers * this.opts.threads;
-    const listeners = new Listeners(this.opts.host, asked, threads, () => this.isOpen());
+    // Each port bound alone first: a port in use stops the start here, naming it.
+    const ports = await claimPorts(this.opts.host, asked);
+    const listeners = new Listeners(this.opts.host, ports, threads, () => this.isOpen());
     const supervisor = this.createSupervisor(listeners, logger);
     const events = threadEvents({
       log: this.log,

@@ -1,3 +1,4 @@
+import net from "node:net";
 import type { HubToThread, ListenPorts, ServiceName } from "../../protocol/hub-messages.ts";
 import { StartupError } from "./startup-error.ts";
 
@@ -11,6 +12,53 @@ export interface ListeningThread {
 /** "[::1]" for an IPv6 host, so host:port reads right. */
 export function formatHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/** The flag that sets each service's port, for the sentence that names a port in use. */
+const PORT_FLAGS: Record<string, string> = {
+  chat: "--chat-port",
+  echo: "--echo-port",
+  "chat-tls": "--tls-port",
+};
+
+/** Binds host:port alone (no SO_REUSEPORT) and lets it go: the port bound, or the bind's error. */
+function probe(host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen({ host, port, exclusive: true }, () => {
+      const bound = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(bound));
+    });
+  });
+}
+
+/**
+ * Claims each service's port before any session thread binds it. The threads bind with
+ * SO_REUSEPORT, which would let them join another program's (or another tsd's) group on a
+ * port that is taken and take a share of its connections; so the primary first binds each
+ * port alone. A port in use stops the start (StartupError naming it); a port of 0 is chosen
+ * here, by that exclusive bind, and the threads are given the port the kernel chose.
+ */
+export async function claimPorts(host: string, asked: ListenPorts): Promise<ListenPorts> {
+  const claimed: ListenPorts = {};
+  for (const [service, port] of Object.entries(asked) as [ServiceName, number][]) {
+    try {
+      claimed[service] = await probe(host, port);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE")
+        throw new StartupError(
+          `port ${port} (${service}) on ${formatHost(host)} is already in use by another program or another tsd-daemon; stop it or choose another port with ${PORT_FLAGS[service] ?? "its option"}`,
+          { cause: error },
+        );
+      throw new StartupError(
+        `cannot listen for ${service} on ${formatHost(host)}:${port}: ${code ?? (error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  return claimed;
 }
 
 /**

@@ -1,7 +1,10 @@
+import fs from "node:fs";
 import yargs, { type Options } from "yargs";
 import { checkName } from "../../protocol/names.ts";
-import type { LogLevel } from "../../protocol/hub-messages.ts";
+import { type LogLevel, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
 import { MAX_LINE_CEILING } from "../shared/limits.ts";
+import { readConfigFile } from "./config-file.ts";
+import { readVersion } from "./version.ts";
 
 export interface DaemonOptions {
   host: string;
@@ -33,12 +36,12 @@ export interface DaemonOptions {
   threadTimeout: number;
   console: boolean;
   debugFaults: boolean;
+  /** GET /metrics in Prometheus's format (--metrics-port, --metrics-host); null when off. */
+  metrics: { host: string; port: number } | null;
   /** The chat service over TLS: its port and the certificate and key files; null when TLS is off. */
   tls: { port: number; certFile: string; keyFile: string } | null;
   /** Whether chat is served over plain TCP too (--plaintext-chat no: only over TLS). */
   plaintextChat: boolean;
-  /** GET /metrics in Prometheus's format (--metrics-port, --metrics-host); null when off. */
-  metrics: { host: string; port: number } | null;
   /** Every option's value in force, by its command-line name (config.get; config.set changes the live ones). */
   inForce: OptionValues;
   /** The --config file, reread by reload for its live options. */
@@ -265,6 +268,7 @@ export async function parseDaemonOptions(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<DaemonOptions> {
+  checkEnvironment(env);
   const parsed = await yargs(argv)
     .scriptName("tsd-daemon")
     .usage(
@@ -272,14 +276,19 @@ export async function parseDaemonOptions(
     )
     .env("TSD")
     .parserConfiguration({ "duplicate-arguments-array": false })
-    .config("config", "a JSON file of options (flags and TSD_* env win over it)")
+    .config("config", "a JSON file of options (flags and TSD_* env win over it)", readOptionsFile)
     .options(DAEMON_OPTIONS)
     .check(checkTlsUsage)
     .strict()
-    .version(false)
+    .version("version", "print the version and exit", readVersion())
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
+    .fail((message, error) => {
+      throw usageError(argv, message, error);
+    })
     .parseAsync();
+  for (const [key, def] of Object.entries(DAEMON_OPTIONS) as [string, Options][])
+    if (def.type === "string" && parsed[key] === "") throw new UsageError(`--${key} needs a value`);
   const inForce: OptionValues = {};
   for (const [key, def] of Object.entries(DAEMON_OPTIONS)) {
     if ("hidden" in def && def.hidden) continue;
@@ -319,16 +328,140 @@ export async function parseDaemonOptions(
     threadTimeout: parsed["thread-timeout"],
     console: parsed.console,
     debugFaults: parsed["debug-faults"],
+    metrics:
+      parsed["metrics-port"] === undefined
+        ? null
+        : { host: parsed["metrics-host"], port: parsed["metrics-port"] },
     tls:
       parsed["tls-cert"] !== undefined && parsed["tls-key"] !== undefined && parsed.chat
         ? { port: parsed["tls-port"], certFile: parsed["tls-cert"], keyFile: parsed["tls-key"] }
         : null,
     plaintextChat: parsed["plaintext-chat"] === "yes",
-    metrics:
-      parsed["metrics-port"] === undefined
-        ? null
-        : { host: parsed["metrics-host"], port: parsed["metrics-port"] },
   };
+}
+
+/** Bad usage: the message is one line naming the flag, the TSD_* variable or the config file; exit 2. */
+export class UsageError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** TSD_* variables that are not options but are the daemon's own (a worker's config). */
+const OTHER_VARIABLES = new Set([WORKER_CONFIG_ENV]);
+
+/** The closest of names to name, if it is a likely typo (at most 2 edits). */
+function closest(name: string, names: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of names) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        previous[j]! + 1,
+        row[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Every TSD_* variable is an option's (checked as the option is) or the daemon's own: an
+ * unknown one is a typo that would otherwise be ignored silently.
+ */
+function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const variables = new Map(Object.keys(DAEMON_OPTIONS).map((key) => [envName(key), key]));
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith("TSD_") || OTHER_VARIABLES.has(name)) continue;
+    const key = variables.get(name);
+    if (key === undefined) {
+      const near = closest(name, variables.keys());
+      throw new UsageError(
+        `unknown variable ${name} in the environment${near ? ` (did you mean ${near}?)` : ""}`,
+      );
+    }
+    try {
+      checkOptionValue(key, value);
+    } catch (error) {
+      throw new UsageError(`${name}=${value}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+/** The --config file for yargs: read, and each option in it checked, naming the file and where. */
+function readOptionsFile(file: string): Record<string, unknown> {
+  let values: Record<string, unknown>;
+  try {
+    values = readConfigFile(file);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+  for (const [key, value] of Object.entries(values)) {
+    const at = whereInFile(file, key);
+    if (!Object.hasOwn(DAEMON_OPTIONS, key)) {
+      const near = closest(key, Object.keys(DAEMON_OPTIONS));
+      throw new UsageError(
+        `config file ${file}${at}: "${key}" is not an option${near ? ` (did you mean "${near}"?)` : ""}`,
+      );
+    }
+    try {
+      checkOptionValue(key, value);
+    } catch (error) {
+      throw new UsageError(`config file ${file}${at}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return values;
+}
+
+/** ", line L, column C" of "key" in the file, or "" (the file was read a moment ago; this is only for the message). */
+function whereInFile(file: string, key: string): string {
+  try {
+    const text = fs.readFileSync(file, "utf8");
+    const offset = text.indexOf(JSON.stringify(key));
+    if (offset === -1) return "";
+    const before = text.slice(0, offset);
+    const line = before.split("\n").length;
+    return `, line ${line}, column ${offset - before.lastIndexOf("\n")}`;
+  } catch {
+    return "";
+  }
+}
+
+/** yargs' failure (an unknown flag, a bad value, a check) as one line that names the flag. */
+function usageError(argv: readonly string[], message: string, error: Error | undefined): UsageError {
+  if (error instanceof UsageError) return error;
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
+  if (unknown) {
+    const name = unknown[1]!.split(", ")[0]!;
+    const asFlag = argv.some(
+      (arg) => arg === `--${name}` || arg.startsWith(`--${name}=`) || arg === `-${name}`,
+    );
+    if (!asFlag)
+      return new UsageError(`unexpected argument ${JSON.stringify(name)} (tsd-daemon takes options only)`);
+    const near = closest(name, Object.keys(DAEMON_OPTIONS));
+    return new UsageError(`unknown option --${name}${near ? ` (did you mean --${near}?)` : ""}`);
+  }
+  const choice = /Argument: ([^,]+), Given: (.*), Choices: (.*)$/m.exec(message);
+  if (choice) {
+    const choices = choice[3]!.replaceAll('"', "");
+    return new UsageError(`--${choice[1]} must be one of ${choices}, not ${choice[2]}`);
+  }
+  return new UsageError(message.split("\n")[0]!, error ? { cause: error } : undefined);
 }
 
 /** The TSD_* variable of an option: TSD_FLOOD_RATE for flood-rate. */

@@ -1,8 +1,8 @@
 /**
  * The daemon object in this process: a start that fails half-way (here its chat port is taken,
- * so it fails only once the workers run) undoes every step it took, newest first, with the same
- * teardown list a stop runs: workers gone, sockets removed, signal handlers off, the state
- * directory free for the next daemon at once.
+ * found once the state directory, the log and the history are open) undoes every step it took,
+ * newest first, with the same teardown list a stop runs: workers gone, sockets removed, signal
+ * handlers off, the state directory free for the next daemon at once.
  */
 import cluster from "node:cluster";
 import fs from "node:fs";
@@ -15,7 +15,7 @@ import { StartupError } from "../../daemon/primary/startup-error.ts";
 import { lockStateDir } from "../../daemon/primary/state-lock.ts";
 import { tempDir } from "../helpers/daemon.ts";
 
-test("daemon start - a start that fails once its workers run undoes every step it took", async (t) => {
+test("daemon start - a start that fails half-way undoes every step it took", async (t) => {
   const dir = tempDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const taken = net.createServer();
@@ -33,7 +33,7 @@ test("daemon start - a start that fails once its workers run undoes every step i
   ]);
   await t.throwsAsync(Daemon.start(opts), {
     instanceOf: StartupError,
-    message: new RegExp(`cannot listen for chat on 127\\.0\\.0\\.1:${port}`),
+    message: new RegExp(`port ${port} \\(chat\\) on 127\\.0\\.0\\.1 is already in use`),
   });
 
   t.deepEqual(Object.keys(cluster.workers ?? {}), [], "every worker process has exited");
@@ -48,5 +48,8 @@ test("daemon start - a start that fails once its workers run undoes every step i
   t.pass("the state directory's lock is free");
   await lock.release();
   t.true(fs.existsSync(path.join(stateDir, "tsd.log")), "the log was written and closed");
-  t.regex(fs.readFileSync(path.join(stateDir, "tsd.log"), "utf8"), /cannot listen for chat/);
+  t.regex(
+    fs.readFileSync(path.join(stateDir, "tsd.log"), "utf8"),
+    /port \d+ \(chat\) on 127\.0\.0\.1 is already in use/,
+  );
 });
