@@ -41,6 +41,7 @@ function bashCompletes(script: string, words: string[], env: NodeJS.ProcessEnv):
     `COMP_WORDS=(${quoted})`,
     `COMP_CWORD=${words.length - 1}`,
     "_tsctl_yargs_completions",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a template
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join("\n");
   return new Promise((resolve, reject) => {
