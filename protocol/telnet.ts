@@ -1,8 +1,8 @@
 /**
  * Telnet handling for the chat service: strips IAC sequences from the input byte
- * stream, refuses every option the client asks for, so a real telnet client never
- * waits on us, and negotiates the one option the server uses: ECHO, offered at password
- * prompts so that the client stops echoing what is typed.
+ * stream, refuses every option the client asks for but two, so a real telnet client never
+ * waits on us: ECHO, offered at password prompts so that the client stops echoing what is
+ * typed, and SUPPRESS-GO-AHEAD, agreed to when asked (telnet's `mode character`).
  *
  * Pure byte-level state machine: bytes in, data bytes and reply bytes out, no I/O.
  */
@@ -17,6 +17,8 @@ export const TELNET = {
   SB: 250,
   SE: 240,
   ECHO: 1,
+  /** SUPPRESS-GO-AHEAD (RFC 858): the server never sends GA, so it agrees when asked */
+  SGA: 3,
 } as const;
 
 const IAC = TELNET.IAC;
@@ -27,6 +29,7 @@ const WILL = TELNET.WILL;
 const SB = TELNET.SB;
 const SE = TELNET.SE;
 const ECHO = TELNET.ECHO;
+const SGA = TELNET.SGA;
 
 /** MAX_SB_BYTES bounds subnegotiation content; past it the SB is abandoned and bytes are data again. */
 export const MAX_SB_BYTES = 4096;
@@ -57,17 +60,15 @@ export function telnetWontEcho(): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /**
- * Where our side's ECHO option stands (RFC 1143's "Q method"): on, off, or asked for and not
- * answered yet; `queued` notes that the opposite was wanted meanwhile, to be asked once the
- * answer comes, so two crossing requests never make the peers loop.
+ * Where our side's ECHO option stands: on, off, or offered and not answered yet. RFC 1143's
+ * state, with one difference: a WONT is taken as done when sent, and the DONT that should
+ * acknowledge it is expected but not waited for, since tintin++ never sends it (telnet does).
  */
 const Echo = {
   Off: 0,
   On: 1,
-  /** we sent WONT, the DONT has not come */
-  WantOff: 2,
   /** we sent WILL, the DO (or DONT) has not come */
-  WantOn: 3,
+  WantOn: 2,
 } as const;
 type Echo = (typeof Echo)[keyof typeof Echo];
 
@@ -77,7 +78,7 @@ type Echo = (typeof Echo)[keyof typeof Echo];
  *
  * Our side only ever uses ECHO, and only when the server asks for it (willEcho / wontEcho, at
  * password prompts); the client's answers to that are negotiated per RFC 857 with RFC 1143's
- * state per direction. Every other option is refused at most once per direction and WONT/DONT
+ * state per direction. SGA is agreed to when the client asks. Every other option is refused at most once per direction and WONT/DONT
  * are never answered unless they turn off something that was on, so two peers can never loop.
  */
 export class TelnetFilter {
@@ -91,8 +92,14 @@ export class TelnetFilter {
   /** options we refused after a WILL (we sent DONT) */
   #refusedWill = new Uint8Array(256);
   #echo: Echo = Echo.Off;
-  /** the opposite of the pending request is wanted once its answer comes */
+  /** while our WILL is unanswered, off was wanted: a DO that comes is answered with WONT */
   #echoQueued = false;
+  /** we sent WONT: the client's DONT that acknowledges it may still come, and is not a refusal */
+  #dontOwed = false;
+  /** the client answered our offer with DONT (ncat -t): it is not asked again, which would only print the bytes again */
+  #echoRefused = false;
+  /** SUPPRESS-GO-AHEAD on our side: telnet's `mode character` asks for it (with SGA, a key is sent as it is typed) */
+  #sga = false;
 
   /** negotiated is true once the client has sent any telnet negotiation, so it is a telnet client. */
   get negotiated(): boolean {
@@ -224,18 +231,15 @@ export class TelnetFilter {
 
   /**
    * willEcho asks to turn our ECHO on (a password prompt) and returns IAC WILL ECHO to send
-   * now, or nothing: when it is on or already asked for, or while our WONT awaits its answer
-   * (the WILL then goes out with the replies once the DONT comes). The client's DO that answers
-   * it gets no reply.
+   * now, or nothing: when it is on or already offered, or when the client refused it before
+   * (asking again would only print the bytes again). The client's DO that answers it gets no reply.
    */
   willEcho(): Uint8Array {
     switch (this.#echo) {
       case Echo.Off:
+        if (this.#echoRefused) return EMPTY;
         this.#echo = Echo.WantOn;
         return telnetWillEcho();
-      case Echo.WantOff:
-        this.#echoQueued = true;
-        return EMPTY;
       case Echo.WantOn:
         this.#echoQueued = false;
         return EMPTY;
@@ -247,31 +251,31 @@ export class TelnetFilter {
   /**
    * wontEcho asks to turn our ECHO off (the password was typed) and returns IAC WONT ECHO to
    * send now, or nothing: when it is off, or while our WILL is unanswered (a raw client that
-   * never answers sees no more bytes; a late DO is then answered with the WONT).
+   * never answers sees no more bytes; a DO that still comes is then answered with the WONT).
    */
   wontEcho(): Uint8Array {
     switch (this.#echo) {
       case Echo.On:
-        this.#echo = Echo.WantOff;
+        this.#echo = Echo.Off;
+        this.#dontOwed = true;
         return telnetWontEcho();
       case Echo.WantOn:
         this.#echoQueued = true;
-        return EMPTY;
-      case Echo.WantOff:
-        this.#echoQueued = false;
         return EMPTY;
       default:
         return EMPTY;
     }
   }
 
-  /** The client's DO ECHO or DONT ECHO, per RFC 1143 for our side of the option. */
+  /** The client's DO ECHO or DONT ECHO for our side of the option. */
   #echoAnswer(on: boolean): void {
-    const queued = this.#echoQueued;
-    this.#echoQueued = false;
+    if (!on && this.#dontOwed && this.#echo !== Echo.On) {
+      this.#dontOwed = false; // the acknowledgement of our WONT
+      return;
+    }
     switch (this.#echo) {
       case Echo.Off:
-        // Not asked for: a DO is refused (once, as every option), a DONT needs nothing.
+        // Not offered: a DO is refused (once, as every option), a DONT needs nothing.
         if (on && this.#refusedDo[ECHO] === 0) {
           this.#refusedDo[ECHO] = 1;
           this.#replies.push(IAC, WONT, ECHO);
@@ -284,24 +288,22 @@ export class TelnetFilter {
           this.#replies.push(IAC, WONT, ECHO);
         }
         return;
-      case Echo.WantOn:
-        if (!on)
-          this.#echo = Echo.Off; // refused
-        else if (!queued) this.#echo = Echo.On;
-        else {
-          this.#echo = Echo.WantOff;
+      case Echo.WantOn: {
+        const queued = this.#echoQueued;
+        this.#echoQueued = false;
+        this.#dontOwed = false;
+        if (!on) {
+          this.#echo = Echo.Off;
+          this.#echoRefused = true;
+        } else if (!queued) {
+          this.#echo = Echo.On;
+        } else {
+          this.#echo = Echo.Off;
+          this.#dontOwed = true;
           this.#replies.push(IAC, WONT, ECHO);
         }
         return;
-      case Echo.WantOff:
-        if (on)
-          this.#echo = queued ? Echo.On : Echo.Off; // a DO answering a WONT: off all the same
-        else if (!queued) this.#echo = Echo.Off;
-        else {
-          this.#echo = Echo.WantOn;
-          this.#replies.push(IAC, WILL, ECHO);
-        }
-        return;
+      }
     }
   }
 
@@ -312,6 +314,12 @@ export class TelnetFilter {
           this.#echoAnswer(true);
           return;
         }
+        if (opt === SGA) {
+          // Agreed (we never send GA anyway); acknowledged only when it changes, so no loop.
+          if (!this.#sga) this.#replies.push(IAC, WILL, SGA);
+          this.#sga = true;
+          return;
+        }
         if (this.#refusedDo[opt] === 0) {
           this.#refusedDo[opt] = 1;
           this.#replies.push(IAC, WONT, opt);
@@ -319,6 +327,10 @@ export class TelnetFilter {
         return;
       case DONT:
         if (opt === ECHO) this.#echoAnswer(false);
+        else if (opt === SGA && this.#sga) {
+          this.#sga = false;
+          this.#replies.push(IAC, WONT, SGA);
+        }
         return;
       case WILL:
         if (this.#refusedWill[opt] === 0) {

@@ -225,12 +225,19 @@ export const telnetProperty = fc.property(telnetBytes, cutsArb(9000), (input, cu
   const chunked = telnetRun(fresh(split(input, cuts)));
   assert.deepEqual(Buffer.from(chunked.data), Buffer.from(whole.data), "chunked data differs from whole");
   assert.deepEqual(Buffer.from(chunked.replies), Buffer.from(whole.replies), "chunked replies differ");
-  // Replies are refusals only (IAC WONT x / IAC DONT x), each option at most once per direction.
+  // Replies are refusals (IAC WONT x / IAC DONT x), each option at most once per direction, or
+  // the acknowledgements of SGA (IAC WILL 3 / IAC WONT 3), which alternate: one per change asked.
   const r = whole.replies;
   assert.equal(r.length % 3, 0);
   const seen = new Set<string>();
+  let sga = false;
   for (let i = 0; i < r.length; i += 3) {
     assert.equal(r[i], IAC);
+    if (r[i + 2] === 3 && (r[i + 1] === 251 || r[i + 1] === 252)) {
+      assert.equal(r[i + 1] === 251, !sga, "SGA acknowledged without a change");
+      sga = !sga;
+      continue;
+    }
     assert.ok(r[i + 1] === 252 || r[i + 1] === 254, `reply verb ${r[i + 1]}`);
     const id = `${r[i + 1]}:${r[i + 2]}`;
     assert.ok(!seen.has(id), `option refused twice: ${id}`);

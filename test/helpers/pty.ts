@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 export class Pty {
   readonly proc: ChildProcess;
   private output = "";
+  private readonly chunks: Buffer[] = [];
   readonly exited: Promise<number | null>;
 
   constructor(command: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -16,6 +17,7 @@ export class Pty {
       stdio: ["pipe", "pipe", "pipe"],
     });
     this.proc.stdout!.on("data", (d: Buffer) => {
+      this.chunks.push(d);
       this.output += d.toString("utf8");
     });
     this.proc.stderr!.on("data", (d: Buffer) => {
@@ -35,6 +37,11 @@ export class Pty {
 
   get raw(): string {
     return this.output;
+  }
+
+  /** Every byte the terminal was sent (the program's output and the echo of what was typed). */
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   async waitFor(match: string | RegExp, timeoutMs = 10_000, from = 0): Promise<void> {

@@ -65,8 +65,14 @@ test("telnet - WONT and DONT get no reply", (t) => {
 });
 
 test("telnet - the same option is refused only once", (t) => {
-  const r = runBoth(t, bytes(IAC, DO, 3, IAC, DO, 3, IAC, WILL, 3, IAC, WILL, 3, IAC, DO, 5));
-  t.deepEqual(r.replies, [IAC, WONT, 3, IAC, DONT, 3, IAC, WONT, 5]);
+  const r = runBoth(t, bytes(IAC, DO, 24, IAC, DO, 24, IAC, WILL, 3, IAC, WILL, 3, IAC, DO, 5));
+  t.deepEqual(r.replies, [IAC, WONT, 24, IAC, DONT, 3, IAC, WONT, 5]);
+});
+
+test("telnet - DO SGA (telnet's mode character) is agreed to, acknowledged only when it changes", (t) => {
+  const r = runBoth(t, bytes(IAC, DO, 3, IAC, DO, 3, IAC, DONT, 3, IAC, DONT, 3, IAC, DO, 3, "x"));
+  t.deepEqual(r.data, [...bytes("x")]);
+  t.deepEqual(r.replies, [IAC, WILL, 3, IAC, WONT, 3, IAC, WILL, 3]);
 });
 
 test("telnet - typical telnet client opening is refused and stripped", (t) => {
@@ -95,7 +101,7 @@ test("telnet - typical telnet client opening is refused and stripped", (t) => {
   t.deepEqual(r.data, [...bytes("alice\r\n")]);
   t.deepEqual(r.replies, [
     IAC,
-    WONT,
+    WILL,
     3,
     IAC,
     DONT,
@@ -162,8 +168,8 @@ test("telnet - willEcho/wontEcho bytes", (t) => {
 
 test("telnet - DO ECHO answering our WILL ECHO gets no reply; DONT ECHO answering WONT neither", (t) => {
   const f = new TelnetFilter();
-  f.push(bytes(IAC, DO, 3));
-  t.deepEqual([...(f.takeReplies() ?? [])], [IAC, WONT, 3]);
+  f.push(bytes(IAC, DO, 24));
+  t.deepEqual([...(f.takeReplies() ?? [])], [IAC, WONT, 24]);
   t.deepEqual([...f.willEcho()], [IAC, WILL, 1]);
   t.deepEqual([...f.push(bytes(IAC, DO, 1, "pw"))], [...bytes("pw")]);
   t.is(f.takeReplies(), null);
@@ -247,10 +253,11 @@ test("telnet - property: any chunking gives the same data and replies as whole",
           whole.data,
           segs.flatMap((s) => s.data),
         );
-        // replies only ever refuse
+        // replies only ever refuse, or acknowledge SGA
         for (let i = 0; i < whole.replies.length; i += 3) {
           assert.equal(whole.replies[i], IAC);
-          assert.ok(whole.replies[i + 1] === WONT || whole.replies[i + 1] === DONT);
+          const sga = whole.replies[i + 2] === 3 && whole.replies[i + 1] === WILL;
+          assert.ok(sga || whole.replies[i + 1] === WONT || whole.replies[i + 1] === DONT);
         }
       },
     ),
@@ -317,28 +324,39 @@ test("telnet - a DO that comes after the password line (typed ahead) is taken ba
   t.false(f.echoing);
 });
 
-test("telnet - WILL wanted while our WONT is unanswered goes out when the DONT comes", (t) => {
+test("telnet - a WILL right after our WONT goes out at once; the DONT that acknowledges the WONT is no refusal", (t) => {
   const f = new TelnetFilter();
   f.willEcho();
   f.push(bytes(IAC, DO, 1));
   t.deepEqual([...f.wontEcho()], [IAC, WONT, 1]);
-  t.is(f.willEcho().length, 0, "not sent across our own WONT");
-  f.push(bytes(IAC, DONT, 1));
-  t.deepEqual([...(f.takeReplies() ?? [])], [IAC, WILL, 1]);
-  f.push(bytes(IAC, DO, 1));
+  t.deepEqual([...f.willEcho()], [IAC, WILL, 1], "tintin++ never acknowledges a WONT: no waiting for it");
+  f.push(bytes(IAC, DONT, 1, IAC, DO, 1));
   t.is(f.takeReplies(), null);
   t.true(f.echoing);
 });
 
-test("telnet - a client that refuses (ncat -t) is offered again at the next prompt, never looping", (t) => {
+test("telnet - a client that never acknowledges WONT (tintin++) is offered again at the next password prompt", (t) => {
   const f = new TelnetFilter();
   for (let i = 0; i < 3; i++) {
     t.deepEqual([...f.willEcho()], [IAC, WILL, 1]);
-    f.push(bytes(IAC, DONT, 1));
-    t.is(f.takeReplies(), null);
+    f.push(bytes(IAC, DO, 1));
+    t.true(f.echoing);
+    t.deepEqual([...f.wontEcho()], [IAC, WONT, 1]);
     t.false(f.echoing);
-    t.is(f.wontEcho().length, 0);
   }
+  t.is(f.takeReplies(), null);
+});
+
+test("telnet - a client that refuses (ncat -t) is not offered again on that connection", (t) => {
+  const f = new TelnetFilter();
+  t.deepEqual([...f.willEcho()], [IAC, WILL, 1]);
+  f.push(bytes(IAC, DONT, 1));
+  t.is(f.takeReplies(), null);
+  t.false(f.echoing);
+  t.is(f.wontEcho().length, 0);
+  t.is(f.willEcho().length, 0, "it refused: asking again would only print the bytes again");
+  f.push(bytes(IAC, DONT, 1));
+  t.is(f.takeReplies(), null);
 });
 
 /**
@@ -349,8 +367,11 @@ class ClientEcho {
   on = false;
   want: "none" | "on" | "off" = "none";
   readonly accepts: boolean;
-  constructor(accepts: boolean) {
+  /** false: like tintin++, a WONT turns echo off without the DONT that should acknowledge it */
+  readonly acksWont: boolean;
+  constructor(accepts: boolean, acksWont: boolean) {
     this.accepts = accepts;
+    this.acksWont = acksWont;
   }
   receive(verb: number): number[] {
     if (verb === WILL) {
@@ -377,7 +398,7 @@ class ClientEcho {
     }
     if (!this.on) return [];
     this.on = false;
-    return [IAC, DONT, 1];
+    return this.acksWont ? [IAC, DONT, 1] : [];
   }
 }
 
@@ -385,9 +406,9 @@ test("telnet - property: any interleaving of prompts and answers settles where t
   const steps = fc.array(fc.constantFrom("will", "wont", "toClient", "toServer"), { maxLength: 60 });
   check(
     t,
-    fc.property(steps, fc.boolean(), (script, accepts) => {
+    fc.property(steps, fc.boolean(), fc.boolean(), (script, accepts, acksWont) => {
       const server = new TelnetFilter();
-      const client = new ClientEcho(accepts);
+      const client = new ClientEcho(accepts, acksWont);
       const toClient: number[] = [];
       const toServer: number[] = [];
       let wantOn = false;
