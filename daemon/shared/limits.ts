@@ -135,5 +135,12 @@ export const MOTD_MAX_LINES = 20;
 export const MAX_BANS = 10_000;
 export const MAX_MUTES = 10_000;
 
+/**
+ * The longest ban reason, in characters (sanitised: no control characters). It is shown on one
+ * line, and it bounds what the hub sends every thread: 10,000 address bans with such reasons
+ * stay well under the hub link's message limit (protocol/hub-messages.ts, hubLineLimit).
+ */
+export const MAX_BAN_REASON = 100;
+
 /** The longest a timed ban or mute may last (ten years); longer is what a permanent one is for. */
 export const MAX_MODERATION_SECONDS = 10 * 365 * 24 * 3600;

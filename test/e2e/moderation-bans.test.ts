@@ -202,6 +202,7 @@ test.serial("moderation - bad targets and durations are -32602 with a clear mess
     [{ target: "no such!" }, /not an address, a CIDR or a valid name/],
     [{ target: "127.0.0.2", forSeconds: -1 }, /forSeconds/],
     [{ target: "127.0.0.2", forSeconds: "1h" }, /forSeconds/],
+    [{ target: "127.0.0.2", reason: "x".repeat(101) }, /reason must be at most 100 characters/],
   ] as const) {
     const error = await t.throwsAsync(d.rpc("bans.add", params), { instanceOf: RpcFailed });
     t.is((error as RpcFailed).code, -32602, JSON.stringify(params));

@@ -5,7 +5,8 @@ import test from "ava";
 import { parseBanTarget } from "../../protocol/ban-target.ts";
 import { Moderation, ModerationListFull } from "../../daemon/primary/hub/moderation.ts";
 import { ModerationFileCorrupt } from "../../daemon/primary/hub/moderation-file.ts";
-import { MAX_BANS } from "../../daemon/shared/limits.ts";
+import { MAX_BAN_REASON, MAX_BANS } from "../../daemon/shared/limits.ts";
+import { hubLineLimit } from "../../protocol/hub-messages.ts";
 
 function tempFile(t: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tsd-moderation-"));
@@ -64,4 +65,14 @@ test("moderation store - a file that cannot be used is refused, naming it", asyn
     const error = await t.throwsAsync(Moderation.open(file), { instanceOf: ModerationFileCorrupt });
     t.true(error!.message.startsWith(file));
   }
+});
+
+test("moderation store - every address ban, each with the longest reason, fits one hub message to a thread", (t) => {
+  const rules = Array.from({ length: MAX_BANS }, (_, i) => ({
+    target: `ffff:ffff:ffff:ffff:ffff:ffff:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}0/127`,
+    reason: "€".repeat(MAX_BAN_REASON),
+    until: 4_102_444_800_000,
+  }));
+  const bytes = Buffer.byteLength(`${JSON.stringify({ k: "bans", rules })}\n`);
+  t.true(bytes < hubLineLimit(4096), `${bytes} bytes`);
 });

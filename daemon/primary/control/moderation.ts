@@ -8,9 +8,10 @@ import {
 import { ACCOUNT_REMOVED, kickedLine } from "../../../protocol/chat-lines.ts";
 import { checkName } from "../../../protocol/names.ts";
 import { type BanEntry, RpcErrorCode } from "../../../protocol/rpc.ts";
+import { sanitize } from "../../../protocol/text.ts";
 import { oneTimePassword } from "../../shared/identities/one-time-password.ts";
 import type { IdentityStore } from "../../shared/identity-store.ts";
-import { MAX_MODERATION_SECONDS } from "../../shared/limits.ts";
+import { MAX_BAN_REASON, MAX_MODERATION_SECONDS } from "../../shared/limits.ts";
 import type { ChatHub } from "../hub/chat-hub.ts";
 import { type Moderation, ModerationListFull } from "../hub/moderation.ts";
 import type { Log } from "../log/logger.ts";
@@ -71,6 +72,15 @@ function durationParam(params: Record<string, unknown>): number | null {
   return value;
 }
 
+/** reason: absent or blank is none; else sanitised (as users will see it) and at most MAX_BAN_REASON characters. */
+function reasonParam(params: Record<string, unknown>): string | null {
+  const text = sanitize(textParam(params, "reason", false) ?? "").trim();
+  if (text === "") return null;
+  if ([...text].length > MAX_BAN_REASON)
+    throw invalidParams(`reason must be at most ${MAX_BAN_REASON} characters`);
+  return text;
+}
+
 function targetParam(params: Record<string, unknown>): BanTarget {
   const text = textParam(params, "target", true);
   try {
@@ -97,7 +107,7 @@ export function moderationHandlers(moderation: ModerationControl) {
   const serveBansAdd: Serve<"bans.add"> = async (params, conn) => {
     const p = objectParams(params);
     const target = targetParam(p);
-    const reason = textParam(p, "reason", false)?.trim() || null;
+    const reason = reasonParam(p);
     const forSeconds = durationParam(p);
     try {
       const disconnected = await moderation.bansAdd(target, reason, forSeconds, askedBy(conn));
