@@ -11,17 +11,21 @@ function mtime(file: string): number {
   }
 }
 
-/** Compiles source into binary with `cc -O2` ($CC wins) if the binary is missing or older; returns the binary. */
+/**
+ * Compiles source into binary with `cc -O2` ($CC wins) if the binary is missing or older; returns
+ * the binary. extra: more compiler arguments after the source (defines, libraries).
+ */
 export function ensureBuilt(
   source: string,
   binary: string,
   what: string,
   log: (msg: string) => void,
+  extra: string[] = [],
 ): string {
   if (mtime(binary) >= mtime(source)) return binary;
   mkdirSync(path.dirname(binary), { recursive: true });
   const cc = process.env.CC || "cc";
-  const args = ["-O2", "-Wall", "-Wextra", "-o", binary, source];
+  const args = ["-O2", "-Wall", "-Wextra", "-o", binary, source, ...extra];
   log(`building ${what}: ${cc} ${args.join(" ")}`);
   const r = spawnSync(cc, args, { encoding: "utf8", timeout: 60000 });
   if (r.error || r.status !== 0)

@@ -43,6 +43,11 @@
  *           connections sign in over and over (as s0..s{--storm-names - 1}),
  *           each closing as soon as it is signed in. One JSON line.
  *
+ * --tls (a build with -DCHATGEN_TLS, linked with OpenSSL: bench/build/chatgen-tls)
+ * speaks TLS on every connection: a full handshake per connection (no session
+ * resumption, the certificate not checked), then the same protocol inside. A
+ * sign-in's time then includes the handshake.
+ *
  * Setup signs in at most --concurrency connections at a time and gives up after
  * --setup-timeout seconds. cpu figures are this process's getrusage user+sys
  * over the window divided by its wall time (1.0 = one core busy).
@@ -64,6 +69,12 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef CHATGEN_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+static int use_tls;
+static SSL_CTX *ssl_ctx;
+#endif
 
 /* ---- histogram ----------------------------------------------------------- */
 #define SUB_BITS 7
@@ -153,6 +164,10 @@ enum { R_RECV, R_SEND, R_PROBE_A, R_PROBE_B, R_STORM };
 enum { S_IDLE, S_CONNECTING, S_SIGNIN, S_READY, S_DEAD };
 typedef struct {
   int fd, role, state, idx, want_out;
+#ifdef CHATGEN_TLS
+  SSL *ssl;
+  int handshaking;
+#endif
   char name[48];
   char *in;
   size_t inlen, incap;
@@ -192,6 +207,11 @@ static void conn_close(conn_t *c, int as_error, const char *why) {
     err_note("%s: %s", c->name, why);
   }
   if (c->state == S_READY) ready_count--;
+#ifdef CHATGEN_TLS
+  if (c->ssl) SSL_free(c->ssl);
+  c->ssl = NULL;
+  c->handshaking = 0;
+#endif
   epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   c->fd = -1;
@@ -203,6 +223,19 @@ static void conn_close(conn_t *c, int as_error, const char *why) {
 
 static void flush_out(conn_t *c) {
   while (c->outoff < c->outlen) {
+#ifdef CHATGEN_TLS
+    if (c->ssl) {
+      int w = SSL_write(c->ssl, c->out + c->outoff, (int)(c->outlen - c->outoff));
+      if (w <= 0) {
+        int e = SSL_get_error(c->ssl, w);
+        if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) break;
+        conn_close(c, 1, "TLS write failed");
+        return;
+      }
+      c->outoff += (size_t)w;
+      continue;
+    }
+#endif
     ssize_t w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
     if (w < 0) {
       if (errno == EINTR) continue;
@@ -371,7 +404,20 @@ static char rbuf[256 * 1024];
 
 static void on_readable(conn_t *c) {
   for (;;) {
-    ssize_t r = recv(c->fd, rbuf, sizeof rbuf, 0);
+    ssize_t r;
+#ifdef CHATGEN_TLS
+    if (c->ssl) {
+      int n = SSL_read(c->ssl, rbuf, (int)sizeof rbuf);
+      if (n <= 0) {
+        int e = SSL_get_error(c->ssl, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return;
+        conn_close(c, 1, e == SSL_ERROR_ZERO_RETURN ? "server closed the connection" : "TLS read failed");
+        return;
+      }
+      r = n;
+    } else
+#endif
+      r = recv(c->fd, rbuf, sizeof rbuf, 0);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN) return;
@@ -430,9 +476,39 @@ static void on_readable(conn_t *c) {
       pos = (size_t)(nl - rbuf) + 1;
     }
     if (proto == P_TSD && c->state == S_SIGNIN && c->inlen > 0) tsd_prompt(c);
+#ifdef CHATGEN_TLS
+    /* A TLS read returns one record at most; what OpenSSL already holds would not wake epoll. */
+    if (c->ssl) continue;
+#endif
     if ((size_t)r < sizeof rbuf) return;
   }
 }
+
+static void on_transport(conn_t *c);
+
+#ifdef CHATGEN_TLS
+/* One step of the client handshake; once it is done the protocol starts as over TCP. */
+static void tls_step(conn_t *c) {
+  int r = SSL_do_handshake(c->ssl);
+  if (r == 1) {
+    c->handshaking = 0;
+    c->want_out = -1; /* set_events must write the mask again */
+    on_transport(c);
+    return;
+  }
+  int e = SSL_get_error(c->ssl, r);
+  if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+    unsigned long code = ERR_get_error();
+    char buf[160];
+    ERR_error_string_n(code, buf, sizeof buf);
+    conn_close(c, 1, buf);
+    return;
+  }
+  struct epoll_event ev = {.events = EPOLLIN | (e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : 0), .data.ptr = c};
+  epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+  c->want_out = e == SSL_ERROR_WANT_WRITE;
+}
+#endif
 
 static void on_connected(conn_t *c) {
   int err = 0;
@@ -444,6 +520,22 @@ static void on_connected(conn_t *c) {
     return;
   }
   c->state = S_SIGNIN;
+#ifdef CHATGEN_TLS
+  if (use_tls) {
+    c->ssl = SSL_new(ssl_ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_connect_state(c->ssl);
+    SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    c->handshaking = 1;
+    tls_step(c);
+    return;
+  }
+#endif
+  on_transport(c);
+}
+
+/* The connection can carry the protocol: TCP connected (and, with --tls, the handshake done). */
+static void on_transport(conn_t *c) {
   if (proto == P_IRC) {
     char buf[200];
     snprintf(buf, sizeof buf, "NICK %s\r\nUSER %s 0 * :%s\r\n", c->name, c->name, c->name);
@@ -518,9 +610,23 @@ static void poll_once(int timeout_ms) {
   for (int i = 0; i < n; i++) {
     conn_t *c = evs[i].data.ptr;
     if (c->state == S_DEAD || c->state == S_IDLE || c->fd < 0) continue;
+#ifdef CHATGEN_TLS
+    if (c->handshaking) {
+      tls_step(c);
+      if (c->state == S_DEAD || c->state == S_IDLE || c->handshaking) continue;
+      /* the handshake may have brought the server's first bytes with it */
+      on_readable(c);
+      if (c->state == S_DEAD || c->state == S_IDLE) continue;
+      set_events(c);
+      continue;
+    }
+#endif
     if (c->state == S_CONNECTING) {
       if (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(c);
       if (c->state == S_DEAD || c->state == S_IDLE) continue;
+#ifdef CHATGEN_TLS
+      if (c->handshaking) continue; /* tls_step set what it waits for */
+#endif
       set_events(c);
       continue;
     }
@@ -574,6 +680,12 @@ static void usage(void) {
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+#ifdef CHATGEN_TLS
+    if (!strcmp(a, "--tls")) {
+      use_tls = 1;
+      continue;
+    }
+#endif
     if (i + 1 >= argc) usage();
     const char *v = argv[++i];
     if (!strcmp(a, "--host")) host = v;
@@ -611,6 +723,14 @@ int main(int argc, char **argv) {
   sa.sin_port = htons((uint16_t)port);
   if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) usage();
   epfd = epoll_create1(0);
+#ifdef CHATGEN_TLS
+  if (use_tls) {
+    ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!ssl_ctx) exit(2);
+    SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_OFF);
+  }
+#endif
   int is_signin = !strcmp(mode, "signin");
   if (is_signin) {
     n_recv = 0;

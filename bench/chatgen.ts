@@ -15,6 +15,20 @@ export function ensureChatgen(log: (msg: string) => void): string {
   return ensureBuilt(chatgenSource, chatgenBinary, "chat load generator", log);
 }
 
+export const chatgenTlsBinary = path.join(repoRoot, "bench", "build", "chatgen-tls");
+
+/**
+ * The same load generator built with TLS (-DCHATGEN_TLS, OpenSSL's libssl): `--tls` speaks TLS
+ * on every connection. A build of its own, so the plain one needs no OpenSSL headers.
+ */
+export function ensureChatgenTls(log: (msg: string) => void): string {
+  return ensureBuilt(chatgenSource, chatgenTlsBinary, "chat load generator with TLS", log, [
+    "-DCHATGEN_TLS",
+    "-lssl",
+    "-lcrypto",
+  ]);
+}
+
 const live = new Set<ChildProcess>();
 
 /** Kill every chatgen still running (Ctrl-C, watchdog, a failed scenario). */

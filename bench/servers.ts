@@ -2,7 +2,7 @@
 // ServerKind; scenarios pick them by id. To add a peer (ncat, ngircd, redis...),
 // add a ServerKind here: `start` must resolve once the server accepts
 // connections and report where, and `stop` must leave no process behind.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
@@ -108,6 +108,8 @@ export interface SpawnSpec {
   cpus?: string;
   readyTimeoutMs: number;
   cleanup?: () => Promise<void>;
+  /** The ready line's field to take each service's endpoint from, when not its own name (tsd-tls: chat-tls). */
+  endpointFields?: Partial<Record<Service, string>>;
   /**
    * For servers that print no `ready:` line (ncat, ngircd, redis): the server
    * is ready once a TCP connection to this port succeeds; the ready line is
@@ -195,7 +197,7 @@ export async function spawnUntilReady(spec: SpawnSpec): Promise<RunningServer> {
   const fields = parseReadyLine(first)!;
   const endpoints: Partial<Record<Service, Endpoint>> = {};
   for (const service of ["echo", "chat"] as const) {
-    const ep = parseEndpoint(fields[service]);
+    const ep = parseEndpoint(fields[spec.endpointFields?.[service] ?? service]);
     if (ep) endpoints[service] = ep;
   }
   const pid = child.pid!;
@@ -293,16 +295,42 @@ export function sleep(ms: number): Promise<void> {
 
 const tsdMain = path.join(repoRoot, "daemon", "main.ts");
 
-/** tsd itself, echo only, with optional extra arguments (e.g. a different worker shape). */
-function tsd(id: string, label: string, extraArgs: string[], shape: string): ServerKind {
+/** A throwaway self-signed P-256 certificate for 127.0.0.1 in dir, made with openssl. */
+function benchCertificate(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = path.join(dir, "cert.pem");
+  const key = path.join(dir, "key.pem");
+  const args = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  args.push("-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost");
+  return new Promise((resolve, reject) =>
+    execFile("openssl", args, { timeout: 20_000 }, (error) =>
+      error ? reject(error) : resolve({ cert, key }),
+    ),
+  );
+}
+
+/**
+ * tsd itself, with optional extra arguments (e.g. a different worker shape). tls: chat only
+ * over TLS (a fresh self-signed certificate, --plaintext-chat no), its port reported as chat.
+ */
+function tsd(id: string, label: string, extraArgs: string[], shape: string, tls = false): ServerKind {
   return {
     id,
     label,
     describe: `tsd daemon (${process.execPath} daemon/main.ts), ${shape}${extraArgs.length ? `: ${extraArgs.join(" ")}` : ""}`,
-    services: ["echo", "chat"],
-    unavailable: () => (existsSync(tsdMain) ? undefined : "daemon/main.ts does not exist yet"),
+    services: tls ? ["chat"] : ["echo", "chat"],
+    unavailable: () =>
+      !existsSync(tsdMain)
+        ? "daemon/main.ts does not exist yet"
+        : tls && !which("openssl")
+          ? "openssl is not installed (it makes the test certificate)"
+          : undefined,
     async start(opts) {
       const dir = await mkdtemp(path.join(os.tmpdir(), "tsd-bench-"));
+      const tlsArgs: string[] = [];
+      if (tls) {
+        const { cert, key } = await benchCertificate(dir);
+        tlsArgs.push("--tls-port", "0", "--tls-cert", cert, "--tls-key", key, "--plaintext-chat", "no");
+      }
       const args = [
         tsdMain,
         "--host",
@@ -328,7 +356,7 @@ function tsd(id: string, label: string, extraArgs: string[], shape: string): Ser
       else args.push("--no-echo");
       if (opts.services.includes("chat")) args.push("--chat-port", "0");
       else args.push("--no-chat");
-      args.push(...extraArgs);
+      args.push(...extraArgs, ...tlsArgs);
       await opts.prepare?.(dir);
       return spawnUntilReady({
         id,
@@ -337,6 +365,7 @@ function tsd(id: string, label: string, extraArgs: string[], shape: string): Ser
         cpus: opts.cpus,
         readyTimeoutMs: opts.readyTimeoutMs ?? 20000,
         cleanup: () => rm(dir, { recursive: true, force: true }),
+        endpointFields: tls ? { chat: "chat-tls" } : undefined,
       });
     },
   };
@@ -482,6 +511,13 @@ export const SERVERS: Record<string, ServerKind> = {
     "tsd w1 t2",
     ["--workers", "1", "--threads", "2"],
     "1 worker process, 2 threads",
+  ),
+  "tsd-tls": tsd(
+    "tsd-tls",
+    "tsd TLS",
+    [],
+    "its defaults, chat over TLS only (a self-signed P-256 certificate, --plaintext-chat no)",
+    true,
   ),
   "node-echo": nodeEcho,
   ncat: ncatChat,

@@ -10,7 +10,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { hashPassword, type PasswordHash, type ScryptParams } from "../../daemon/shared/password.ts";
-import { type ChatgenRun, type ChatProto, ensureChatgen, startChatgen } from "../chatgen.ts";
+import {
+  type ChatgenRun,
+  type ChatProto,
+  ensureChatgen,
+  ensureChatgenTls,
+  startChatgen,
+} from "../chatgen.ts";
 import { processSnapshot, processTree } from "../proc.ts";
 import { type RunningServer, repoRoot, SERVERS, type StopReport, sleep } from "../servers.ts";
 import { median } from "../stats.ts";
@@ -21,14 +27,16 @@ import type { BenchContext, BenchOptions, Scenario, ScenarioReport } from "../ty
 const PASSWORD = "benchpw";
 /** Cheap scrypt parameters for the seeded accounts of the load scenarios (sign-in is not what they measure). */
 const CHEAP: ScryptParams = { N: 1024, r: 8, p: 1, keylen: 32 };
-const DEFAULT_SERVERS = ["tsd", "ncat", "ngircd", "redis"];
+// tsd-tls: tsd's chat over TLS, beside plain tsd in the same run, so its ratio column is TLS's cost.
+const DEFAULT_SERVERS = ["tsd", "tsd-tls", "ncat", "ngircd", "redis"];
 
 interface Driver {
   proto: ChatProto;
   /** Connections signing in at once during set-up (ncat dies and ngircd drops SYNs under bigger bursts). */
   concurrency: number;
 }
-function driverFor(id: string): Driver {
+function driverFor(id: string): Driver & { tls?: boolean } {
+  if (id === "tsd-tls") return { proto: "tsd", concurrency: 200, tls: true };
   if (id.startsWith("tsd")) return { proto: "tsd", concurrency: 200 };
   if (id === "ncat") return { proto: "ncat", concurrency: 8 };
   if (id === "ngircd") return { proto: "irc", concurrency: 16 };
@@ -193,6 +201,26 @@ function baseArgs(server: RunningServer, id: string): string[] {
     String(d.concurrency),
     "--password",
     PASSWORD,
+    ...(d.tls ? ["--tls"] : []),
+  ];
+}
+
+/** The load generator for a server: the build with TLS for tsd-tls, the plain one otherwise. */
+function chatgenFor(id: string, plain: string, ctx: BenchContext): string {
+  return driverFor(id).tls ? ensureChatgenTls(ctx.log) : plain;
+}
+
+/**
+ * One line with tsd over TLS against plain tsd, when both ran: each figure as TLS / plain, so
+ * the price of TLS reads at once (sign-ins/s x0.80: a fifth fewer; p99 x1.3: 30 % slower).
+ */
+function tlsAgainstPlain(figures: [what: string, plain: number, tls: number][]): string[] {
+  const shown = figures.filter(
+    ([, plain, tls]) => Number.isFinite(plain) && Number.isFinite(tls) && plain > 0,
+  );
+  if (shown.length === 0) return [];
+  return [
+    `TLS against plain TCP (tsd TLS / tsd, same run): ${shown.map(([what, plain, tls]) => `${what} ${fmtRatio(tls / plain)}`).join(", ")}.`,
   ];
 }
 
@@ -253,7 +281,7 @@ function fanoutLadder(): Scenario {
             let tAt = 0;
             const cpuByRate = new Map<number, number>();
             const run = await startChatgen(
-              chatgen,
+              chatgenFor(rec.id, chatgen, ctx),
               [
                 ...baseArgs(server, rec.id),
                 "--mode",
@@ -364,6 +392,23 @@ function summarizeSteps(list: FanoutStep[]): RateSummary[] {
 
 const healthy = (x: RateSummary) => x.delivered_frac >= 0.95 && x.p99_us <= 100_000;
 
+/** TLS against plain tsd at the highest offered rate both carried (>= 95 % delivered, p99 <= 100 ms). */
+function fanoutTlsNote(sums: Map<string, RateSummary[]>, knees: Record<string, number | null>): string[] {
+  const plain = sums.get("tsd") ?? [];
+  const tls = sums.get("tsd-tls") ?? [];
+  const both = Math.min(knees.tsd ?? 0, knees["tsd-tls"] ?? 0);
+  const p = plain.find((x) => x.rate === both);
+  const s = tls.find((x) => x.rate === both);
+  if (!p || !s) return [];
+  return tlsAgainstPlain([
+    [`at ${fmtNumber(both)} msg/s: deliveries/s`, p.deliveries_per_s, s.deliveries_per_s],
+    ["p50", p.p50_us, s.p50_us],
+    ["p99", p.p99_us, s.p99_us],
+    ["server CPU", p.server_cpu_cores, s.server_cpu_cores],
+    ["highest rate carried", knees.tsd ?? Number.NaN, knees["tsd-tls"] ?? Number.NaN],
+  ]);
+}
+
 function fanoutReport(
   name: string,
   title: string,
@@ -443,6 +488,7 @@ function fanoutReport(
     if (list.some((x) => x.conn_errors > 0))
       notes.push(`${rec.label}: connections closed by the server during the ladder`);
   }
+  notes.push(...fanoutTlsNote(sums, knees));
   notes.push(loadgenNote(chatgenCpus, "(it also reads every delivery)"));
   let svgFile: string | undefined;
   try {
@@ -542,7 +588,7 @@ function fanoutWide(): Scenario {
             const t0 = performance.now();
             let setupS = Number.NaN;
             const run = await startChatgen(
-              chatgen,
+              chatgenFor(rec.id, chatgen, ctx),
               [
                 ...baseArgs(server, rec.id),
                 "--mode",
@@ -642,6 +688,18 @@ function fanoutWide(): Scenario {
         ]);
         notes.push(...rec.notes);
       }
+      if (results.get("tsd")?.length && results.get("tsd-tls")?.length)
+        notes.push(
+          ...tlsAgainstPlain([
+            ["deliveries/s", med("tsd", "deliveries_per_s"), med("tsd-tls", "deliveries_per_s")],
+            ["p99", med("tsd", "p99_us"), med("tsd-tls", "p99_us")],
+            [
+              "sign-in of 1,010",
+              median((results.get("tsd") ?? []).map((x) => x.setup_s)),
+              median((results.get("tsd-tls") ?? []).map((x) => x.setup_s)),
+            ],
+          ]),
+        );
       notes.push(
         "sign-in column: wall time from starting the load generator to everyone signed in and the join notices settled " +
           "(tsd: seeded accounts with cheap scrypt N=1024; ngircd NICK/USER/JOIN, 16 at a time; ncat 8 at a time; redis SUBSCRIBE).",
@@ -711,7 +769,7 @@ function idle(): Scenario {
             resolveReady = r;
           });
           const handle = startChatgen(
-            chatgen,
+            chatgenFor(rec.id, chatgen, ctx),
             [
               ...baseArgs(server, rec.id),
               "--mode",
@@ -856,7 +914,7 @@ function signin(): Scenario {
           let tAt = 0;
           let cpu = Number.NaN;
           const run = await startChatgen(
-            chatgen,
+            chatgenFor(rec.id, chatgen, ctx),
             [
               ...baseArgs(server, rec.id),
               "--mode",
@@ -950,6 +1008,15 @@ function signin(): Scenario {
           "their rows show connection set-up cost, not password hashing.",
         loadgenNote(cpus, ""),
       );
+      if (results.tsd && results["tsd-tls"])
+        notes.push(
+          ...tlsAgainstPlain([
+            ["sign-ins/s", num(results.tsd.signins_per_s), num(results["tsd-tls"].signins_per_s)],
+            ["sign-in p50", num(results.tsd.signin_p50_us), num(results["tsd-tls"].signin_p50_us)],
+            ["storm p99", num(results.tsd.storm_p99_us), num(results["tsd-tls"].storm_p99_us)],
+            ["server CPU", num(results.tsd.server_cpu_cores), num(results["tsd-tls"].server_cpu_cores)],
+          ]),
+        );
       const text = [
         `${name}: ${title}`,
         "",
