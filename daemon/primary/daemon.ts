@@ -573,7 +573,8 @@ export class Daemon {
       `workers=${this.opts.workers}`,
       `threads=${this.opts.threads}`,
     ];
-    this.log("info", "ready", { listeners: fields.join(" ") });
+    // Each field a field of the record (chat=... control=... pid=...), not one quoted value.
+    this.log("info", "ready", Object.fromEntries(fields.map((field) => field.split(/=(.*)/s, 2))));
     process.stdout.write(`tsd-daemon ready: ${fields.join(" ")}\n`);
     notifyReady((error) =>
       this.log("warn", "could not tell systemd that the daemon is ready", { error: error.message }),

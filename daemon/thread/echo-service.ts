@@ -1,5 +1,6 @@
 import type net from "node:net";
-import { closeWithin, peerAddress, type Service, type ThreadLog } from "./service.ts";
+import { ConnectionIds, connectionLog } from "./connection-ids.ts";
+import { closeWithin, type Service, type ThreadLog } from "./service.ts";
 
 /**
  * EchoService is RFC 862: every byte back, unchanged and in order. pipe() gives backpressure
@@ -11,10 +12,12 @@ export class EchoService implements Service {
   private readonly open = new Set<net.Socket>();
   private readonly log: ThreadLog;
   private readonly changed: () => void;
+  private readonly ids: ConnectionIds;
 
-  constructor(log: ThreadLog, changed: () => void) {
+  constructor(log: ThreadLog, changed: () => void, ids = new ConnectionIds("echo")) {
     this.log = log;
     this.changed = changed;
+    this.ids = ids;
   }
 
   get sessions(): number {
@@ -22,18 +25,18 @@ export class EchoService implements Service {
   }
 
   accept(socket: net.Socket): void {
-    const address = peerAddress(socket);
+    const log = connectionLog(this.log, this.ids.fields(socket));
     this.open.add(socket);
     this.changed();
-    this.log("info", "echo connect", { address });
+    log("info", "echo connect");
     socket.pipe(socket);
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      this.log("info", "echo connection error", { address, error: error.code ?? error.message });
+      log("info", "echo connection error", { error: error.code ?? error.message });
     });
     socket.on("close", () => {
       this.open.delete(socket);
       this.changed();
-      this.log("info", "echo disconnect", { address });
+      log("info", "echo disconnect");
     });
   }
 

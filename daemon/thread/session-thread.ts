@@ -16,6 +16,7 @@ import { EchoService } from "./echo-service.ts";
 import { HubLink, HubRequestFailed } from "./hub-link.ts";
 import { IdentityStore } from "../shared/identity-store.ts";
 import { applyLiveLimits, sessionLimits } from "./live-limits.ts";
+import { ConnectionIds } from "./connection-ids.ts";
 import { MAX_LINE_CEILING } from "../shared/limits.ts";
 import type { Service } from "./service.ts";
 import { TLS_HANDSHAKE_TIMEOUT_MS, TlsChatService } from "./tls-chat.ts";
@@ -59,7 +60,9 @@ function sessionsChanged(): void {
   });
 }
 
-const echo = new EchoService(log, sessionsChanged);
+/** Every connection's id (w1t2-17), in each of its log lines; a chat session's sid too. */
+const connections = new ConnectionIds(`w${worker}t${thread}`);
+const echo = new EchoService(log, sessionsChanged, connections);
 const identities = new IdentityStore(path.join(config.stateDir, "identities.json"), {
   reservedNames: config.reservedNames,
 });
@@ -72,7 +75,7 @@ const chat = new ChatService(
     limits,
     log,
   },
-  `${worker}.${thread}`,
+  connections,
   sessionsChanged,
 );
 
@@ -142,12 +145,18 @@ async function admit(service: Service, socket: net.Socket): Promise<void> {
   } catch (error) {
     if (!(error instanceof HubRequestFailed)) throw error;
     // The hub could not answer (its handler failed): the connection is not served, nor counted.
-    log("error", "connection refused: the hub could not admit it", { service: service.name, address });
+    log("error", "connection refused: the hub could not admit it", {
+      service: service.name,
+      ...connections.fields(socket),
+    });
     socket.destroy();
     return;
   }
   if (!ok) {
-    log("info", "connection refused: too many from this address", { service: service.name, address });
+    log("info", "connection refused: too many from this address", {
+      service: service.name,
+      ...connections.fields(socket),
+    });
     if (service.name === "chat") socket.end(TOO_MANY_CONNECTIONS);
     else socket.end();
     setTimeout(() => socket.destroy(), 1000).unref();

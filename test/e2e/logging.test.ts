@@ -15,7 +15,9 @@ test("logging - records from every thread reach tsd.log with their worker and th
   const sources = await waitFor(
     () => {
       const found = new Set(
-        [...fs.readFileSync(file, "utf8").matchAll(/ (w\d+\.t\d+) connect address=/g)].map((m) => m[1]),
+        [...fs.readFileSync(file, "utf8").matchAll(/ (w\d+\.t\d+) connect conn=w\d+t\d+-\d+ address=/g)].map(
+          (m) => m[1],
+        ),
       );
       return found.size > 1 ? found : null;
     },
@@ -24,13 +26,16 @@ test("logging - records from every thread reach tsd.log with their worker and th
   );
   t.true(sources.size > 1, [...sources].join(","));
   await waitFor(
-    () => /disconnect address=127\.0\.0\.1 name=null reason=/.test(fs.readFileSync(file, "utf8")),
+    () =>
+      /disconnect conn=w\d+t\d+-\d+ address=127\.0\.0\.1 port=\d+ reason=/.test(
+        fs.readFileSync(file, "utf8"),
+      ),
     15_000,
     "disconnects",
   );
   t.regex(
     daemon.stdout(),
-    / w\d+\.t\d+ connect address=127\.0\.0\.1/,
+    / w\d+\.t\d+ connect conn=w\d+t\d+-\d+ address=127\.0\.0\.1 port=\d+/,
     "the same records on stdout for the journal",
   );
 });

@@ -171,7 +171,7 @@ export class EmbeddedChatHub implements ChatHub {
     // Checked here, as the sign-in completes, so a ban made while the password was typed holds too.
     const refused = this.refusal(key, address);
     if (refused) {
-      this.opts.log("info", "sign-in refused: banned", { name, address });
+      this.opts.log("info", "sign-in refused: banned", { conn: sid, name, address });
       return { online: [], away: [], history: [], omitted: 0, motd: [], refused };
     }
     this.reservations.signedIn(sid, key);
@@ -191,7 +191,8 @@ export class EmbeddedChatHub implements ChatHub {
     const now = this.now();
     this.roster.add({ sid, key, name, address, since: new Date(now), peer, away: null, lastActive: now });
     if (!previous) this.broadcast(joinedLine(name), sid);
-    this.opts.log("info", "sign-in", { name, address, takeover: Boolean(previous) });
+    // conn: the session's sid, which is its connection's id in the thread's lines.
+    this.opts.log("info", "sign-in", { conn: sid, name, address, takeover: Boolean(previous) });
     const replay = this.history(JOIN_REPLAY);
     return {
       online: this.who(),
@@ -319,7 +320,7 @@ export class EmbeddedChatHub implements ChatHub {
       line: kickedLine(reason),
       reason: "kicked by the operator",
     });
-    this.opts.log("info", "kicked", { name: member.name, reason });
+    this.opts.log("info", "kicked", { conn: member.sid, name: member.name, reason });
     primaryCounters.kicks++;
     return true;
   }

@@ -47,7 +47,8 @@ const SPLAT_KEYS = new Set(["level", "message", "timestamp", "source"]);
 function textLine(info: winston.Logform.TransformableInfo): string {
   let line = `${info.timestamp} ${info.level.padEnd(5)} ${info.source ?? "main"} ${info.message}`;
   for (const [key, value] of Object.entries(info)) {
-    if (SPLAT_KEYS.has(key)) continue;
+    // Absent is left out: no name=null before a sign-in.
+    if (SPLAT_KEYS.has(key) || value === null || value === undefined) continue;
     line += ` ${key}=${typeof value === "string" && !/\s/.test(value) ? value : JSON.stringify(value)}`;
   }
   return line;

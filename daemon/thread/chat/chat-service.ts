@@ -1,3 +1,4 @@
+import { ConnectionIds } from "../connection-ids.ts";
 import type net from "node:net";
 import { AddressBanList, type AddressBanRule } from "../../../protocol/ban-target.ts";
 import { bannedLine, motdLines, onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
@@ -21,9 +22,9 @@ export class ChatService implements Service {
   /** The signed-in sessions that ignore someone, with the keys they ignore: only these get filtered writes. */
   private readonly ignoring = new Map<string, ReadonlySet<string>>();
   private readonly host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">;
-  private readonly sidPrefix: string;
+  /** Names the connections: a session's sid is its connection's id (w1t2-17), in the thread's and the hub's lines alike. */
+  private readonly ids: ConnectionIds;
   private readonly changed: () => void;
-  private nextId = 0;
   private pending: Outgoing[] = [];
   /** Sessions that joined while this turn's lines were queued, with how many were queued then. */
   private readonly joinedMidTurn = new Map<string, number>();
@@ -35,11 +36,11 @@ export class ChatService implements Service {
 
   constructor(
     host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">,
-    sidPrefix: string,
+    ids: ConnectionIds | string,
     changed: () => void,
   ) {
     this.host = host;
-    this.sidPrefix = sidPrefix;
+    this.ids = typeof ids === "string" ? new ConnectionIds(ids) : ids;
     this.changed = changed;
   }
 
@@ -55,7 +56,7 @@ export class ChatService implements Service {
       this.refuseBanned(socket, address, ban);
       return;
     }
-    const sid = `${this.sidPrefix}.${++this.nextId}`;
+    const sid = this.ids.of(socket);
     countChatBytes(socket);
     const session = new ChatSession(sid, socket, {
       ...this.host,
@@ -70,7 +71,7 @@ export class ChatService implements Service {
     });
     this.open.set(sid, session);
     this.changed();
-    this.host.log("info", "connect", { address: session.address });
+    session.log("info", "connect");
     void session.start();
   }
 

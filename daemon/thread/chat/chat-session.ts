@@ -1,3 +1,4 @@
+import { connectionLog } from "../connection-ids.ts";
 import type net from "node:net";
 import { parseInput } from "../../../protocol/chat-input.ts";
 import { errorLine, historyLine, historyOmitted, unknownCommand } from "../../../protocol/chat-lines.ts";
@@ -68,10 +69,15 @@ export class ChatSession implements CommandSession {
     this.host = host;
     this.hub = host.hub;
     this.identities = host.identities;
-    this.log = host.log;
+    // Every line about this connection carries its id, address and port (connection-ids.ts).
+    this.log = connectionLog(host.log, {
+      conn: sid,
+      address: socket.remoteAddress ?? "unknown",
+      port: socket.remotePort ?? null,
+    });
     this.io = new SessionIO(socket, {
       limits: host.limits,
-      log: host.log,
+      log: this.log,
       onLine: (text) => this.onChat(text),
       onClose: (reason) => this.onClose(reason),
       name: () => this.name,
@@ -180,7 +186,7 @@ export class ChatSession implements CommandSession {
   private onClose(reason: string): void {
     if (this.loginTimer) clearTimeout(this.loginTimer);
     if (!this.leftHub) this.hub.send({ k: "leave", sid: this.sid });
-    this.log("info", "disconnect", { address: this.address, name: this.name, reason });
+    this.log("info", "disconnect", { name: this.name, reason });
     this.host.ended(this);
   }
 }
