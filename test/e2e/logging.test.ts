@@ -33,10 +33,11 @@ test("logging - records from every thread reach tsd.log with their worker and th
     15_000,
     "disconnects",
   );
-  t.regex(
-    daemon.stdout(),
-    / w\d+\.t\d+ connect conn=w\d+t\d+-\d+ address=127\.0\.0\.1 port=\d+/,
-    "the same records on stdout for the journal",
+  // The same records on stdout for the journal (read from a pipe: it may come a moment later).
+  await waitFor(
+    () => / w\d+\.t\d+ connect conn=w\d+t\d+-\d+ address=127\.0\.0\.1 port=\d+/.test(daemon.stdout()),
+    15_000,
+    "the connect records on stdout",
   );
 });
 
