@@ -12,6 +12,7 @@ export function parseDuration(text: string, option: string): number {
 
 /** The shortest exact way to write ms as a duration: "10m", "1h", "1500ms". */
 export function formatDuration(ms: number): string {
+  if (ms === 0) return "0s";
   for (const unit of ["d", "h", "m", "s"] as const) {
     if (ms >= UNITS[unit]! && ms % UNITS[unit]! === 0) return `${ms / UNITS[unit]!}${unit}`;
   }

@@ -65,7 +65,7 @@ test("tsctl behaviour - stop returns once the daemon has exited; --no-wait retur
   const pid = waited.proc.pid!;
   const stopped = await waited.tsctl(["stop", "--grace", "0s"]);
   t.is(stopped.code, 0, stopped.stderr);
-  t.regex(stopped.stdout, /^stopping \(clients get 0ms\)\nstopped \(pid \d+ has exited\)\n$/);
+  t.regex(stopped.stdout, /^stopping \(clients get 0s\)\nstopped \(pid \d+ has exited\)\n$/);
   t.false(alive(pid), "the daemon is gone when tsctl stop returns");
   t.is((await waited.exited).code, 0);
 
