@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { tsctlPage } from "./man/tsctl.ts";
+import { tsdDaemonPage } from "./man/tsd-daemon.ts";
 
 export interface ManPage {
   /** The page's path in the checkout, as package.json "man" lists it. */
@@ -15,7 +16,10 @@ export interface ManPage {
   render(): string;
 }
 
-export const MAN_PAGES: readonly ManPage[] = [{ file: "man/tsctl.8", render: tsctlPage }];
+export const MAN_PAGES: readonly ManPage[] = [
+  { file: "man/tsctl.8", render: tsctlPage },
+  { file: "man/tsd-daemon.8", render: tsdDaemonPage },
+];
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

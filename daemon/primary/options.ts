@@ -134,7 +134,11 @@ export const DAEMON_OPTIONS = {
     type: "string",
     describe: "group allowed to use the control socket (dir 0750, socket 0660)",
   },
-  "log-level": { choices: ["error", "warn", "info", "debug"] as const, default: "info" as const },
+  "log-level": {
+    choices: ["error", "warn", "info", "debug"] as const,
+    default: "info" as const,
+    describe: "records logged from this level up (debug: message bodies too)",
+  },
   "log-format": {
     choices: ["text", "json"] as const,
     default: "text" as const,

@@ -262,3 +262,19 @@ test("reload - a broken config file (not JSON, a bad value, gone) fails with a c
   t.is(answer.error?.code, -32009, "reloadFailed");
   t.deepEqual(await configGet(daemon), before, "nothing changed: not max-line either");
 });
+
+test("rpc.discover - the real daemon lists every method it serves, each with its params and a line on what it does", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo"]);
+  t.teardown(() => daemon.cleanup());
+  const answer = await callRpc(daemon.socket, "rpc.discover");
+  const methods = answer.result as { name: string; params: Record<string, string>; description: string }[];
+  const names = methods.map((m) => m.name);
+  for (const name of ["status", "config.get", "config.set", "reload", "rpc.discover", "bans.add", "metrics"])
+    t.true(names.includes(name), name);
+  t.false(names.includes("debug.crashThread"), "not without --debug-faults");
+  t.like(
+    methods.find((m) => m.name === "config.set"),
+    { params: { key: "string" } },
+  );
+  t.true(methods.every((m) => m.description.length > 0));
+});

@@ -1,6 +1,7 @@
 import type { ControlMethodName, NewControlMethodName } from "../../../protocol/rpc.ts";
 import { type ConfigControl, configHandlers } from "./config.ts";
 import type { Serve } from "./control-server.ts";
+import { discoverHandler } from "./method-descriptions.ts";
 import { type DebugControl, debugHandlers } from "./debug.ts";
 import { type IdentitiesControl, identitiesHandlers } from "./identities.ts";
 import { type LogsControl, logsHandlers } from "./logs.ts";
@@ -48,7 +49,7 @@ export function buildControlMethods(
   const { serveMetrics } = metricsHandlers(daemon);
   const { servePause, serveResume, serveStatus, serveStop } = statusHandlers(daemon, defaultGraceMs);
   const { serveChatAnnounce, serveUsersKick, serveUsersList } = usersHandlers(daemon);
-  return {
+  const table: ControlMethods = {
     "bans.add": serveBansAdd,
     "bans.list": serveBansList,
     "bans.remove": serveBansRemove,
@@ -67,6 +68,7 @@ export function buildControlMethods(
     pause: servePause,
     reload: serveReload,
     resume: serveResume,
+    "rpc.discover": discoverHandler(() => Object.keys(table)),
     status: serveStatus,
     stop: serveStop,
     "users.kick": serveUsersKick,
@@ -74,4 +76,5 @@ export function buildControlMethods(
     "users.mute": serveUsersMute,
     "users.unmute": serveUsersUnmute,
   };
+  return table;
 }
