@@ -6,7 +6,7 @@
  */
 import test from "ava";
 import type { IdentitySummary } from "../../protocol/rpc.ts";
-import type { ChatClient } from "../helpers/chat-client.ts";
+import { ChatClient } from "../helpers/chat-client.ts";
 import { shape } from "../helpers/daemon.ts";
 import { useDaemon } from "../helpers/use-daemon.ts";
 
@@ -100,26 +100,56 @@ async function state(): Promise<State> {
   };
 }
 
-test.serial(
-  "tsctl usage - every command with a bad option, a missing argument or a malformed value: exit 2, nothing changed",
-  async (t) => {
-    const online: ChatClient[] = [await d.user("alice"), await d.user("bob")];
-    await online[0]!.line("* bob joined");
-    const before = await state();
-    t.deepEqual(before.online, ["alice", "bob"]);
-    t.false(before.paused);
-    for (const [argv, message] of BAD) {
-      const what = `tsctl ${argv.join(" ")}`;
-      const result = await d.daemon.tsctl(argv);
-      t.is(result.code, 2, `${what}: ${result.stderr}`);
-      t.is(result.stdout, "", what);
-      t.regex(result.stderr, /^tsctl: [^\n]+\n$/, `${what}: one line on stderr`);
-      if (message) t.regex(result.stderr, message, what);
-      t.deepEqual(await state(), before, `${what} changed nothing`);
-    }
-    // No announcement, kick or mute reached the users: alice's next line is the one sent now.
-    online[1]!.send("still here");
-    t.is(await online[0]!.line(/^</), "<bob> still here");
-    t.false(online[0]!.all.includes("* server"), "no announcement was made");
-  },
-);
+const online: ChatClient[] = [];
+let baseline: State;
+
+test.after.always(() => {
+  for (const client of online) client.close();
+});
+
+/** The command a bad line is about: its first word that is not an option (or the line's first word). */
+function commandOf(argv: string[]): string {
+  return (
+    argv.find((word, i) => !word.startsWith("-") && !["--timeout"].includes(argv[i - 1] ?? "")) ?? argv[0]!
+  );
+}
+
+const byCommand = new Map<string, [string[], RegExp?][]>();
+for (const row of BAD) byCommand.set(commandOf(row[0]), [...(byCommand.get(commandOf(row[0])) ?? []), row]);
+
+test.serial("tsctl usage - the daemon before: two users online, not paused", async (t) => {
+  for (const name of ["alice", "bob"]) {
+    const client = await ChatClient.connect(d.daemon.chatPort);
+    online.push(client);
+    await client.register(name, "secret1");
+  }
+  await online[0]!.line("* bob joined");
+  baseline = await state();
+  t.deepEqual(baseline.online, ["alice", "bob"]);
+  t.deepEqual(baseline.accounts, ["alice", "bob"]);
+  t.false(baseline.paused);
+});
+
+// One test per command, so each stays short however loaded the machine is.
+for (const [command, rows] of byCommand) {
+  test.serial(
+    `tsctl usage - ${command}: a bad option, a missing argument, a malformed value: exit 2, nothing changed`,
+    async (t) => {
+      for (const [argv, message] of rows) {
+        const what = `tsctl ${argv.join(" ")}`;
+        const result = await d.daemon.tsctl(argv);
+        t.is(result.code, 2, `${what}: ${result.stderr}`);
+        t.is(result.stdout, "", what);
+        t.regex(result.stderr, /^tsctl: [^\n]+\n$/, `${what}: one line on stderr`);
+        if (message) t.regex(result.stderr, message, what);
+        t.deepEqual(await state(), baseline, `${what} changed nothing`);
+      }
+    },
+  );
+}
+
+test.serial("tsctl usage - after them all, no announcement, kick or mute reached the users", async (t) => {
+  online[1]!.send("still here");
+  t.is(await online[0]!.line(/^</), "<bob> still here");
+  t.false(online[0]!.all.includes("* server"), "no announcement was made");
+});
