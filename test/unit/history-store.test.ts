@@ -438,3 +438,23 @@ test("history store - a compaction that fails is tried again on its own and keep
   t.is(errors.length, 1);
   await store.close();
 });
+
+test("history store - a /me action survives close and reopen as an action (a: 1 in the file)", async (t) => {
+  const file = tempFile(t);
+  const store = await HistoryStore.open(options(file));
+  const records: HistoryEntry[] = [rec(1), { time: 7, name: "alice", text: "waves", action: true }, rec(2)];
+  for (const r of records) store.append(r);
+  await store.close();
+  t.deepEqual(
+    diskLines(file).map((l) => JSON.parse(l)),
+    [
+      { t: rec(1).time, n: rec(1).name, x: "line 1" },
+      { t: 7, n: "alice", x: "waves", a: 1 },
+      { t: rec(2).time, n: rec(2).name, x: "line 2" },
+    ],
+    "plain messages keep the old format",
+  );
+  const again = await HistoryStore.open(options(file));
+  t.deepEqual(again.last(10), records);
+  await again.close();
+});

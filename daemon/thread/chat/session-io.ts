@@ -61,6 +61,8 @@ export class SessionIO implements Prompter {
   private reportTimer: NodeJS.Timeout | null = null;
   /** The prompt last sent, while nothing has been sent after it and it is not answered: an error shows it again. */
   private openPrompt: string | null = null;
+  /** The first prompt is out (after the greeting): what was typed before it is handled after it, in order. */
+  private prompted = false;
   private busy = false;
   private closedNow = false;
   private endReason = "connection closed";
@@ -126,6 +128,10 @@ export class SessionIO implements Prompter {
   prompt(data: string | Buffer, shown = String(data)): void {
     this.send(data);
     this.openPrompt = shown;
+    if (!this.prompted) {
+      this.prompted = true;
+      void this.drain();
+    }
   }
 
   /**
@@ -219,7 +225,7 @@ export class SessionIO implements Prompter {
   }
 
   private async drain(): Promise<void> {
-    if (this.busy || this.floodTimer) return;
+    if (this.busy || this.floodTimer || !this.prompted) return;
     this.busy = true;
     try {
       while (this.queue.length > 0 && !this.closedNow) {
