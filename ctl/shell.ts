@@ -41,6 +41,8 @@ export interface ShellOptions {
   session: CtlSession;
   /** The history file; default the user's state directory's tsctl_history; null keeps none. */
   historyFile?: string | null;
+  /** Given the shell's readline once it exists (the daemon's console draws log lines above its prompt). */
+  onReadline?: (rl: readline.Interface) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function runShell(opts: ShellOptions): Promise<number> {
         }
       : undefined,
   });
+  opts.onReadline?.(rl);
   const history = [...saved];
   const lines: string[] = [];
   let ended = false;

@@ -579,6 +579,7 @@ export class Daemon {
     notifyReady((error) =>
       this.log("warn", "could not tell systemd that the daemon is ready", { error: error.message }),
     );
-    if (this.opts.console) void startConsole(socketPath, this.log);
+    if (this.opts.console)
+      void startConsole(socketPath, this.log, (print) => this.logger?.divertStdout(print));
   }
 }

@@ -10,6 +10,11 @@ export type Log = (level: LogLevel, msg: string, meta?: Record<string, unknown>)
 
 export interface DaemonLogger {
   log: Log;
+  /**
+   * The lines meant for stdout go to print instead (the console draws them above the line being
+   * typed); null: to stdout again.
+   */
+  divertStdout(print: ((line: string) => void) | null): void;
   /** Records below level are dropped from now on (config.set log-level). */
   setLevel(level: LogLevel): void;
   readonly file: LogFileTransport;
@@ -27,6 +32,18 @@ class FollowTransport extends TransportStream {
   override log(info: Record<symbol, unknown>, callback: () => void): void {
     const line = String(info[MESSAGE]);
     for (const listener of this.followers) listener(line);
+    callback();
+  }
+}
+
+/** StdoutTransport writes each line to stdout (the journal), or to whoever diverts it (the console). */
+class StdoutTransport extends TransportStream {
+  print: ((line: string) => void) | null = null;
+
+  override log(info: Record<symbol, unknown>, callback: () => void): void {
+    const line = String(info[MESSAGE]);
+    if (this.print) this.print(line);
+    else process.stdout.write(`${line}\n`);
     callback();
   }
 }
@@ -68,7 +85,8 @@ export function createLogger(opts: {
     escapeLine(),
   );
   const logger = winston.createLogger({ level: opts.level, format });
-  logger.add(new winston.transports.Console());
+  const stdout = new StdoutTransport();
+  logger.add(stdout);
   const file = new LogFileTransport(path.join(opts.logDir, "tsd.log"), {
     maxBytes: opts.maxBytes,
     keep: opts.keep,
@@ -89,6 +107,9 @@ export function createLogger(opts: {
     },
     log(level, msg, meta) {
       logger.log(level, msg, meta);
+    },
+    divertStdout(print) {
+      stdout.print = print;
     },
     setLevel(level) {
       logger.level = level;
