@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
 import { MANY_REGISTRATIONS, type RunningDaemon, shape, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { bound } from "../hostile/helpers.ts";
 
 /**
  * Flood control as chat-protocol.md has it: a burst, then the rate; lines beyond wait their
@@ -61,7 +62,9 @@ test.serial(
     );
     t.false(paster.all.includes("! slow down"), "nothing dropped");
     // The 30 beyond the burst came at the rate: 6 s at 5 a second (some slack for the clock).
-    t.true(Date.now() - sentAt >= 5500, `all 50 within ${Date.now() - sentAt} ms`);
+    const took = Date.now() - sentAt;
+    bound(t, "flood", "ms for a 50-line paste to arrive whole (20 at once, then 5 a second)", took);
+    t.true(took >= 5500, `all 50 within ${took} ms`);
   },
 );
 
@@ -115,9 +118,9 @@ test.serial("flood - a session being queued is not read: a 16 MB paste stays wit
   // would have dropped (and told) nearly every line by then.
   await waitFor(() => (flooder.all.match(/^! slow down/gm)?.length ?? 0) >= 3, 30_000, "three ! slow down");
   const told = droppedTold(flooder);
-  t.log(
-    `lines sent ${lines}, dropped and told after three reports ${told}, still unsent ${flooder.socket.writableLength} bytes`,
-  );
+  bound(t, "flood", "lines pasted at once (16 MB)", lines);
+  bound(t, "flood", "lines read and dropped after three ! slow down reports", told);
+  bound(t, "flood", "bytes still unsent in the sender's buffers then", flooder.socket.writableLength);
   t.true(told < lines / 4, `only what was read is dropped (${told} of ${lines})`);
   t.true(flooder.socket.writableLength > 0, "the rest waits in the sender's buffers");
   t.true(numbersFrom(reader, "flooder").length >= 15);
