@@ -278,3 +278,22 @@ test("rpc.discover - the real daemon lists every method it serves, each with its
   );
   t.true(methods.every((m) => m.description.length > 0));
 });
+
+test("live settings - config set max-per-address caps connections from then on, in the hub and every thread", async (t) => {
+  const daemon = await startDaemon([...shape(1, 2), "--no-echo", "--max-per-address", "0"]);
+  t.teardown(() => daemon.cleanup());
+  const first = await ChatClient.connect(daemon.chatPort);
+  t.teardown(() => first.close());
+  await first.loginPrompt();
+  t.is((await daemon.tsctl(["config", "set", "max-per-address", "1"])).code, 0);
+  const second = await ChatClient.connect(daemon.chatPort);
+  const third = await ChatClient.connect(daemon.chatPort);
+  t.teardown(() => {
+    second.close();
+    third.close();
+  });
+  // Connections made while there was no cap were not counted; of the two after it, the second is over.
+  await second.loginPrompt();
+  await third.line(/too many connections/i);
+  await third.closedByServer();
+});
