@@ -40,6 +40,21 @@ async function refusedFrom(localAddress: string, host = "127.0.0.1"): Promise<st
   return c.all;
 }
 
+/** What a new connection from localAddress gets: "greeted" at the login prompt, or all it was sent before the close. */
+async function outcomeFrom(localAddress: string): Promise<string> {
+  const c = await from(localAddress);
+  return new Promise((resolve) => {
+    // ChatClient's own listeners run first, so c.all and c.closed are up to date here.
+    const check = () => {
+      if (/login(?: \[[^\]]*\])?: $/.test(c.all)) resolve("greeted");
+      else if (c.closed) resolve(c.all);
+    };
+    c.socket.on("data", check);
+    c.socket.on("close", check);
+    check();
+  });
+}
+
 async function greetedFrom(localAddress: string, host = "127.0.0.1"): Promise<void> {
   const c = await from(localAddress, host);
   await c.loginPrompt();
@@ -175,19 +190,23 @@ test.serial(
 );
 
 test.serial("moderation - timed bans drop out by themselves", async (t) => {
-  const started = Date.now();
-  const answer = await ctlJson<{ banned: boolean }>(["ban", "127.0.0.3", "cool off", "--for", "1s"]);
-  t.true(answer.banned);
-  const [entry] = await ctlJson<BanEntry[]>(["bans"]);
-  t.is(entry!.target, "127.0.0.3");
-  t.true(Date.parse(entry!.until!) >= started + 1000 && Date.parse(entry!.until!) <= Date.now() + 1000);
-  t.regex(
-    await refusedFrom("127.0.0.3"),
-    /^! banned \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\): cool off\r\n$/,
-  );
+  const before = Date.now();
+  t.true((await ctlJson<{ banned: boolean }>(["ban", "127.0.0.3", "cool off", "--for", "2s"])).banned);
+  const entry = (await d.rpc<BanEntry[]>("bans.list")).find((b) => b.target === "127.0.0.3");
+  if (entry)
+    t.true(Date.parse(entry.until!) >= before + 2000 && Date.parse(entry.until!) <= Date.now() + 2000);
+  // Refused while the ban holds. On a machine so loaded that its 2 s are already over, greeted,
+  // which is only right past the earliest moment it could end.
+  const seen = await outcomeFrom("127.0.0.3");
+  if (seen === "greeted") t.true(Date.now() >= before + 2000, "greeted while the ban held");
+  else t.regex(seen, /^! banned \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\): cool off\r\n$/);
   await d.rpc("bans.add", { target: "henry", forSeconds: 1 });
-  await waitFor(async () => (await ctlJson<BanEntry[]>(["bans"])).length === 0, 15_000, "the bans to expire");
-  await greetedFrom("127.0.0.3");
+  await waitFor(
+    async () => (await d.rpc<BanEntry[]>("bans.list")).length === 0,
+    30_000,
+    "the bans to expire",
+  );
+  t.is(await outcomeFrom("127.0.0.3"), "greeted");
   const henry = await from("127.0.0.1");
   await henry.register("henry", "secret1");
   henry.close();

@@ -48,25 +48,34 @@ test.serial("moderation - a timed mute says until when and ends by itself", asyn
   const lena = await d.user("lena");
   const mike = await d.user("mike");
   await lena.line("* mike joined");
-  const answer = JSON.parse(await ok(["mute", "lena", "--for", "1s", "--json"])) as { until: string };
-  t.true(Date.parse(answer.until) > Date.now() - 1000);
+  const before = Date.now();
+  const answer = JSON.parse(await ok(["mute", "lena", "--for", "2s", "--json"])) as { until: string };
+  t.true(Date.parse(answer.until) >= before + 2000 && Date.parse(answer.until) <= Date.now() + 2000);
+  // Refused while the mute holds; on a machine so loaded that its 2 s are over, heard, which is
+  // only right past the earliest moment it could end.
   lena.send("am I muted?");
-  t.regex(await lena.next(), /^! you are muted \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
+  const first = await Promise.race([
+    lena.line(/^! you are muted/, 30_000),
+    mike.line("<lena> am I muted?", 30_000),
+  ]);
+  if (first.startsWith("<lena>")) t.true(Date.now() >= before + 2000, "heard while the mute held");
+  else t.regex(first, /^! you are muted \(until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$/);
   // Poll by speaking: each try is answered (muted) or reaches mike; bounded.
   let tries = 0;
   await waitFor(
     async () => {
-      lena.send(`try ${++tries}`);
+      const text = `try ${++tries}`;
+      lena.send(text);
       const answered = await Promise.race([
-        lena.line(/^! you are muted/, 5000).then(() => "muted"),
-        mike.line(`<lena> try ${tries}`, 5000).then(() => "heard"),
+        lena.line(/^! you are muted/, 10_000).then(() => "muted"),
+        mike.line(`<lena> ${text}`, 10_000).then(() => "heard"),
       ]);
       return answered === "heard";
     },
-    15_000,
+    30_000,
     "the mute to end",
   );
-  t.true(tries >= 1 && tries < 40);
+  t.true(tries >= 1);
 });
 
 test.serial(
