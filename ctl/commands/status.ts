@@ -18,13 +18,13 @@ export const status: CtlCommand = {
       `tsd ${result.version}, pid ${result.pid}, up ${formatUptime(result.uptimeSeconds)}${result.paused ? ", PAUSED (new connections refused)" : ""}`,
       "listeners:",
       ...result.listeners.map(
-        (l) => `  ${l.service.padEnd(5)} ${l.host}:${l.port}  ${l.listening ? "listening" : "not listening"}`,
+        (l) => `  ${l.service.padEnd(8)} ${l.host}:${l.port}  ${l.listening ? "listening" : "not listening"}`,
       ),
       `workers: ${result.workers.length}`,
       ...result.workers.map(
         (w) => `  worker ${w.id}  pid ${w.pid}  threads ${w.threads}  sessions ${w.sessions}`,
       ),
-      `sessions: chat ${result.sessions.chat}, echo ${result.sessions.echo}; users online ${result.usersOnline}`,
+      `sessions: chat ${result.sessions.chat}, echo ${result.sessions.echo}${result.sessions.tls === undefined ? "" : `, tls ${result.sessions.tls}`}; users online ${result.usersOnline}`,
     ];
     ctx.out(lines.join("\n"));
   },
