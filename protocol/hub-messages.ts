@@ -520,9 +520,10 @@ export type LiveLimits = Pick<
   | "maxPerAddress"
   | "floodBurst"
   | "floodRate"
+  | "floodQueue"
   | "outputLimit"
   | "logLevel"
-> & { floodQueue?: number };
+>;
 
 export const WORKER_CONFIG_ENV = "TSD_WORKER_CONFIG";
 

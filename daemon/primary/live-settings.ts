@@ -146,7 +146,7 @@ export class LiveSettings {
       maxPerAddress: this.number("max-per-address"),
       floodBurst: this.number("flood-burst"),
       floodRate: this.number("flood-rate"),
-      ...(Object.hasOwn(this.values, "flood-queue") ? { floodQueue: this.number("flood-queue") } : {}),
+      floodQueue: this.number("flood-queue"),
       outputLimit: this.number("output-limit"),
       logLevel: this.logLevel,
     };

@@ -3,14 +3,12 @@ import type { SessionLimits } from "./chat/chat-session.ts";
 
 /** The limits sessions enforce, from the thread's config. */
 export function sessionLimits(config: ServiceConfig): SessionLimits {
-  // --flood-queue (engineer E's row) once ServiceConfig carries it.
-  const { floodQueue } = config as Partial<LiveLimits>;
   return {
     maxLine: config.maxLine,
     loginTimeoutMs: config.loginTimeoutSeconds * 1000,
     floodBurst: config.floodBurst,
     floodRate: config.floodRate,
-    ...(floodQueue === undefined ? {} : { floodQueue }),
+    floodQueue: config.floodQueue,
     outputLimit: config.outputLimit,
   };
 }

@@ -38,6 +38,7 @@ function setup(state: { open: boolean; stopping: boolean }, threadTimeoutMs = 60
       maxPerAddress: 50,
       floodBurst: 20,
       floodRate: 5,
+      floodQueue: 100,
       outputLimit: 1 << 20,
       logLevel: "info" as const,
     }),
