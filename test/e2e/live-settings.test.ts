@@ -31,6 +31,9 @@ test("live settings - config get shows every option in force by its command-line
   const one = await daemon.tsctl(["config", "get", "flood-rate"]);
   t.is(one.code, 0, one.stderr);
   t.is(one.stdout.trim(), "7");
+  const queue = await daemon.tsctl(["config", "set", "flood-queue", "5"]);
+  t.is(queue.code, 0, queue.stderr);
+  t.is((await configGet(daemon))["flood-queue"], 5);
   const unknown = await daemon.tsctl(["config", "get", "flood-rat"]);
   t.is(unknown.code, 1);
   t.regex(unknown.stderr, /flood-rat is not an option/);
