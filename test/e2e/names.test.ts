@@ -116,10 +116,10 @@ test.serial("names - two look-alikes registered at once: the file lock lets one 
   t.regex(await refusedAtLogin(loser), /looks too much like an existing name/);
 });
 
-test("names - a --reserved-names entry that is no valid name stops the daemon at start, named", async (t) => {
+test("names - a --reserved-names entry that is no valid name is bad usage at start (exit 2), named", async (t) => {
   const bad = spawnDaemon(["--reserved-names", "moderator,ad min"]);
   try {
-    t.is((await bad.exited).code, 1);
+    t.is((await bad.exited).code, 2);
     t.regex(bad.stderr(), /--reserved-names: "ad min" is not a valid name/);
   } finally {
     await bad.cleanup();
