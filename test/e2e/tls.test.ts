@@ -308,6 +308,37 @@ test.serial(
   },
 );
 
+test("tls - a TLS client that does not read is cut off at the output limit, as a plain one is", async (t) => {
+  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+  const d = await startDaemon([
+    ...tlsFlags(first.certFile, first.keyFile),
+    "--output-limit",
+    "65536",
+    "--flood-rate",
+    "0",
+  ]);
+  try {
+    const port = readyPortOf(d.stdout(), "chat-tls");
+    const sleeper = await tlsChatClient(port, first.cert);
+    await sleeper.register("sleeper", "pw-of-sleeper");
+    sleeper.socket.pause();
+    const talker = await ChatClient.connect(d.chatPort);
+    await talker.register("talker", "pw-of-talker");
+    const logFile = path.join(d.logDir, "tsd.log");
+    const cutOff = () => /output limit reached.*name=sleeper/.test(fs.readFileSync(logFile, "utf8"));
+    const line = "x".repeat(2000);
+    // 400 lines of 2 kB: 12 times the limit, fanned out to the sleeper, which reads none of it.
+    for (let i = 0; i < 400; i++) talker.send(`${i} ${line}`);
+    await waitFor(cutOff, 15_000, "the output limit to cut the TLS client off");
+    await waitFor(async () => (await status(d)).sessions.tls === 0, 15_000, "the TLS session gone");
+    t.pass();
+    talker.close();
+    sleeper.close();
+  } finally {
+    await d.cleanup();
+  }
+});
+
 test("tls - --plaintext-chat no: the plain chat port is closed, echo is up, chat is served over TLS", async (t) => {
   if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
   const free = net.createServer();
