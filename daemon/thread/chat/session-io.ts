@@ -118,16 +118,17 @@ export class SessionIO implements Prompter {
   ask(prompt: string, answer: Answer, secret = false): void {
     this.expect(answer, secret);
     if (!secret) this.showTyping();
-    // The offer goes first, in the same write, so the prompt still ends with ": " and the client
-    // has stopped echoing by the time it shows the prompt.
-    const offer = secret ? this.telnet.willEcho() : null;
-    this.prompt(offer && offer.length > 0 ? Buffer.concat([offer, Buffer.from(prompt)]) : prompt, prompt);
+    this.prompt(prompt, secret ? this.telnet.willEcho() : undefined);
   }
 
-  /** Sends a prompt (shown is its text without telnet bytes), which stays open until answered or followed by other output. */
-  prompt(data: string | Buffer, shown = String(data)): void {
-    this.send(data);
-    this.openPrompt = shown;
+  /**
+   * Sends a prompt, which stays open until answered or followed by other output. A telnet
+   * offer goes first, in the same write, so the prompt still ends with ": " and the client has
+   * stopped echoing by the time it shows the prompt.
+   */
+  prompt(text: string, offer?: Uint8Array): void {
+    this.send(offer && offer.length > 0 ? Buffer.concat([offer, Buffer.from(text)]) : text);
+    this.openPrompt = text;
     if (!this.prompted) {
       this.prompted = true;
       void this.drain();
