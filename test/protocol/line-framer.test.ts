@@ -369,3 +369,40 @@ test("line framer - property: line editing gives the same lines in any chunking,
     }),
   );
 });
+
+test("line framer - property: the client's answers (IAC DO/DONT ECHO) between a CR and its LF or NUL make no extra line", (t) => {
+  // What a session sees after a password prompt: the typed line ends CR LF (line mode) or CR NUL
+  // (character mode), and the answer to the offer may come anywhere, in any chunking. An extra
+  // empty line here would be an empty answer to the next prompt.
+  const answers = [
+    [0xff, 0xfd, 0x01],
+    [0xff, 0xfe, 0x01],
+    [0xff, 0xfd, 0x03],
+  ];
+  check(
+    t,
+    fc.property(
+      fc.constantFrom("\r\n", "\r\0", "\n", "\r"),
+      fc.array(fc.nat(3), { maxLength: 4 }),
+      fc.array(fc.nat(40), { maxLength: 8 }),
+      fc.nat(30),
+      (end, where, cuts, answerPick) => {
+        const typed = bytes(`alice${end}secret${end}`);
+        // Answers put in at chosen places, the CR / LF pair split by them included.
+        const spots = [...new Set(where.map((w) => [5, 6, 12, 13][w]!))].sort((a, b) => b - a);
+        const input = [...typed];
+        for (const at of spots) input.splice(at, 0, ...answers[answerPick % answers.length]!);
+        const telnet = new TelnetFilter();
+        const framer = new LineFramer(64, { emitEmpty: true, lineEditing: true });
+        const lines: string[] = [];
+        for (const chunk of split(Uint8Array.from(input), cuts))
+          framer.push(
+            telnet.push(chunk),
+            (line) => lines.push(decodeUtf8(line)),
+            () => lines.push(TOO_LONG),
+          );
+        assert.deepEqual(lines, ["alice", "secret"]);
+      },
+    ),
+  );
+});
