@@ -69,10 +69,10 @@ export async function startClient(
   const pty = new Pty(connectCommand(client, program, port));
   t.teardown(() => pty.kill());
   if (client === "tintin") {
-    await pty.waitFor("T I N T I N");
+    await pty.waitFor("T I N T I N", 30_000);
     pty.type(`#session x 127.0.0.1 ${port}\r`);
   }
-  await pty.waitFor(/login( \[[^\]]*\])?: /, 15_000);
+  await pty.waitFor(/login( \[[^\]]*\])?: /, 30_000);
   return pty;
 }
 
@@ -89,7 +89,7 @@ export async function waitAfter(
   pty: Pty,
   text: string | RegExp,
   from: number,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
 ): Promise<number> {
   await pty.waitFor(text, timeoutMs, from);
   const screen = pty.text;

@@ -85,16 +85,21 @@ for (const client of ["telnet", "tintin"] as const satisfies readonly ClientName
       // Signing in again, in a second session (which takes the first over).
       const again = await startClient(t, client, program, d.daemon.chatPort);
       typeLine(again, name);
-      const pw = await waitAfter(again, "password: ", 0);
+      let pw = await waitAfter(again, "password: ", 0);
+      typeLine(again, "not-this-one");
+      pw = await waitAfter(again, "! wrong password", pw);
+      pw = await waitAfter(again, /login( \[[^\]]*\])?: /, pw);
+      typeLine(again, name);
+      pw = await waitAfter(again, "password: ", pw);
       typeLine(again, second);
       await waitAfter(again, /\* \d+ online: /, pw);
       typeLine(again, "back again");
       t.is(await other.line(/^<.+user> /), `<${name}> back again`);
       other.send("a line for the client");
-      await again.waitFor(`<${client}peer> a line for the client`);
+      await again.waitFor(`<${client}peer> a line for the client`, 30_000);
 
       assertHidden(t, pty, [first, second]);
-      assertHidden(t, again, [second]);
+      assertHidden(t, again, [second, "not-this-one"]);
       const afterSignIn = again.bytes.subarray(again.bytes.indexOf("online: "));
       assertClean(t, afterSignIn, "on the client's screen after sign-in");
       assertClean(t, other.bytes.subarray(signedInAt), "at the other user");
@@ -113,7 +118,7 @@ clientTest(
     typeLine(pty, "hello from ncat");
     t.is(await other.line(/^<ncatuser> /), "<ncatuser> hello from ncat");
     other.send("a line for ncat");
-    await pty.waitFor("<ncatpeer> a line for ncat");
+    await pty.waitFor("<ncatpeer> a line for ncat", 30_000);
     // What docs/clients.md says: ncat -t answers DONT ECHO and prints the offer's bytes; the
     // password is shown as typed. A refused offer is not made again (repeat password: has none).
     const screen = pty.bytes;
@@ -138,15 +143,15 @@ for (const client of ["nc", "socat"] as const satisfies readonly ClientName[]) {
       typeLine(pty, `hello from ${client}`);
       t.is(await other.line(/^<.+user> /), `<${name}> hello from ${client}`);
       typeLine(pty, "/passwd");
-      await pty.waitFor("current password: ");
+      await pty.waitFor("current password: ", 30_000);
       typeLine(pty, "wonderland4");
-      await pty.waitFor(/new password: [\s\S]*new password: /);
+      await pty.waitFor(/new password: [\s\S]*new password: /, 30_000);
       typeLine(pty, "wonderland5");
-      await pty.waitFor(/repeat password: [\s\S]*repeat password: /);
+      await pty.waitFor(/repeat password: [\s\S]*repeat password: /, 30_000);
       typeLine(pty, "wonderland5");
-      await pty.waitFor("* password changed");
+      await pty.waitFor("* password changed", 30_000);
       other.send(`a line for ${client}`);
-      await pty.waitFor(`<${client}peer> a line for ${client}`);
+      await pty.waitFor(`<${client}peer> a line for ${client}`, 30_000);
       const screen = pty.bytes;
       const offers = occurrences(screen, ECHO_OFFER);
       t.is(offers.length, 1, "the offer is made once: a client that never answers is not asked again");
