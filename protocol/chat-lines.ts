@@ -66,9 +66,12 @@ export function actionLine(name: string, action: string): string {
  * onlineLine answers /who (and ends sign-in): `* N online: a, b, c`, sorted by case-folded name;
  * the names in `away` are shown as `name (away)`.
  */
-export function onlineLine(names: readonly string[], away: readonly string[] = []): string {
+export function onlineLine(names: readonly string[], away: readonly string[] = [], sorted = false): string {
   const isAway = new Set(away);
-  const shown = sortNames(names).map((name) => (isAway.has(name) ? `${name} (away)` : name));
+  // sorted: the hub's list is in /who's order already; sorting 10,000 names again costs a sign-in milliseconds.
+  const shown = (sorted ? names : sortNames(names)).map((name) =>
+    isAway.has(name) ? `${name} (away)` : name,
+  );
   return `* ${names.length} online: ${shown.join(", ")}\r\n`;
 }
 
@@ -130,6 +133,19 @@ export function joinedLine(name: string): string {
   return `* ${name} joined\r\n`;
 }
 
+/** Names a combined join or leave notice shows; the rest are counted (chat-protocol.md). */
+export const STORM_NAMES_SHOWN = 20;
+
+/**
+ * stormLine combines the joins (or leaves) of a storm into one notice: `* 14 joined: alice, bob,
+ * carol`, names sorted as /who, at most STORM_NAMES_SHOWN of them, then `and N more`.
+ */
+export function stormLine(verb: "joined" | "left", sortedNames: readonly string[]): string {
+  const shown = sortedNames.slice(0, STORM_NAMES_SHOWN).join(", ");
+  const more = sortedNames.length - STORM_NAMES_SHOWN;
+  return `* ${sortedNames.length} ${verb}: ${shown}${more > 0 ? ` and ${more} more` : ""}\r\n`;
+}
+
 /** leftLine announces the end of a session: `* NAME left` or `* NAME left (REASON)`. */
 export function leftLine(name: string, reason?: string): string {
   return reason ? `* ${name} left (${reason})\r\n` : `* ${name} left\r\n`;
@@ -179,6 +195,10 @@ export function signInsPaused(name: string, retryAfterMs: number): string {
 }
 /** Sign-in cannot go on: the account file cannot be used right now (the operator is told in the log). */
 export const ACCOUNTS_UNAVAILABLE = "! accounts are unavailable right now; try again later\r\n";
+/** In a cluster whose Redis cannot be reached: the line was not sent (and will not be later). */
+export const CHAT_UNAVAILABLE = "! the chat cannot be reached right now; your line was not sent\r\n";
+/** In a cluster whose Redis cannot be reached: a sign-in cannot complete now. */
+export const SIGN_IN_UNAVAILABLE = "! signing in is not possible right now; try again later\r\n";
 /** A registration that could not be written: no account was made. */
 export const ACCOUNT_NOT_SAVED =
   "! your account could not be saved (the server cannot write it); try again later\r\n";

@@ -45,6 +45,14 @@ export const RESERVED_DESCRIPTORS = 128;
  */
 export const YOUNG_GENERATION_MB = 8;
 
+/**
+ * A storm of joins (or of leaves): more than STORM_NOTICES in STORM_WINDOW_MS. Past it the hub
+ * combines those notices into one line per STORM_WINDOW_MS (`* 14 joined: ...`, chat-protocol.md),
+ * instead of one line per sign-in to everyone online: 10,000 sign-ins were 50 million lines.
+ */
+export const STORM_NOTICES = 10;
+export const STORM_WINDOW_MS = 1000;
+
 /** The shortest password accepted, in characters (code points). */
 export const MIN_PASSWORD_LENGTH = 4;
 

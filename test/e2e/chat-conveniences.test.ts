@@ -7,8 +7,11 @@ import { useDaemon } from "../helpers/use-daemon.ts";
 // No flood control: one test types 100 /ignore lines in a row.
 const d = useDaemon(test, [...shape(2, 2), ...UNLIMITED_CHAT]);
 
-/** The next line that is not someone else joining or leaving (users of other tests come and go). */
-const answer = (c: ChatClient) => c.line(/^(?!\* \S+ (joined|left)( \(|$))/);
+/**
+ * The next line that is not someone else joining or leaving (users of other tests come and go,
+ * one by one or, in a storm, in combined lines: `* 12 left: a, b, ...`).
+ */
+const answer = (c: ChatClient) => c.line(/^(?!\* (\S+ (joined|left)( \(|$)|\d+ (joined|left): ))/);
 
 /**
  * Resolves once `to` has been sent every line the hub had for it when `from` said a fresh marker:

@@ -3,9 +3,7 @@ import {
   announceLine,
   bannedLine,
   chatLine,
-  joinedLine,
   kickedLine,
-  leftLine,
   mutedLine,
   privateIn,
   SIGNED_IN_ELSEWHERE,
@@ -29,6 +27,7 @@ import { primaryCounters } from "../metrics.ts";
 import { AddressLimiter } from "./address-limiter.ts";
 import type { HubPeer } from "./hub-peer.ts";
 import { NameReservations } from "./name-reservations.ts";
+import { PresenceNotices } from "./presence-notices.ts";
 import { type Member, Roster } from "./roster.ts";
 import { SignInLimits } from "./sign-in-limits.ts";
 
@@ -131,6 +130,11 @@ export class EmbeddedChatHub implements ChatHub {
   private readonly opts: ChatHubOptions;
   private readonly now: () => number;
   private motd: string[] = [];
+  /** Join and leave notices: one by one, or one combined line a second in a storm. */
+  private readonly notices = new PresenceNotices(
+    (line, except) => this.broadcast(line, except),
+    () => this.now(),
+  );
 
   constructor(opts: ChatHubOptions) {
     this.opts = opts;
@@ -190,7 +194,7 @@ export class EmbeddedChatHub implements ChatHub {
     // A new sign-in (a takeover too) is someone at a keyboard: not away.
     const now = this.now();
     this.roster.add({ sid, key, name, address, since: new Date(now), peer, away: null, lastActive: now });
-    if (!previous) this.broadcast(joinedLine(name), sid);
+    if (!previous) this.notices.joined(key, name, sid);
     // conn: the session's sid, which is its connection's id in the thread's lines.
     this.opts.log("info", "sign-in", { conn: sid, name, address, takeover: Boolean(previous) });
     const replay = this.history(JOIN_REPLAY);
@@ -210,13 +214,14 @@ export class EmbeddedChatHub implements ChatHub {
       return;
     }
     this.roster.remove(member);
-    this.broadcast(leftLine(member.name, reason || undefined), sid);
+    this.notices.left(member.key, member.name, sid, reason || undefined);
   }
 
   say(_peer: HubPeer, sid: string, text: string): void {
     const member = this.roster.session(sid);
     if (!member || this.refuseMuted(member)) return;
     member.lastActive = this.now();
+    this.notices.speaking(member.key);
     this.opts.history.append({ time: member.lastActive, name: member.name, text });
     if (this.opts.debug) this.opts.log("debug", "message", { name: member.name, text });
     this.broadcast(chatLine(member.name, text), sid, member.key);
@@ -226,6 +231,7 @@ export class EmbeddedChatHub implements ChatHub {
     const member = this.roster.session(sid);
     if (!member || this.refuseMuted(member)) return;
     member.lastActive = this.now();
+    this.notices.speaking(member.key);
     this.opts.history.append({ time: member.lastActive, name: member.name, text, action: true });
     if (this.opts.debug) this.opts.log("debug", "action", { name: member.name, text });
     this.broadcast(actionLine(member.name, text), sid, member.key);
@@ -291,7 +297,7 @@ export class EmbeddedChatHub implements ChatHub {
   peerGone(peer: HubPeer): void {
     for (const member of this.roster.membersOf(peer)) {
       this.roster.remove(member);
-      this.broadcast(leftLine(member.name), member.sid);
+      this.notices.left(member.key, member.name, member.sid);
     }
     this.addresses.peerGone(peer);
     this.reservations.peerGone(peer);
@@ -313,7 +319,7 @@ export class EmbeddedChatHub implements ChatHub {
     if (!member) return false;
     // Offline for everyone at once; the thread's later leave for this session is a no-op.
     this.roster.remove(member);
-    this.broadcast(leftLine(member.name), member.sid);
+    this.notices.left(member.key, member.name, member.sid);
     member.peer.send({
       k: "drop",
       sid: member.sid,
@@ -346,7 +352,7 @@ export class EmbeddedChatHub implements ChatHub {
       if (!match(member)) continue;
       // As a kick: offline for everyone at once; the thread's later leave for this session is a no-op.
       this.roster.remove(member);
-      this.broadcast(leftLine(member.name), member.sid);
+      this.notices.left(member.key, member.name, member.sid);
       member.peer.send({ k: "drop", sid: member.sid, line, reason });
       names.push(member.name);
     }

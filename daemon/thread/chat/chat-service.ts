@@ -90,7 +90,8 @@ export class ChatService implements Service {
     threadCounters.signIns++;
     session.sendHistory(reply.history, reply.omitted);
     if (reply.motd.length > 0) session.send(motdLines(reply.motd));
-    session.send(onlineLine(reply.online, reply.away));
+    // The hub sends the names in /who's order.
+    session.send(onlineLine(reply.online, reply.away, true));
     this.signedIn.set(session.sid, session);
     if (this.pending.length > 0) this.joinedMidTurn.set(session.sid, this.pending.length);
     this.setIgnores(session);
