@@ -186,8 +186,9 @@ export class SessionIO implements Prompter {
     const now = Date.now();
     this.framer.push(
       data,
-      // The framer may hand out a view of the chunk; queued lines must own their bytes.
-      (line) => this.enqueue(this.busy ? line.slice() : line, now),
+      // The framer may hand out a view of the chunk; a line that may wait (a slow answer, the
+      // greeting, its flood token) owns its bytes, so the queue's byte bound holds.
+      (line) => this.enqueue(this.busy || this.flood || !this.prompted ? line.slice() : line, now),
       () => this.enqueue(TOO_LONG, now),
     );
     this.reportDrops();
