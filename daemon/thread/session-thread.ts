@@ -90,10 +90,7 @@ if (config.echoPort !== null) listeners.push({ service: echo, port: config.echoP
 const tlsChat =
   config.tlsPort === null
     ? null
-    : new TlsChatService(
-        chat,
-        log,
-        sessionsChanged,
+    : new TlsChatService(chat, log, sessionsChanged, () =>
         Math.min(TLS_HANDSHAKE_TIMEOUT_MS, config.loginTimeoutSeconds * 1000),
       );
 if (tlsChat && config.tlsPort !== null)

@@ -21,13 +21,14 @@ export class TlsChatService implements Service {
   private readonly chat: ChatService;
   private readonly log: ThreadLog;
   private readonly changed: () => void;
-  private readonly handshakeTimeoutMs: number;
+  /** Read at each accept: it follows the login timeout, which config.set may change. */
+  private readonly handshakeTimeoutMs: () => number;
   private context: tls.SecureContext | null = null;
   /** Every TLS connection of this thread, from its accept to its close (handshaking or chatting). */
   private readonly connections = new Set<net.Socket>();
   private secured = 0;
 
-  constructor(chat: ChatService, log: ThreadLog, changed: () => void, handshakeTimeoutMs: number) {
+  constructor(chat: ChatService, log: ThreadLog, changed: () => void, handshakeTimeoutMs: () => number) {
     this.chat = chat;
     this.log = log;
     this.changed = changed;
@@ -66,7 +67,7 @@ export class TlsChatService implements Service {
     const timer = setTimeout(() => {
       this.failed(socket, "handshake timeout");
       secure.destroy();
-    }, this.handshakeTimeoutMs);
+    }, this.handshakeTimeoutMs());
     const onError = (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       this.failed(socket, error.code ?? error.message);
