@@ -7,6 +7,7 @@
  * on the cluster IPC channel.
  */
 
+import type { AccountReply, AccountRequest } from "./account-messages.ts";
 import type { AddressBanRule } from "./ban-target.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -232,6 +233,7 @@ export interface HubRequests {
   history: HistoryRequest;
   away: Away;
   whois: Whois;
+  account: AccountRequest;
 }
 
 /** The answer to each kind of request: `hub.request({ k: "who" })` is a WhoReply. */
@@ -247,6 +249,7 @@ export interface HubReplies {
   history: HistoryReply;
   away: AwayReply;
   whois: WhoisReply;
+  account: AccountReply;
 }
 
 export type HubRequestKind = keyof HubRequests;
@@ -510,6 +513,8 @@ export interface ServiceConfig {
   reservedNames: string[];
   /** The chat service over TLS (--tls-port; 0: picked as the others), null when TLS is off. */
   tlsPort: number | null;
+  /** redis: the accounts are the cluster's, asked of the hub (cluster.md); absent: identities.json. */
+  hub?: "embedded" | "redis";
 }
 
 /** The part of ServiceConfig that config.set and reload change while threads run (a Settings message). */

@@ -135,6 +135,15 @@ export interface StatusResult {
   workers: WorkerStatus[];
   sessions: { chat: number; echo: number; tls?: number };
   usersOnline: number;
+  /** In a cluster (--hub redis, cluster.md): its name, Redis, and every live daemon; absent otherwise. */
+  cluster?: ClusterStatus;
+}
+
+/** The cluster as status shows it: lastSeenSeconds is the time since that daemon's last heartbeat. */
+export interface ClusterStatus {
+  name: string;
+  redis: { url: string; connected: boolean };
+  nodes: { id: string; host: string; pid: number; users: number; lastSeenSeconds: number }[];
 }
 
 /** One signed-in user, as users.list answers. */
@@ -148,6 +157,8 @@ export interface OnlineUser {
   thread: number;
   /** The user's /away text; null when not away. */
   away: string | null;
+  /** In a cluster: the node id of the daemon that holds the user. */
+  node?: string;
 }
 
 /** One account as identities.list answers: never its password hash. */

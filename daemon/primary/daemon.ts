@@ -25,7 +25,9 @@ import { moderationControl } from "./control/moderation.ts";
 import { describeStatus } from "./control/status.ts";
 import { usersControl } from "./control/users.ts";
 import { type DaemonPaths, daemonPaths, ensureWritableDir } from "./daemon-paths.ts";
-import { EmbeddedChatHub } from "./hub/chat-hub.ts";
+import type { ClusterSettings } from "./cluster/open-cluster.ts";
+import type { RedisChatHub } from "./cluster/redis-chat-hub.ts";
+import { type ChatHub, EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
 import { Moderation } from "./hub/moderation.ts";
@@ -64,7 +66,9 @@ interface Parts {
   startedAt: Date;
   logger: DaemonLogger;
   identities: IdentityStore;
-  chat: EmbeddedChatHub;
+  chat: ChatHub;
+  /** The cluster's hub (--hub redis); null on a daemon of its own. */
+  cluster: RedisChatHub | null;
   listeners: Listeners;
   hub: HubServer;
   supervisor: WorkerSupervisor;
@@ -166,18 +170,21 @@ export class Daemon {
     const history = await this.openHistory();
     const moderation = await this.openModeration();
     const settings = this.settings;
-    const chat = new EmbeddedChatHub({
-      get maxPerAddress() {
-        return settings.number("max-per-address");
-      },
-      registrationsPerHour: this.opts.registrationsPerHour,
-      history,
-      moderation,
-      log: this.log,
-      get debug() {
-        return settings.logLevel === "debug";
-      },
-    });
+    const cluster = this.opts.cluster ? await this.openCluster(this.opts.cluster, moderation) : null;
+    const chat: ChatHub =
+      cluster ??
+      new EmbeddedChatHub({
+        get maxPerAddress() {
+          return settings.number("max-per-address");
+        },
+        registrationsPerHour: this.opts.registrationsPerHour,
+        history,
+        moderation,
+        log: this.log,
+        get debug() {
+          return settings.logLevel === "debug";
+        },
+      });
     if (motd) this.useMotd(chat, motd);
     const asked: ListenPorts = {};
     if (this.opts.chatPort !== null && this.opts.plaintextChat) asked.chat = this.opts.chatPort;
@@ -207,6 +214,7 @@ export class Daemon {
       logger,
       identities,
       chat,
+      cluster,
       listeners,
       hub,
       supervisor,
@@ -220,13 +228,32 @@ export class Daemon {
     this.reportStatus(listeners, chat);
   }
 
+  /**
+   * --hub redis: joins the cluster (cluster/, loaded only here, so no cluster code runs without it).
+   * Redis not reachable within --redis-connect-timeout stops the start with one sentence naming it.
+   */
+  private async openCluster(settings: ClusterSettings, moderation: Moderation): Promise<RedisChatHub> {
+    const { openCluster } = await import("./cluster/open-cluster.ts");
+    const live = this.settings;
+    const cluster = await openCluster({
+      cluster: settings,
+      maxPerAddress: () => live.number("max-per-address"),
+      registrationsPerHour: this.opts.registrationsPerHour,
+      historyKeep: this.opts.historyKeep,
+      moderation,
+      log: this.log,
+    }).catch(asStartupError);
+    this.teardown.add("the cluster", () => cluster.close());
+    return cluster;
+  }
+
   /** The --motd file; one that cannot be read at start stops it, naming the file. */
   private async readMotd(): Promise<Motd | null> {
     if (this.opts.motd === undefined) return null;
     return readMotd(this.opts.motd).catch(asStartupError);
   }
 
-  private useMotd(chat: EmbeddedChatHub, motd: Motd): void {
+  private useMotd(chat: ChatHub, motd: Motd): void {
     chat.setMotd(motd.lines);
     if (motd.cut)
       this.log("warn", "the message of the day is cut to what is shown (4 KiB, 20 lines)", {
@@ -236,7 +263,7 @@ export class Daemon {
   }
 
   /** The reload's "motd" step: the --motd file read again; one that cannot be read leaves the message as it is. */
-  private async rereadMotd(chat: EmbeddedChatHub, file: string): Promise<void> {
+  private async rereadMotd(chat: ChatHub, file: string): Promise<void> {
     const motd = await readMotd(file).catch((error: Error) => {
       throw new Error(`${error.message}; the message of the day is unchanged`, { cause: error });
     });
@@ -258,7 +285,7 @@ export class Daemon {
    * reload and SIGHUP: the steps of reload.ts for what this daemon has (a config file, a
    * message of the day, TLS), run in their order; what was done, or ReloadFailed, is logged.
    */
-  private async reload(logger: DaemonLogger, chat: EmbeddedChatHub, by: string): Promise<string[]> {
+  private async reload(logger: DaemonLogger, chat: ChatHub, by: string): Promise<string[]> {
     const { configFile, motd } = this.opts;
     const steps: ReloadStep[] = [
       {
@@ -415,7 +442,7 @@ export class Daemon {
     );
   }
 
-  private async openHub(chat: EmbeddedChatHub, events: HubEvents): Promise<HubServer> {
+  private async openHub(chat: ChatHub, events: HubEvents): Promise<HubServer> {
     const { hubPath } = this.paths;
     if (!onWindows) fs.rmSync(hubPath, { force: true });
     const opts = this.opts;
@@ -458,6 +485,7 @@ export class Daemon {
     logger,
     identities,
     chat,
+    cluster,
     listeners,
     hub,
     supervisor,
@@ -471,8 +499,8 @@ export class Daemon {
       return true;
     };
     return {
-      status: () =>
-        describeStatus({
+      status: () => ({
+        ...describeStatus({
           version: this.version,
           pid: process.pid,
           startedAt,
@@ -484,13 +512,16 @@ export class Daemon {
           threads: [...hub.links],
           usersOnline: chat.onlineCount,
         }),
+        // In a cluster: its name, Redis, and every live daemon (cluster.md).
+        ...(cluster ? { cluster: cluster.clusterStatus() } : {}),
+      }),
       // The answer goes out before the stop begins.
       stop: (graceMs) => setImmediate(() => this.requestStop(graceMs, "control request")),
       pause: () => setPaused(true),
       resume: () => setPaused(false),
       ...logsControl(logger),
       ...usersControl(chat, this.log),
-      ...identitiesControl(identities, this.log),
+      ...identitiesControl(cluster ? cluster.accounts : identities, this.log),
       ...moderationControl(chat, moderation, identities, this.log),
       ...debugControl(hub.links, this.log),
       metrics: () => this.collectMetrics(hub, chat),
@@ -509,7 +540,7 @@ export class Daemon {
   }
 
   /** SIGTERM and SIGINT stop the daemon gracefully; SIGHUP reloads as the reload method does (reload.ts). */
-  private handleSignals(logger: DaemonLogger, chat: EmbeddedChatHub): void {
+  private handleSignals(logger: DaemonLogger, chat: ChatHub): void {
     const onStopSignal = (signal: NodeJS.Signals) => this.requestStop(DEFAULT_GRACE_MS, signal);
     // A failed step is logged by reload; the signal has nobody else to tell.
     const onHangUp = () => void this.reload(logger, chat, "SIGHUP").catch(() => {});
@@ -524,7 +555,7 @@ export class Daemon {
   }
 
   /** GET /metrics over HTTP when --metrics-port is given; a port in use stops the start, naming it. */
-  private async serveMetrics(hub: HubServer, chat: EmbeddedChatHub): Promise<void> {
+  private async serveMetrics(hub: HubServer, chat: ChatHub): Promise<void> {
     if (!this.opts.metrics) return;
     const http = await serveMetricsHttp({
       ...this.opts.metrics,
@@ -535,7 +566,7 @@ export class Daemon {
     this.teardown.add("the metrics listener", () => http.close());
   }
 
-  private collectMetrics(hub: HubServer, chat: EmbeddedChatHub): Promise<MetricsResult> {
+  private collectMetrics(hub: HubServer, chat: ChatHub): Promise<MetricsResult> {
     return this.metrics.collect({ threads: hub.links, usersOnline: () => chat.onlineCount });
   }
 
@@ -552,7 +583,7 @@ export class Daemon {
   }
 
   /** systemd's status text: the listeners and the users online, kept up to date while the daemon runs. */
-  private reportStatus(listeners: Listeners, chat: EmbeddedChatHub): void {
+  private reportStatus(listeners: Listeners, chat: ChatHub): void {
     const reporter = new StatusReporter(
       () =>
         statusText({ addresses: listeners.addresses(), paused: this.paused, usersOnline: chat.onlineCount }),

@@ -42,6 +42,8 @@ export interface DaemonOptions {
   tls: { port: number; certFile: string; keyFile: string } | null;
   /** Whether chat is served over plain TCP too (--plaintext-chat no: only over TLS). */
   plaintextChat: boolean;
+  /** Several daemons on one Redis (--hub redis, docs/cluster.md); null: the embedded hub. */
+  cluster: { redisUrl: string; name: string; nodeId: string | undefined; connectTimeoutMs: number } | null;
   /** Every option's value in force, by its command-line name (config.get; config.set changes the live ones). */
   inForce: OptionValues;
   /** The --config file, reread by reload for its live options. */
@@ -245,7 +247,38 @@ export const DAEMON_OPTIONS = {
     coerce: yesNo("plaintext-chat"),
     describe: "serve chat over plain TCP too; no: only over TLS (echo is unaffected)",
   },
+  hub: {
+    choices: ["embedded", "redis"] as const,
+    default: "embedded" as const,
+    describe:
+      "embedded: this daemon alone; redis: one chat with every daemon on --redis-url (docs/cluster.md)",
+  },
+  "redis-url": {
+    type: "string",
+    default: "redis://127.0.0.1:6379",
+    describe: "the cluster's Redis, redis[s]://[:password@]host:port[/db] (--hub redis)",
+  },
+  cluster: {
+    type: "string",
+    default: "tsd",
+    describe: "the cluster's name: one Redis can hold several clusters (--hub redis)",
+  },
+  "node-id": {
+    type: "string",
+    defaultDescription: "hostname and a random suffix",
+    describe: "this daemon's name in the cluster's status and who (--hub redis)",
+  },
+  "redis-connect-timeout": {
+    default: 10,
+    coerce: positive("redis-connect-timeout", 1, 3600),
+    describe: "seconds to wait for Redis at start before exiting 1 (--hub redis)",
+  },
 } satisfies Record<string, Options>;
+
+/** A redis:// URL with its password (if any) replaced by ***. */
+function redactRedisPassword(url: string): string {
+  return url.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, "$1***@");
+}
 
 /** yes/no (true/false from a config file too), as "yes" or "no". */
 function yesNo(name: string) {
@@ -298,6 +331,9 @@ export async function parseDaemonOptions(
     if ("hidden" in def && def.hidden) continue;
     inForce[key] = (parsed[key] as OptionValues[string] | undefined) ?? null;
   }
+  // config.get never shows a secret: the Redis URL's password is masked.
+  if (typeof inForce["redis-url"] === "string")
+    inForce["redis-url"] = redactRedisPassword(inForce["redis-url"]);
   const configFile = typeof parsed.config === "string" ? parsed.config : undefined;
   if (configFile !== undefined) inForce.config = configFile;
   return {
@@ -341,6 +377,15 @@ export async function parseDaemonOptions(
         ? { port: parsed["tls-port"], certFile: parsed["tls-cert"], keyFile: parsed["tls-key"] }
         : null,
     plaintextChat: parsed["plaintext-chat"] === "yes",
+    cluster:
+      parsed.hub === "redis"
+        ? {
+            redisUrl: parsed["redis-url"],
+            name: parsed.cluster,
+            nodeId: parsed["node-id"],
+            connectTimeoutMs: parsed["redis-connect-timeout"] * 1000,
+          }
+        : null,
   };
 }
 

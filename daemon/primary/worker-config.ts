@@ -23,5 +23,6 @@ export function workerConfig(
     stateDir: where.stateDir,
     logLevel: opts.logLevel,
     reservedNames: opts.reservedNames,
+    ...(opts.cluster ? { hub: "redis" as const } : {}),
   };
 }

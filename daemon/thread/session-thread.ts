@@ -14,6 +14,7 @@ import { ChatService } from "./chat/chat-service.ts";
 import { connectionsPerThread } from "./descriptor-budget.ts";
 import { EchoService } from "./echo-service.ts";
 import { HubLink, HubRequestFailed } from "./hub-link.ts";
+import type { AccountStore } from "../shared/account-store.ts";
 import { IdentityStore } from "../shared/identity-store.ts";
 import { applyLiveLimits, sessionLimits } from "./live-limits.ts";
 import { ConnectionIds } from "./connection-ids.ts";
@@ -23,6 +24,8 @@ import { TLS_HANDSHAKE_TIMEOUT_MS, TlsChatService } from "./tls-chat.ts";
 import { MetricsReporter } from "./metrics.ts";
 
 const { config, worker, thread } = workerData as ThreadData;
+/** In a cluster the accounts are asked of the hub (hub-accounts.ts): loaded only then, before the link opens. */
+const clusterAccounts = config.hub === "redis" ? await import("./hub-accounts.ts") : null;
 
 // A thread that loses the hub exits rather than running headless; its process restarts it.
 // The hub cannot carry the news any more, so it goes to the process, which forwards it.
@@ -63,9 +66,11 @@ function sessionsChanged(): void {
 /** Every connection's id (w1t2-17), in each of its log lines; a chat session's sid too. */
 const connections = new ConnectionIds(`w${worker}t${thread}`);
 const echo = new EchoService(log, sessionsChanged, connections);
-const identities = new IdentityStore(path.join(config.stateDir, "identities.json"), {
-  reservedNames: config.reservedNames,
-});
+const identities: AccountStore = clusterAccounts
+  ? new clusterAccounts.HubAccounts(hub, config.reservedNames)
+  : new IdentityStore(path.join(config.stateDir, "identities.json"), {
+      reservedNames: config.reservedNames,
+    });
 /** One object for the thread's life: sessions hold it by reference, and a Settings message updates it in place. */
 const limits = sessionLimits(config);
 const chat = new ChatService(

@@ -21,7 +21,8 @@ export function identitiesHandlers(identities: IdentitiesControl) {
 }
 
 /** The accounts' operations over the identity store; a wipe is logged. */
-export function identitiesControl(store: IdentityStore, log: Log): IdentitiesControl {
+/** store: identities.json, or the cluster's accounts (cluster/redis-accounts.ts). */
+export function identitiesControl(store: Pick<IdentityStore, "list" | "wipe">, log: Log): IdentitiesControl {
   return {
     identitiesList: () => store.list(),
     identitiesWipe: async () => {

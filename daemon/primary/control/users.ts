@@ -1,30 +1,30 @@
 import { JSONRPCErrorException } from "json-rpc-2.0";
 import { type OnlineUser, RpcErrorCode } from "../../../protocol/rpc.ts";
-import type { ChatHub } from "../hub/chat-hub.ts";
+import type { ChatHub, Maybe } from "../hub/chat-hub.ts";
 import type { Log } from "../log/logger.ts";
 import type { Serve } from "./control-server.ts";
 import { objectParams, textParam } from "./params.ts";
 
 /** The users online: users.list, users.kick, and chat.announce to all of them. */
 export interface UsersControl {
-  usersList(): OnlineUser[];
+  usersList(): Maybe<OnlineUser[]>;
   /** False when nobody of that name is online. */
-  kick(name: string, reason?: string): boolean;
+  kick(name: string, reason?: string): Maybe<boolean>;
   /** Returns how many users it reached. */
-  announce(text: string): number;
+  announce(text: string): Maybe<number>;
 }
 
 export function usersHandlers(users: UsersControl) {
-  const serveChatAnnounce: Serve<"chat.announce"> = (params) => {
+  const serveChatAnnounce: Serve<"chat.announce"> = async (params) => {
     const text = textParam(objectParams(params), "text", true);
-    return { delivered: users.announce(text) };
+    return { delivered: await users.announce(text) };
   };
 
-  const serveUsersKick: Serve<"users.kick"> = (params) => {
+  const serveUsersKick: Serve<"users.kick"> = async (params) => {
     const p = objectParams(params);
     const name = textParam(p, "name", true);
     const reason = textParam(p, "reason", false);
-    if (!users.kick(name, reason))
+    if (!(await users.kick(name, reason)))
       throw new JSONRPCErrorException(`${name} is not online`, RpcErrorCode.notOnline);
     return { kicked: true };
   };

@@ -22,6 +22,7 @@ import {
   type ThrottleReply,
   type WhoisOnline,
 } from "../../../protocol/hub-messages.ts";
+import type { AccountOp, AccountResults } from "../../../protocol/account-messages.ts";
 import type { OnlineUser } from "../../../protocol/rpc.ts";
 import { primaryCounters } from "../metrics.ts";
 import { AddressLimiter } from "./address-limiter.ts";
@@ -40,38 +41,51 @@ export interface HistorySink {
 }
 
 /**
+ * A value now, or later: the embedded hub answers at once (no promise, no microtask per line);
+ * the cluster's hub (cluster/redis-chat-hub.ts) answers after a Redis round trip.
+ */
+export type Maybe<T> = T | Promise<T>;
+
+/** Whether a Maybe is still to come. */
+export function isPending<T>(value: Maybe<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === "function";
+}
+
+/**
  * ChatHub is the seam between session threads and whoever knows the whole chat: who is
- * online, the history, the fan-out. EmbeddedChatHub is the in-process implementation; a
- * Redis-backed hub for several daemons would implement the same interface.
+ * online, the history, the fan-out. EmbeddedChatHub is the in-process implementation;
+ * RedisChatHub (cluster/) lets several daemons share one chat, its answers asynchronous.
  */
 export interface ChatHub {
   admit(peer: HubPeer, address: string): boolean;
   release(peer: HubPeer, address: string): void;
   /** Before a password check: how long to wait, or to refuse it (the sign-in throttle). */
-  throttle(key: string, address: string, lastAddress: string | null): ThrottleReply;
+  throttle(key: string, address: string, lastAddress: string | null): Maybe<ThrottleReply>;
   failed(key: string, address: string): void;
   /** May address make an account now; spend: and count it (the registration budget). */
-  registration(address: string, spend: boolean): RegistrationReply;
-  reserve(peer: HubPeer, sid: string, key: string): boolean;
-  join(peer: HubPeer, sid: string, key: string, name: string, address: string): JoinReply;
-  leave(peer: HubPeer, sid: string, reason?: string): void;
+  registration(address: string, spend: boolean): Maybe<RegistrationReply>;
+  reserve(peer: HubPeer, sid: string, key: string): Maybe<boolean>;
+  join(peer: HubPeer, sid: string, key: string, name: string, address: string): Maybe<JoinReply>;
+  leave(peer: HubPeer, sid: string, reason?: string): Maybe<void>;
   say(peer: HubPeer, sid: string, text: string): void;
   act(peer: HubPeer, sid: string, text: string): void;
-  msg(peer: HubPeer, sid: string, to: string, text: string): MsgReply;
-  who(): string[];
+  msg(peer: HubPeer, sid: string, to: string, text: string): Maybe<MsgReply>;
+  who(): Maybe<string[]>;
   /** Those online who are away (their /who entry reads `name (away)`). */
-  awayNames(): string[];
+  awayNames(): Maybe<string[]>;
   /** Marks sid's user away with text, or back (null); answers what it was before. */
-  away(peer: HubPeer, sid: string, text: string | null): AwayReply;
+  away(peer: HubPeer, sid: string, text: string | null): Maybe<AwayReply>;
   /** The account of that key if it is signed in: since when, last active, away text. */
-  whois(key: string): WhoisOnline | null;
+  whois(key: string): Maybe<WhoisOnline | null>;
   /** The newest n records, bounded in bytes (HISTORY_REPLY_BYTES). */
-  history(n: number): HistoryReply;
+  history(n: number): Maybe<HistoryReply>;
+  /** The cluster's accounts (--hub redis); absent: the threads use identities.json themselves. */
+  account?(call: AccountOp): Promise<AccountResults[AccountOp["op"]]>;
   /** The message of the day shown at sign-in from now on (sanitised lines; empty: none). */
   setMotd(lines: readonly string[]): void;
   peerGone(peer: HubPeer): void;
-  users(): OnlineUser[];
-  kick(name: string, reason?: string): boolean;
+  users(): Maybe<OnlineUser[]>;
+  kick(name: string, reason?: string): Maybe<boolean>;
   /** The line that refuses a sign-in of this account key or from this address (a ban in force); null when none. */
   refusal(key: string, address: string | null): string | null;
   /** The address bans in force, which every session thread holds to refuse a banned address as it connects. */
@@ -82,7 +96,7 @@ export interface ChatHub {
     line: string,
     reason: string,
   ): string[];
-  announce(text: string): number;
+  announce(text: string): Maybe<number>;
   readonly onlineCount: number;
 }
 

@@ -18,7 +18,7 @@ import {
 } from "../../../protocol/hub-messages.ts";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
 import { corkedWriter } from "../../shared/corked-writer.ts";
-import type { ChatHub } from "./chat-hub.ts";
+import { type ChatHub, isPending, type Maybe } from "./chat-hub.ts";
 
 let lastMessage: HubToThread | null = null;
 let lastEncoded = "";
@@ -67,7 +67,7 @@ export interface HubEvents {
 
 /** How the chat hub answers each kind of request, for the thread that asked. */
 const REQUESTS: {
-  [K in HubRequestKind]: (chat: ChatHub, peer: ThreadLink, message: HubRequests[K]) => HubReplies[K];
+  [K in HubRequestKind]: (chat: ChatHub, peer: ThreadLink, message: HubRequests[K]) => Maybe<HubReplies[K]>;
 } = {
   admit: (chat, peer, m) => ({ ok: chat.admit(peer, m.address) }),
   throttle: (chat, _peer, m) => chat.throttle(m.key, m.address, m.lastAddress ?? null),
@@ -75,18 +75,32 @@ const REQUESTS: {
   reserve: (chat, peer, m) => {
     // A banned name hears so before its passwords are typed, and no account is made for it.
     const refused = chat.refusal(m.key, null);
-    return refused ? { ok: false, refused } : { ok: chat.reserve(peer, m.sid, m.key) };
+    if (refused) return { ok: false, refused };
+    const ok = chat.reserve(peer, m.sid, m.key);
+    return isPending(ok) ? ok.then((held) => ({ ok: held })) : { ok };
   },
   join: (chat, peer, m) => chat.join(peer, m.sid, m.key, m.name, m.address),
   leave: (chat, peer, m) => {
-    chat.leave(peer, m.sid, m.reason);
-    return { ok: true };
+    const left = chat.leave(peer, m.sid, m.reason);
+    return isPending(left) ? left.then(() => ({ ok: true })) : { ok: true };
   },
   msg: (chat, peer, m) => chat.msg(peer, m.sid, m.to, m.text),
-  who: (chat) => ({ names: chat.who(), away: chat.awayNames() }),
+  who: (chat) => {
+    const names = chat.who();
+    const away = chat.awayNames();
+    if (!isPending(names) && !isPending(away)) return { names, away };
+    return Promise.all([names, away]).then(([n, a]) => ({ names: n, away: a }));
+  },
   history: (chat, _peer, m) => chat.history(m.n),
   away: (chat, peer, m) => chat.away(peer, m.sid, m.text),
-  whois: (chat, _peer, m) => ({ online: chat.whois(m.key) }),
+  whois: (chat, _peer, m) => {
+    const online = chat.whois(m.key);
+    return isPending(online) ? online.then((o) => ({ online: o })) : { online };
+  },
+  account: (chat, _peer, m) => {
+    if (!chat.account) throw new Error("the accounts are not the hub's (no cluster)");
+    return chat.account(m.call).then((result) => ({ result }));
+  },
 };
 
 /** What the chat hub does with each notice; none is answered. */
@@ -261,18 +275,36 @@ export class HubServer {
     else if (Object.hasOwn(REQUESTS, k)) this.answer(conn, peer, message as HubRequest);
   }
 
-  /** Runs a request's handler and replies with its result, or with an error if it threw. */
+  /**
+   * Runs a request's handler and replies with its result, or with an error if it threw; a result
+   * still to come (the cluster's hub) is replied to when it settles, one at once is sent at once.
+   */
   private answer(conn: Connection, peer: ThreadLink, request: HubRequest): void {
-    let body: HubReply | ErrorReply;
+    let body: Maybe<HubReply> | ErrorReply;
     try {
-      body = (REQUESTS[request.k] as ChatHandler<HubReply>)(this.chat, peer, request);
+      body = (REQUESTS[request.k] as ChatHandler<Maybe<HubReply>>)(this.chat, peer, request);
     } catch (error) {
-      this.log(peer, "hub request failed; the thread is answered with an error", {
-        kind: request.k,
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
-      body = { error: `hub: ${error instanceof Error ? error.message : String(error)}` };
+      body = this.failed(peer, request, error);
     }
+    if (isPending(body)) {
+      body.then(
+        (settled) => this.reply(conn, request, settled),
+        (error: unknown) => this.reply(conn, request, this.failed(peer, request, error)),
+      );
+      return;
+    }
+    this.reply(conn, request, body);
+  }
+
+  private failed(peer: ThreadLink, request: HubRequest, error: unknown): ErrorReply {
+    this.log(peer, "hub request failed; the thread is answered with an error", {
+      kind: request.k,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    return { error: `hub: ${error instanceof Error ? error.message : String(error)}` };
+  }
+
+  private reply(conn: Connection, request: HubRequest, body: HubReply | ErrorReply): void {
     // A leave without a seq asks for no answer.
     if (request.seq !== undefined) conn.send({ k: "reply", seq: request.seq, body });
   }

@@ -5,7 +5,7 @@ import { errorLine, historyLine, historyOmitted, unknownCommand } from "../../..
 import { nameKey } from "../../../protocol/names.ts";
 import type { HistoryEntry, JoinReply } from "../../../protocol/hub-messages.ts";
 import { sanitize } from "../../../protocol/text.ts";
-import type { IdentityStore } from "../../shared/identity-store.ts";
+import type { AccountStore } from "../../shared/account-store.ts";
 import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
@@ -27,7 +27,7 @@ export interface SessionLimits {
 /** What a session needs from the thread that hosts it. */
 export interface SessionHost {
   hub: HubLink;
-  identities: IdentityStore;
+  identities: AccountStore;
   limits: SessionLimits;
   log: ThreadLog;
   /**
@@ -50,7 +50,7 @@ export class ChatSession implements CommandSession {
   readonly sid: string;
   readonly io: SessionIO;
   readonly hub: HubLink;
-  readonly identities: IdentityStore;
+  readonly identities: AccountStore;
   readonly log: ThreadLog;
   name: string | null = null;
   key: string | null = null;

@@ -36,7 +36,8 @@ import {
 } from "../../../protocol/chat-lines.ts";
 import type { HistoryEntry } from "../../../protocol/hub-messages.ts";
 import { checkName } from "../../../protocol/names.ts";
-import type { Identity, IdentityStore, IgnoreChange } from "../../shared/identity-store.ts";
+import type { AccountStore } from "../../shared/account-store.ts";
+import type { Identity, IgnoreChange } from "../../shared/identity-store.ts";
 import { MAX_IGNORES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
@@ -51,7 +52,7 @@ export interface CommandSession {
   readonly key: string | null;
   readonly io: SessionIO;
   readonly hub: HubLink;
-  readonly identities: IdentityStore;
+  readonly identities: AccountStore;
   readonly log: ThreadLog;
   /** Whoever last sent this user a private message (null: nobody yet). */
   readonly replyTo: string | null;

@@ -4,7 +4,8 @@ import {
   PASSWORD_CHANGED,
   PASSWORD_UNCHANGED,
 } from "../../../protocol/chat-lines.ts";
-import type { Identity, IdentityStore } from "../../shared/identity-store.ts";
+import type { AccountStore } from "../../shared/account-store.ts";
+import type { Identity } from "../../shared/identity-store.ts";
 import type { ThreadLog } from "../service.ts";
 import { askNewPassword } from "./new-password.ts";
 import type { SessionIO } from "./session-io.ts";
@@ -12,7 +13,7 @@ import type { SessionIO } from "./session-io.ts";
 /** What replacing a one-time password needs from the sign-in dialogue. */
 export interface OneTimeHost {
   readonly io: SessionIO;
-  readonly identities: IdentityStore;
+  readonly identities: AccountStore;
   readonly log: ThreadLog;
 }
 

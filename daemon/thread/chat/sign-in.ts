@@ -14,7 +14,8 @@ import {
 } from "../../../protocol/chat-lines.ts";
 import { checkName, nameConflictReason } from "../../../protocol/names.ts";
 import { hasControlChars } from "../../../protocol/text.ts";
-import { type Identity, IdentityFileCorrupt, type IdentityStore } from "../../shared/identity-store.ts";
+import { type AccountStore, AccountsUnreachable } from "../../shared/account-store.ts";
+import { type Identity, IdentityFileCorrupt } from "../../shared/identity-store.ts";
 import { MAX_SIGN_IN_FAILURES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
@@ -28,7 +29,7 @@ export interface SignInHost {
   readonly sid: string;
   readonly io: SessionIO;
   readonly hub: HubLink;
-  readonly identities: IdentityStore;
+  readonly identities: AccountStore;
   readonly log: ThreadLog;
   /** The password is right, or the account is written: the session joins the chat. */
   signIn(name: string, key: string): Promise<void>;
@@ -188,7 +189,13 @@ export class SignInDialogue {
    * own shortage is logged where it is counted (the descriptor budget), not per sign-in.
    */
   private accountsUnavailable(error: unknown): void {
-    if (!(error instanceof IdentityFileCorrupt) && !isResourceShortage(error)) throw error;
+    // AccountsUnreachable: in a cluster, Redis is away (the hub has logged it).
+    if (
+      !(error instanceof IdentityFileCorrupt) &&
+      !(error instanceof AccountsUnreachable) &&
+      !isResourceShortage(error)
+    )
+      throw error;
     if (error instanceof IdentityFileCorrupt && error.firstReport()) {
       this.host.log("error", "sign-ins refused: the identity file cannot be used", { error: error.message });
     }

@@ -1,0 +1,48 @@
+/**
+ * The Redis keys of one cluster (--cluster NAME), all under `tsd:{NAME}:`: the braces are a hash
+ * tag, so on Redis Cluster every key of a cluster is in one slot and the scripts may touch them all.
+ */
+export class ClusterKeys {
+  readonly prefix: string;
+  /** key -> the account record (identities.json's, as JSON). */
+  readonly accounts: string;
+  /** look-alike form -> the key of the account that has it. */
+  readonly skeletons: string;
+  /** address -> the name last signed in from it. */
+  readonly addresses: string;
+  /** key -> the member signed in (node, sid, name, address, since, away, ...), as JSON. */
+  readonly online: string;
+  /** node -> its lease's end, ms on Redis's clock. */
+  readonly nodes: string;
+  /** When any node last beat (Redis's clock): a long gap is a Redis stall, not dead nodes. */
+  readonly tick: string;
+  /** No node is reaped before this time (after a stall). */
+  readonly grace: string;
+  /** The one stream every daemon reads: chat lines, joins, leaves, drops, private messages. */
+  readonly events: string;
+  /** Failed sign-ins per account and address (the shared throttle). */
+  readonly throttle: string;
+
+  constructor(cluster: string) {
+    this.prefix = `tsd:{${cluster}}:`;
+    this.accounts = `${this.prefix}accounts`;
+    this.skeletons = `${this.prefix}skeletons`;
+    this.addresses = `${this.prefix}addresses`;
+    this.online = `${this.prefix}online`;
+    this.nodes = `${this.prefix}nodes`;
+    this.tick = `${this.prefix}tick`;
+    this.grace = `${this.prefix}grace`;
+    this.events = `${this.prefix}events`;
+    this.throttle = `${this.prefix}throttle`;
+  }
+
+  /** A node's host, pid, users and last beat. */
+  node(id: string): string {
+    return `${this.prefix}node:${id}`;
+  }
+
+  /** The keys of the members a node holds. */
+  members(id: string): string {
+    return `${this.prefix}members:${id}`;
+  }
+}

@@ -1,0 +1,180 @@
+import { Script } from "./redis-link.ts";
+
+/**
+ * The cluster's multi-key changes, each one Lua script so it is atomic and ordered with every
+ * other command (cluster.md). Keys are built by the caller from one prefix holding a hash tag
+ * (`tsd:{NAME}:`), so a cluster lives in one slot even on Redis Cluster; the member sets of a
+ * node are named in the scripts from that prefix (ARGV[1]).
+ *
+ * Events go to one stream (XADD, MAXLEN ~): a JSON text in field `e`, read by every daemon.
+ */
+
+/** The milliseconds of Redis's own clock: the one clock leases are measured on. */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * join: KEYS online, events; ARGV prefix, key, member JSON, node, sid, joined event, maxlen.
+ * The newest sign-in wins: a previous session of the account anywhere is taken over (a drop
+ * event for its node, nobody told); a first sign-in is announced. Returns the previous member.
+ */
+export const JOIN = new Script(`
+local prev = redis.call('HGET', KEYS[1], ARGV[2])
+if prev then
+  local p = cjson.decode(prev)
+  redis.call('SREM', ARGV[1] .. 'members:' .. p.node, ARGV[2])
+  if p.node ~= ARGV[4] then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e',
+      cjson.encode({t = 'drop', node = p.node, sid = p.sid, takeover = true}))
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('SADD', ARGV[1] .. 'members:' .. ARGV[4], ARGV[2])
+if not prev then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[6])
+end
+return prev or false
+`);
+
+/**
+ * leave: KEYS online, events; ARGV prefix, key, node, sid, left event, maxlen.
+ * Only the session that holds the name leaves (a taken-over one has nothing left to leave).
+ */
+export const LEAVE = new Script(`
+local cur = redis.call('HGET', KEYS[1], ARGV[2])
+if not cur then return 0 end
+local c = cjson.decode(cur)
+if c.node ~= ARGV[3] or c.sid ~= ARGV[4] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('SREM', ARGV[1] .. 'members:' .. ARGV[3], ARGV[2])
+if ARGV[5] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
+end
+return 1
+`);
+
+/** patch: KEYS online; ARGV key, node, sid, new member JSON: replaced only if that session still holds the name. */
+export const PATCH = new Script(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+local c = cjson.decode(cur)
+if c.node ~= ARGV[2] or c.sid ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
+return 1
+`);
+
+/**
+ * beat: KEYS nodes, tick, grace, node info, online, events;
+ * ARGV prefix, node, lease ms, stall ms, registered (1/0), host, pid, users, maxlen.
+ *
+ * Renews this node's lease (on Redis's clock) and reaps the nodes whose lease ran out: their
+ * members are removed and announced left, each once, whoever runs it first (the ZREM inside the
+ * script is the claim). A Redis stall (a restart, DEBUG SLEEP, a long fork) makes every lease look
+ * expired at once; it is told from dead nodes by the tick, the last time any node beat: a gap
+ * longer than the stall bound means nobody could beat, so every lease gets a grace period instead
+ * of being reaped. Answers {status, now, users online, [node, host, pid, users, seen]..., reaped...}:
+ * status "lost" when this node was registered but has been reaped (paused past its lease) or
+ * forgotten (Redis lost its data): it must sign its members in again.
+ */
+export const BEAT = new Script(`
+${NOW}
+local lease = tonumber(ARGV[3])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('SET', KEYS[2], now)
+if last > 0 and now - last > tonumber(ARGV[4]) then
+  redis.call('SET', KEYS[3], now + lease)
+end
+local status = 'ok'
+if ARGV[5] == '1' and not redis.call('ZSCORE', KEYS[1], ARGV[2]) then status = 'lost' end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
+redis.call('HSET', KEYS[4], 'host', ARGV[6], 'pid', ARGV[7], 'users', ARGV[8], 'seen', now)
+local reaped = {}
+local grace = tonumber(redis.call('GET', KEYS[3]) or '0')
+if now >= grace then
+  local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
+  for _, node in ipairs(dead) do
+    redis.call('ZREM', KEYS[1], node)
+    local set = ARGV[1] .. 'members:' .. node
+    for _, key in ipairs(redis.call('SMEMBERS', set)) do
+      local cur = redis.call('HGET', KEYS[5], key)
+      if cur then
+        local c = cjson.decode(cur)
+        if c.node == node then
+          redis.call('HDEL', KEYS[5], key)
+          redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], '*', 'e',
+            cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
+        end
+      end
+    end
+    redis.call('DEL', set)
+    redis.call('DEL', ARGV[1] .. 'node:' .. node)
+    table.insert(reaped, node)
+  end
+end
+local nodes = {}
+for _, node in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local info = redis.call('HMGET', ARGV[1] .. 'node:' .. node, 'host', 'pid', 'users', 'seen')
+  table.insert(nodes, {node, info[1] or '', info[2] or '0', info[3] or '0', info[4] or '0'})
+end
+return {status, now, redis.call('HLEN', KEYS[5]), nodes, reaped}
+`);
+
+/**
+ * rejoin: KEYS online, events; ARGV prefix, node, maxlen, then member JSON texts.
+ * A node that was reaped or forgotten signs its members in again: each is announced joined,
+ * unless the account has signed in elsewhere meanwhile (newest wins): those keys are returned,
+ * and their sessions here are closed.
+ */
+export const REJOIN = new Script(`
+local taken = {}
+for i = 4, #ARGV do
+  local m = cjson.decode(ARGV[i])
+  local cur = redis.call('HGET', KEYS[1], m.key)
+  if cur then
+    local c = cjson.decode(cur)
+    if c.node ~= ARGV[2] or c.sid ~= m.sid then
+      table.insert(taken, m.key)
+    else
+      redis.call('SADD', ARGV[1] .. 'members:' .. ARGV[2], m.key)
+    end
+  else
+    redis.call('HSET', KEYS[1], m.key, ARGV[i])
+    redis.call('SADD', ARGV[1] .. 'members:' .. ARGV[2], m.key)
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'e',
+      cjson.encode({t = 'line', joined = m.name, node = ARGV[2], sid = m.sid}))
+  end
+end
+return taken
+`);
+
+/**
+ * register: KEYS accounts, skeletons; ARGV key, record JSON, skeletons...
+ * Unique across the cluster: the name's key must be free and none of its look-alike forms may
+ * belong to another account; checked and written in one step.
+ */
+export const REGISTER = new Script(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'taken' end
+for i = 3, #ARGV do
+  local owner = redis.call('HGET', KEYS[2], ARGV[i])
+  if owner and owner ~= ARGV[1] then return 'taken' end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+for i = 3, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[1]) end
+return 'ok'
+`);
+
+/** replace: KEYS accounts; ARGV key, the record as read, the new record: written only if unchanged since read. */
+export const REPLACE = new Script(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 'gone' end
+if cur ~= ARGV[2] then return 'changed' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 'ok'
+`);
+
+/** wipe: KEYS accounts, skeletons, addresses: every account gone; answers how many there were. */
+export const WIPE = new Script(`
+local n = redis.call('HLEN', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return n
+`);
