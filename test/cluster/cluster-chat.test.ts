@@ -1,0 +1,208 @@
+import anyTest, { type TestFn } from "ava";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import type { RunningDaemon } from "../helpers/daemon.ts";
+import { connect, NO_REDIS, register, rpc, signIn, startNode, TestRedis, who } from "./cluster-helpers.ts";
+
+/**
+ * cluster.md's "what users see" across three daemons (A, B, C) on one real redis-server:
+ * accounts, one total order of chat lines, /who, /msg, /history, takeover, and the operator's
+ * view (status, users.list, kick, announce, identities) from any daemon.
+ */
+const test = anyTest as TestFn<{ redis: TestRedis; nodes: RunningDaemon[]; open: ChatClient[] }>;
+const serial = NO_REDIS ? test.serial.skip : test.serial;
+const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+
+test.before(async (t) => {
+  t.context.open = [];
+  t.context.nodes = [];
+  if (NO_REDIS) return;
+  const redis = new TestRedis();
+  t.context.redis = redis;
+  await redis.start();
+  t.context.nodes = await Promise.all(["a", "b", "c"].map((id) => startNode(redis, id)));
+});
+
+test.afterEach.always((t) => {
+  for (const client of t.context.open.splice(0)) client.close();
+});
+
+test.after.always(async (t) => {
+  await Promise.all(t.context.nodes.map((node) => node.cleanup()));
+  await t.context.redis?.cleanup();
+});
+
+serial(`cluster - an account made on A signs in on B; /passwd on A holds on C${why}`, async (t) => {
+  const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+  const { open } = t.context;
+  const onA = await register(a, open, "ann", "first-pw1");
+  const onB = await connect(b, open);
+  await onB.signIn("ann", "first-pw1");
+  t.regex(onB.all, /\* welcome back, ann/);
+  t.is(await onA.line(/elsewhere/), "* signed in from elsewhere");
+  const again = await signIn(a, open, "ann", "first-pw1");
+  again.send("/passwd");
+  await again.prompt("current password: ");
+  again.send("first-pw1");
+  await again.prompt("new password: ");
+  again.send("second-pw2");
+  await again.prompt("repeat password: ");
+  again.send("second-pw2");
+  await again.line(/password (is )?changed/);
+  const onC = await connect(c, open);
+  await onC.loginPrompt();
+  onC.send("ann");
+  await onC.prompt("password: ");
+  onC.send("first-pw1");
+  await onC.line(/wrong password/);
+  await onC.loginPrompt();
+  onC.send("ann");
+  await onC.prompt("password: ");
+  onC.send("second-pw2");
+  await onC.line("* welcome back, ann");
+});
+
+serial(`cluster - one name registered at once on two daemons: exactly one succeeds${why}`, async (t) => {
+  const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
+  const { open } = t.context;
+  for (let round = 0; round < 3; round++) {
+    const name = `race${round}`;
+    const one = await connect(a, open);
+    const two = await connect(b, open);
+    // Both dialogues up to the repeated password, then both sent in the same turn.
+    for (const client of [one, two]) {
+      await client.loginPrompt();
+      client.send(name);
+      await client.prompt("new password: ");
+      client.send("race-pw-1");
+      await client.prompt("repeat password: ");
+    }
+    one.send("race-pw-1");
+    two.send("race-pw-1");
+    const outcomes = await Promise.all(
+      [one, two].map((client) =>
+        client
+          .line(/^(\* registered |! the name .* (was just taken|is in use))/)
+          .then((line) => ({ client, line })),
+      ),
+    );
+    const won = outcomes.filter((o) => o.line.startsWith("* registered "));
+    t.is(won.length, 1, JSON.stringify(outcomes.map((o) => o.line)));
+    const lost = outcomes.find((o) => !o.line.startsWith("* registered "))!;
+    await lost.client.loginPrompt();
+  }
+  const accounts = await rpc<{ name: string }[]>(a, "identities.list");
+  t.is(accounts.filter((acc) => acc.name.startsWith("race")).length, 3);
+});
+
+serial(
+  `cluster - 3 senders x 300 lines on 3 daemons: each once, in one order on every daemon${why}`,
+  async (t) => {
+    const nodes = t.context.nodes;
+    const { open } = t.context;
+    const senders = ["s1", "s2", "s3"];
+    const watchers = await Promise.all(nodes.map((node, i) => register(node, open, `watch${i}`)));
+    const sending = await Promise.all(nodes.map((node, i) => register(node, open, senders[i]!)));
+    // Each watcher has seen every sender join: from here on every line is live.
+    for (const watcher of watchers) {
+      const joined = new Set<string>();
+      while (joined.size < senders.length) joined.add(await watcher.line(/^\* s\d joined$/, 30_000));
+    }
+    const LINES = 300;
+    await Promise.all(
+      sending.map(async (client, i) => {
+        for (let n = 0; n < LINES; n++) {
+          client.send(`m ${senders[i]} ${n}`);
+          if (n % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+        }
+      }),
+    );
+    const seen: string[][] = [];
+    for (const watcher of watchers) {
+      const lines: string[] = [];
+      while (lines.length < LINES * senders.length) lines.push(await watcher.line(/^<s\d> m /, 60_000));
+      seen.push(lines);
+    }
+    for (const lines of seen) {
+      t.is(new Set(lines).size, lines.length, "a line twice");
+      for (const name of senders) {
+        const own = lines.filter((l) => l.startsWith(`<${name}> `)).map((l) => Number(l.split(" ").pop()));
+        t.deepEqual(own, [...Array(LINES).keys()], `${name}'s lines out of order`);
+      }
+    }
+    t.deepEqual(seen[1], seen[0], "B's order differs from A's");
+    t.deepEqual(seen[2], seen[0], "C's order differs from A's");
+    // A sender sees the others' lines too, in the same order, and never its own.
+    const s1Lines: string[] = [];
+    while (s1Lines.length < LINES * 2) s1Lines.push(await sending[0]!.line(/^<s\d> m /, 60_000));
+    t.deepEqual(
+      s1Lines,
+      seen[0]!.filter((l) => !l.startsWith("<s1> ")),
+    );
+  },
+);
+
+serial(`cluster - /who, /msg and /history span the daemons${why}`, async (t) => {
+  const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+  const { open } = t.context;
+  const amy = await register(a, open, "amy");
+  const ben = await register(b, open, "ben");
+  const cal = await register(c, open, "cal");
+  await amy.line("* cal joined");
+  const names = await who(amy);
+  for (const name of ["amy", "ben", "cal"]) t.is(names.filter((n) => n === name).length, 1);
+  amy.send("/msg cal psst from a");
+  t.is(await cal.line(/^\*amy\* /), "*amy* psst from a");
+  t.is(await amy.line(/^-> /), "-> *cal* psst from a");
+  ben.send("history marker");
+  await cal.line("<ben> history marker");
+  await amy.line("<ben> history marker");
+  const histories: string[] = [];
+  for (const client of [amy, ben, cal]) {
+    client.send("/history");
+    const lines: string[] = [];
+    for (;;) {
+      const line = await client.line(/^(\[|\* end of history$)/);
+      if (line === "* end of history") break;
+      lines.push(line);
+    }
+    histories.push(lines.slice(-5).join("\n"));
+  }
+  t.regex(histories[0]!, /<ben> history marker$/);
+  t.is(histories[1], histories[0]);
+  t.is(histories[2], histories[0]);
+  const users = await rpc<{ name: string; node: string }[]>(b, "users.list");
+  t.is(users.find((u) => u.name === "amy")?.node, "a");
+  t.is(users.find((u) => u.name === "cal")?.node, "c");
+});
+
+serial(`cluster - kick and announce from any daemon; status lists every daemon${why}`, async (t) => {
+  const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+  const { open } = t.context;
+  const dee = await register(c, open, "dee");
+  const eve = await register(a, open, "eve");
+  const announced = await rpc<{ delivered: number }>(b, "chat.announce", { text: "maintenance at noon" });
+  t.true(announced.delivered >= 2);
+  t.regex(await dee.line(/maintenance/), /maintenance at noon/);
+  t.regex(await eve.line(/maintenance/), /maintenance at noon/);
+  t.deepEqual(await rpc(a, "users.kick", { name: "dee", reason: "testing" }), { kicked: true });
+  await dee.line(/disconnected by the operator/);
+  await dee.closedByServer();
+  t.is(await eve.line(/^\* dee left/), "* dee left");
+  t.false((await who(eve)).includes("dee"));
+  const status = await rpc<{
+    cluster: { name: string; redis: { url: string; connected: boolean }; nodes: { id: string }[] };
+  }>(b, "status");
+  t.is(status.cluster.name, "tsd");
+  t.true(status.cluster.redis.connected);
+  t.deepEqual(status.cluster.nodes.map((n) => n.id).sort(), ["a", "b", "c"]);
+});
+
+serial(`cluster - identities.list and identities.wipe act on the cluster's accounts${why}`, async (t) => {
+  const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
+  const listed = await rpc<{ name: string }[]>(b, "identities.list");
+  t.true(listed.some((acc) => acc.name === "amy"));
+  t.false(JSON.stringify(listed).includes("hash"));
+  const { removed } = await rpc<{ removed: number }>(a, "identities.wipe");
+  t.is(removed, listed.length);
+  t.deepEqual(await rpc(b, "identities.list"), []);
+});
