@@ -1,0 +1,276 @@
+import anyTest, { type TestFn } from "ava";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import { type RunningDaemon, spawnDaemon, waitFor } from "../helpers/daemon.ts";
+import { connect, freePort, NO_REDIS, register, rpc, startNode, TestRedis, who } from "./cluster-helpers.ts";
+
+/**
+ * cluster.md's faults with their bounds, against a real redis-server and three real daemons:
+ * Redis restarted (shutdown nosave) and its connections killed mid-chat, Redis stalled past the
+ * lease (DEBUG SLEEP), a daemon paused past its lease, a daemon's process group killed. The
+ * measured times go to the test's log (t.log) for docs/cluster.md.
+ */
+const test = anyTest as TestFn<{ redis: TestRedis; nodes: RunningDaemon[]; open: ChatClient[] }>;
+const serial = NO_REDIS ? test.serial.skip : test.serial;
+const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+
+test.before(async (t) => {
+  t.context.open = [];
+  t.context.nodes = [];
+  if (NO_REDIS) return;
+  const redis = new TestRedis();
+  t.context.redis = redis;
+  await redis.start();
+  t.context.nodes = await Promise.all(["a", "b", "c"].map((id) => startNode(redis, id)));
+});
+
+test.afterEach.always((t) => {
+  for (const client of t.context.open.splice(0)) client.close();
+});
+
+test.after.always(async (t) => {
+  await Promise.all(t.context.nodes.map((node) => node.cleanup()));
+  await t.context.redis?.cleanup();
+});
+
+/** Lines from `from` that `to` received, and `! ` lines `from` got, while probes were sent until stop(). */
+interface ProbeRun {
+  sent: number;
+  refused: number;
+  delivered: string[];
+  /** ms from go() to the first probe delivered after it. */
+  firstAfter: Promise<number>;
+  go(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Sends a numbered probe line from `from` every 100 ms, and counts what `to` receives and what
+ * `from` is refused with. Each probe is either delivered once or refused, never both, never twice.
+ */
+function probe(from: ChatClient, to: ChatClient, tag: string): ProbeRun {
+  let stopped = false;
+  let goAt = 0;
+  let gone = false;
+  const first = Promise.withResolvers<number>();
+  const run: ProbeRun = {
+    sent: 0,
+    refused: 0,
+    delivered: [],
+    firstAfter: first.promise,
+    go: () => {
+      goAt = Date.now();
+      gone = true;
+    },
+    stop: async () => {
+      stopped = true;
+      await sending;
+      // Whatever is still on its way arrives within this (generous) time, or never.
+      const deadline = Date.now() + 5000;
+      while (run.delivered.length + run.refused < run.sent && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      stopReading = true;
+    },
+  };
+  let stopReading = false;
+  const sending = (async () => {
+    while (!stopped) {
+      from.send(`${tag} ${run.sent}`);
+      run.sent++;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  void (async () => {
+    while (!stopReading) {
+      const line = await to.line(new RegExp(`^<\\w+> ${tag} \\d+$`), 1000).catch(() => null);
+      if (line === null) continue;
+      run.delivered.push(line);
+      if (gone) first.resolve(Date.now() - goAt);
+    }
+  })();
+  void (async () => {
+    while (!stopReading) {
+      const line = await from.line(/^! the chat cannot be reached/, 1000).catch(() => null);
+      if (line !== null) run.refused++;
+    }
+  })();
+  return run;
+}
+
+function checkProbes(t: { is: (a: unknown, b: unknown, m?: string) => void }, run: ProbeRun): void {
+  t.is(new Set(run.delivered).size, run.delivered.length, "a probe delivered twice");
+  const numbers = run.delivered.map((line) => Number(line.split(" ").pop()));
+  t.is(JSON.stringify(numbers), JSON.stringify([...numbers].sort((x, y) => x - y)), "probes out of order");
+  t.is(run.delivered.length + run.refused, run.sent, "each probe either delivered once or refused");
+}
+
+serial(
+  `cluster - Redis shut down (nosave) and restarted mid-chat: outage lines refused, back within 5 s${why}`,
+  async (t) => {
+    const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+    const { open, redis } = t.context;
+    const alice = await register(a, open, "alice");
+    const bob = await register(b, open, "bob");
+    const carl = await register(c, open, "carl");
+    await alice.line("* carl joined");
+    alice.send("before the outage");
+    await bob.line("<alice> before the outage");
+    const run = probe(alice, bob, "probe");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await redis.shutdown();
+    // During the outage: chat lines refused (counted by the probe), a sign-in refused politely,
+    // and carl leaves.
+    await waitFor(() => run.refused > 0, 10_000, "a chat line refused during the outage");
+    const newcomer = await connect(c, open);
+    await newcomer.loginPrompt();
+    newcomer.send("alice");
+    t.regex(await newcomer.line(/^! /), /^! accounts are unavailable right now/);
+    carl.close();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await redis.start();
+    const restartedAt = Date.now();
+    run.go();
+    const back = await run.firstAfter;
+    t.log(`chat back ${back} ms after Redis accepted connections again`);
+    t.true(back <= 5000, `chat back after ${back} ms`);
+    await run.stop();
+    checkProbes(t, run);
+    t.true(run.refused > 0, "no line was refused during the outage");
+    // Nobody who stayed had to sign in again; within 5 s who is right: carl, who left during the
+    // outage, is gone (his leave is told once Redis is back), alice and bob are there once.
+    const listed = (names: string[]) => names.filter((n) => ["alice", "bob", "carl"].includes(n)).join(",");
+    await waitFor(
+      async () => listed(await who(bob)) === "alice,bob",
+      Math.max(1000, 5000 - (Date.now() - restartedAt)),
+      "who without carl within 5 s of the restart",
+    );
+    t.log(`who right ${Date.now() - restartedAt} ms after the restart`);
+    // Accounts and history survived the restart (AOF).
+    const history: string[] = [];
+    bob.send("/history");
+    for (;;) {
+      const line = await bob.line(/^(\[|\* end of history$)/);
+      if (line === "* end of history") break;
+      history.push(line);
+    }
+    t.true(history.some((line) => line.endsWith("<alice> before the outage")));
+    const accounts = await rpc<{ name: string }[]>(c, "identities.list");
+    t.true(accounts.some((acc) => acc.name === "carl"));
+  },
+);
+
+serial(
+  `cluster - CLIENT KILL of every tsd connection: nobody signs in again, chat back within 5 s${why}`,
+  async (t) => {
+    const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
+    const { open, redis } = t.context;
+    const dora = await register(a, open, "dora");
+    const eric = await register(b, open, "eric");
+    await dora.line("* eric joined");
+    const run = probe(dora, eric, "kill-probe");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const killed = Number(await redis.cli("CLIENT", "KILL", "TYPE", "normal"));
+    t.true(killed >= 6, `killed ${killed} connections`);
+    run.go();
+    const back = await run.firstAfter;
+    t.log(`chat back ${back} ms after CLIENT KILL`);
+    t.true(back <= 5000, `chat back after ${back} ms`);
+    await run.stop();
+    checkProbes(t, run);
+    const names = await who(eric);
+    t.is(names.filter((n) => n === "dora").length, 1);
+  },
+);
+
+serial(`cluster - Redis stalled past the lease (DEBUG SLEEP): nobody is declared dead${why}`, async (t) => {
+  const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+  const { open, redis } = t.context;
+  const fay = await register(a, open, "fay");
+  const gus = await register(c, open, "gus");
+  await fay.line("* gus joined");
+  await redis.cli("DEBUG", "SLEEP", "8");
+  fay.send("after the stall");
+  await gus.line("<fay> after the stall");
+  // Two more beats: a reaping would have happened by now.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  t.false(/gus left|fay left/.test(fay.all + gus.all), "a user was announced left after a stall");
+  const status = await rpc<{ cluster: { nodes: { id: string }[] } }>(b, "status");
+  t.deepEqual(status.cluster.nodes.map((n) => n.id).sort(), ["a", "b", "c"]);
+});
+
+serial(
+  `cluster - a daemon paused past its lease: its users left once, then back as joined${why}`,
+  async (t) => {
+    const [a, , c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+    const { open } = t.context;
+    const hal = await register(a, open, "hal");
+    await register(c, open, "ivy");
+    await hal.line("* ivy joined");
+    const pgid = c.proc.pid!;
+    const stoppedAt = Date.now();
+    process.kill(-pgid, "SIGSTOP");
+    try {
+      await hal.line("* ivy left", 20_000);
+      t.log(`a paused daemon's user announced left after ${Date.now() - stoppedAt} ms`);
+      t.false((await who(hal)).includes("ivy"));
+    } finally {
+      process.kill(-pgid, "SIGCONT");
+    }
+    await hal.line("* ivy joined", 20_000);
+    const names = await who(hal);
+    t.is(names.filter((n) => n === "ivy").length, 1);
+    t.false(/\* ivy left[\s\S]*\* ivy left/.test(hal.all), "ivy announced left twice");
+  },
+);
+
+serial(
+  `cluster - a daemon's process group killed (kill -9): its users left once within 10 s, names free${why}`,
+  async (t) => {
+    const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+    const { open } = t.context;
+    const jon = await register(a, open, "jon");
+    const kim = await register(b, open, "kim");
+    await register(c, open, "lou");
+    await register(c, open, "max");
+    await jon.line("* max joined");
+    await kim.line("* max joined");
+    const killedAt = Date.now();
+    process.kill(-c.proc.pid!, "SIGKILL");
+    for (const watcher of [jon, kim]) {
+      const left = new Set<string>();
+      while (left.size < 2) left.add(await watcher.line(/^\* (lou|max) left$/, 20_000));
+    }
+    const elapsed = Date.now() - killedAt;
+    t.log(`users of a killed daemon announced left after ${elapsed} ms`);
+    t.true(elapsed <= 10_000, `announced after ${elapsed} ms`);
+    // The names sign in on another daemon at once, and who lists each once.
+    const lou = await connect(b, open);
+    await lou.signIn("lou", "secret-pw1");
+    await jon.line("* lou joined");
+    const names = await who(jon);
+    t.is(names.filter((n) => n === "lou").length, 1);
+    t.false(names.includes("max"));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    t.is((jon.all.match(/\* max left/g) ?? []).length, 1, "max announced left more than once");
+  },
+);
+
+serial(
+  `cluster - Redis unreachable at start: exit 1 with one sentence naming the URL, no password${why}`,
+  async (t) => {
+    const port = await freePort();
+    const daemon = spawnDaemon([
+      "--hub",
+      "redis",
+      "--redis-url",
+      `redis://:hunter2@127.0.0.1:${port}`,
+      "--redis-connect-timeout",
+      "2",
+    ]);
+    t.teardown(() => daemon.cleanup());
+    const { code } = await daemon.exited;
+    t.is(code, 1);
+    const said = daemon.stderr() + daemon.stdout();
+    t.regex(said, new RegExp(`cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`));
+    t.false(said.includes("hunter2"));
+  },
+);
