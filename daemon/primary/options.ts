@@ -44,6 +44,8 @@ export interface DaemonOptions {
   plaintextChat: boolean;
   /** Several daemons on one Redis (--hub redis, docs/cluster.md); null: the embedded hub. */
   cluster: { redisUrl: string; name: string; nodeId: string | undefined; connectTimeoutMs: number } | null;
+  /** --import-identities FILE: copy that identities.json into the cluster's accounts, and exit. */
+  importIdentities: string | undefined;
   /** Every option's value in force, by its command-line name (config.get; config.set changes the live ones). */
   inForce: OptionValues;
   /** The --config file, reread by reload for its live options. */
@@ -273,6 +275,10 @@ export const DAEMON_OPTIONS = {
     coerce: positive("redis-connect-timeout", 1, 3600),
     describe: "seconds to wait for Redis at start before exiting 1 (--hub redis)",
   },
+  "import-identities": {
+    type: "string",
+    describe: "copy the accounts of this identities.json into the cluster's (--hub redis), report, and exit",
+  },
 } satisfies Record<string, Options>;
 
 /** A redis:// URL with its password (if any) replaced by ***. */
@@ -287,6 +293,13 @@ function yesNo(name: string) {
     if (value === "no" || value === false || value === "false") return "no";
     throw new Error(`--${name} must be yes or no`);
   };
+}
+
+/** Importing accounts into a cluster needs the cluster. */
+function checkClusterUsage(argv: Record<string, unknown>): true {
+  if (argv["import-identities"] !== undefined && argv.hub !== "redis")
+    throw new Error("--import-identities needs --hub redis (the accounts go into the cluster's Redis)");
+  return true;
 }
 
 /** TLS needs both files; serving chat only over TLS needs TLS. */
@@ -316,6 +329,7 @@ export async function parseDaemonOptions(
     .config("config", "a JSON file of options (flags and TSD_* env win over it)", readOptionsFile)
     .options(DAEMON_OPTIONS)
     .check(checkTlsUsage)
+    .check(checkClusterUsage)
     .strict()
     .version("version", "print the version and exit", readVersion())
     .help()
@@ -386,6 +400,7 @@ export async function parseDaemonOptions(
             connectTimeoutMs: parsed["redis-connect-timeout"] * 1000,
           }
         : null,
+    importIdentities: parsed["import-identities"],
   };
 }
 

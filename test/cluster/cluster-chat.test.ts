@@ -1,6 +1,9 @@
+import fs from "node:fs";
+import path from "node:path";
 import anyTest, { type TestFn } from "ava";
+import { IdentityStore } from "../../daemon/shared/identity-store.ts";
 import type { ChatClient } from "../helpers/chat-client.ts";
-import type { RunningDaemon } from "../helpers/daemon.ts";
+import { type RunningDaemon, spawnDaemon, tempDir } from "../helpers/daemon.ts";
 import { connect, NO_REDIS, register, rpc, signIn, startNode, TestRedis, who } from "./cluster-helpers.ts";
 
 /**
@@ -196,6 +199,36 @@ serial(`cluster - kick and announce from any daemon; status lists every daemon${
   t.true(status.cluster.redis.connected);
   t.deepEqual(status.cluster.nodes.map((n) => n.id).sort(), ["a", "b", "c"]);
 });
+
+serial(
+  `cluster - a daemon's identities.json imported: hashes copied, names already there kept${why}`,
+  async (t) => {
+    const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
+    const { open, redis } = t.context;
+    const dir = tempDir();
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, "identities.json");
+    const store = new IdentityStore(file, { scrypt: { N: 1024 } });
+    t.is(await store.register("oldtimer", "oldtimer", "kept-pw-1", "127.0.0.1"), "ok");
+    t.is(await store.register("amy", "amy", "not-amys-pw", "127.0.0.1"), "ok");
+    await store.close();
+    const run = spawnDaemon(["--hub", "redis", "--redis-url", redis.url, "--import-identities", file]);
+    t.teardown(() => run.cleanup());
+    t.is((await run.exited).code, 0, run.stderr());
+    t.regex(run.stdout(), /imported 1 of 2 accounts/);
+    t.regex(run.stdout(), /kept as the cluster has them \(already there\): amy/);
+    t.false(/hash|salt|kept-pw-1/.test(run.stdout()));
+    const old = await signIn(b, open, "oldtimer", "kept-pw-1");
+    t.regex(old.all, /welcome back, oldtimer/);
+    // amy's account is the cluster's, not the imported one.
+    const amy = await connect(a, open);
+    await amy.loginPrompt();
+    amy.send("amy");
+    await amy.prompt("password: ");
+    amy.send("not-amys-pw");
+    await amy.line("! wrong password");
+  },
+);
 
 serial(`cluster - identities.list and identities.wipe act on the cluster's accounts${why}`, async (t) => {
   const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
