@@ -230,6 +230,29 @@ serial(
   },
 );
 
+serial(`cluster - guessing a password on three daemons in turn is slowed as on one${why}`, async (t) => {
+  const nodes = t.context.nodes;
+  const { open } = t.context;
+  await register(nodes[0]!, open, "vault", "right-pw-1");
+  // Wrong passwords on A, B, C, A, then B: the account+address delay doubles with each failure
+  // wherever it happened (250 ms, 500, 1 s, 2 s), so the fifth waits about 2 s. Counted per
+  // daemon, B would have seen one failure and not waited at all.
+  let lastWait = 0;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const guesser = await connect(nodes[attempt % 3]!, open);
+    await guesser.loginPrompt();
+    guesser.send("vault");
+    await guesser.prompt("password: ");
+    const sentAt = Date.now();
+    guesser.send(`guess-${attempt}`);
+    await guesser.line("! wrong password");
+    lastWait = Date.now() - sentAt;
+    guesser.close();
+  }
+  t.log(`the fifth guess (on B) waited ${lastWait} ms`);
+  t.true(lastWait >= 1000, `the fifth guess waited only ${lastWait} ms`);
+});
+
 serial(`cluster - identities.list and identities.wipe act on the cluster's accounts${why}`, async (t) => {
   const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
   const listed = await rpc<{ name: string }[]>(b, "identities.list");

@@ -20,8 +20,6 @@ export class ClusterKeys {
   readonly grace: string;
   /** The one stream every daemon reads: chat lines, joins, leaves, drops, private messages. */
   readonly events: string;
-  /** Failed sign-ins per account and address (the shared throttle). */
-  readonly throttle: string;
 
   constructor(cluster: string) {
     this.prefix = `tsd:{${cluster}}:`;
@@ -33,12 +31,16 @@ export class ClusterKeys {
     this.tick = `${this.prefix}tick`;
     this.grace = `${this.prefix}grace`;
     this.events = `${this.prefix}events`;
-    this.throttle = `${this.prefix}throttle`;
   }
 
   /** A node's host, pid, users and last beat. */
   node(id: string): string {
     return `${this.prefix}node:${id}`;
+  }
+
+  /** Failed sign-ins of an account from an address ("failures:last ms"), the shared throttle. */
+  pair(key: string, address: string): string {
+    return `${this.prefix}failed:${key}:${address}`;
   }
 
   /** The keys of the members a node holds. */

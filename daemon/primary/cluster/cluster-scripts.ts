@@ -178,3 +178,34 @@ local n = redis.call('HLEN', KEYS[1])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return n
 `);
+
+/**
+ * failed: KEYS the account+address key; ARGV forget ms. A wrong password: the pair's failures
+ * grow (from 1 again once it has not failed for `forget`), kept on Redis's clock for `forget`.
+ */
+export const FAILED = new Script(`
+${NOW}
+local failures = 1
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local f, last = string.match(cur, '^(%d+):(%d+)$')
+  if f and now - tonumber(last) <= tonumber(ARGV[1]) then failures = tonumber(f) + 1 end
+end
+redis.call('SET', KEYS[1], failures .. ':' .. now, 'PX', ARGV[1])
+return failures
+`);
+
+/**
+ * pairDelay: KEYS the account+address key; ARGV base ms, max ms. How long this account+address
+ * still waits before its next password check: base doubling per failure up to max, less the time
+ * since the last failure (the sign-in throttle's pair bound, shared by every daemon).
+ */
+export const PAIR_DELAY = new Script(`
+${NOW}
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local f, last = string.match(cur, '^(%d+):(%d+)$')
+if not f then return 0 end
+local delay = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]) * 2 ^ (tonumber(f) - 1))
+return math.max(0, math.floor(delay - (now - tonumber(last))))
+`);

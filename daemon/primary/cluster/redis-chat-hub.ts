@@ -28,6 +28,7 @@ import {
   type WhoisOnline,
 } from "../../../protocol/hub-messages.ts";
 import { nameKey, sortNames } from "../../../protocol/names.ts";
+import { PAIR_BASE_MS, PAIR_FORGET_MS, PAIR_MAX_MS } from "../../../protocol/sign-in-throttle.ts";
 import type { OnlineUser } from "../../../protocol/rpc.ts";
 import { AddressLimiter } from "../hub/address-limiter.ts";
 import type { ChatHub, HubModeration, HubPeer } from "../hub/chat-hub.ts";
@@ -37,7 +38,7 @@ import { SignInLimits } from "../hub/sign-in-limits.ts";
 import { primaryCounters } from "../metrics.ts";
 import { type ClusterEvent, parseEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
-import { BEAT, JOIN, LEAVE, PATCH, REJOIN } from "./cluster-scripts.ts";
+import { BEAT, FAILED, JOIN, LEAVE, PAIR_DELAY, PATCH, REJOIN } from "./cluster-scripts.ts";
 import { RedisAccounts } from "./redis-accounts.ts";
 import type { RedisLink, RedisReply } from "./redis-link.ts";
 
@@ -195,12 +196,25 @@ export class RedisChatHub implements ChatHub {
     this.addresses.release(peer, address);
   }
 
-  throttle(key: string, address: string, lastAddress: string | null): ThrottleReply {
-    return this.signIns.throttle(key, address, lastAddress);
+  /**
+   * The sign-in throttle: the account+address delay is the cluster's (failures counted in Redis,
+   * so guessing on several daemons in turn is no faster than on one); the bound on addresses new
+   * to the account is this daemon's.
+   */
+  async throttle(key: string, address: string, lastAddress: string | null): Promise<ThrottleReply> {
+    const local = this.signIns.throttle(key, address, lastAddress);
+    if (local.retryAfterMs !== undefined) return local;
+    const shared = Number(
+      await this.redis
+        .eval(PAIR_DELAY, [this.keys.pair(key, address)], [PAIR_BASE_MS, PAIR_MAX_MS])
+        .catch(() => 0),
+    );
+    return { delayMs: Math.max(local.delayMs, shared) };
   }
 
   failed(key: string, address: string): void {
     this.signIns.failed(key, address);
+    this.redis.eval(FAILED, [this.keys.pair(key, address)], [PAIR_FORGET_MS]).catch(() => {});
   }
 
   registration(address: string, spend: boolean): RegistrationReply {
@@ -281,6 +295,7 @@ export class RedisChatHub implements ChatHub {
     }
     this.reservations.signedIn(sid, key);
     this.signIns.signedIn(key, address);
+    this.redis.call(["DEL", this.keys.pair(key, address)]).catch(() => {});
     const local = this.roster.account(key);
     if (local) {
       // A takeover on this daemon: the thread closes the old session; nobody is told.
