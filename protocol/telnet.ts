@@ -19,6 +19,8 @@ export const TELNET = {
   ECHO: 1,
   /** SUPPRESS-GO-AHEAD (RFC 858): the server never sends GA, so it agrees when asked */
   SGA: 3,
+  /** TIMING-MARK (RFC 860): a DO asks for an answer every time, not an option to refuse once */
+  TM: 6,
 } as const;
 
 const IAC = TELNET.IAC;
@@ -30,6 +32,7 @@ const SB = TELNET.SB;
 const SE = TELNET.SE;
 const ECHO = TELNET.ECHO;
 const SGA = TELNET.SGA;
+const TM = TELNET.TM;
 
 /** MAX_SB_BYTES bounds subnegotiation content; past it the SB is abandoned and bytes are data again. */
 export const MAX_SB_BYTES = 4096;
@@ -78,8 +81,10 @@ type Echo = (typeof Echo)[keyof typeof Echo];
  *
  * Our side only ever uses ECHO, and only when the server asks for it (willEcho / wontEcho, at
  * password prompts); the client's answers to that are negotiated per RFC 857 with RFC 1143's
- * state per direction. SGA is agreed to when the client asks. Every other option is refused at most once per direction and WONT/DONT
- * are never answered unless they turn off something that was on, so two peers can never loop.
+ * state per direction. SGA is agreed to when the client asks; a DO TIMING-MARK is answered (WONT)
+ * each time it comes, since telnet waits for that answer. Every other option is refused at most
+ * once per direction and WONT/DONT are never answered unless they turn off something that was on,
+ * so two peers can never loop.
  */
 export class TelnetFilter {
   #state: State = State.Data;
@@ -312,6 +317,12 @@ export class TelnetFilter {
       case DO:
         if (opt === ECHO) {
           this.#echoAnswer(true);
+          return;
+        }
+        if (opt === TM) {
+          // telnet sends IAC IP (or SUSP, AO) with DO TIMING-MARK at each Ctrl-C (Ctrl-Z, ...) and
+          // throws away all our output until the answer comes: refused each time, never only once.
+          this.#replies.push(IAC, WONT, TM);
           return;
         }
         if (opt === SGA) {

@@ -447,3 +447,14 @@ test("telnet - property: any interleaving of prompts and answers settles where t
     }),
   );
 });
+
+test("telnet - every DO TIMING-MARK is answered: telnet sends one with each Ctrl-C and shows nothing until the answer", (t) => {
+  const TM = TELNET.TM;
+  const IP = 244;
+  const f = new TelnetFilter();
+  for (let i = 0; i < 3; i++) {
+    const r = run([bytes(IAC, IP, IAC, DO, TM, "x")], f);
+    t.deepEqual(r.data, [...bytes("x")]);
+    t.deepEqual(r.replies, [IAC, WONT, TM], `Ctrl-C number ${i + 1}`);
+  }
+});
