@@ -101,6 +101,11 @@ export class SessionIO implements Prompter {
   send(data: string | Buffer): void {
     if (this.closedNow || this.socket.destroyed) return;
     this.openPrompt = null;
+    this.write(data);
+  }
+
+  /** Writes, and cuts the client off once more than the output limit waits for it to read. */
+  private write(data: string | Uint8Array): void {
     this.socket.write(data);
     if (this.socket.writableLength > this.opts.limits.outputLimit) {
       this.opts.log("warn", "output limit reached; disconnecting a client that does not read", {
@@ -310,9 +315,14 @@ export class SessionIO implements Prompter {
     if (bytes.length > 0) this.writeRaw(bytes);
   }
 
-  /** Telnet negotiation: not counted against the output limit, and never written to a closed connection. */
+  /**
+   * Telnet negotiation: it leaves an open prompt open, and is never written to a closed
+   * connection. It counts against the output limit like any output: a client that sends option
+   * requests (DO/DONT SGA, DO TIMING-MARK, each answered) and never reads must not make the
+   * server buffer the answers without bound.
+   */
   private writeRaw(bytes: Uint8Array): void {
     if (this.closedNow || this.socket.destroyed) return;
-    this.socket.write(bytes);
+    this.write(bytes);
   }
 }
