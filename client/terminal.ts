@@ -43,6 +43,15 @@ export function runTerminal(socket: net.Socket, opts: TerminalOptions): Promise<
     const completer = (line: string): [string[], string] =>
       opts.echo || serverPrompt !== null ? [[], line] : names.complete(line);
     const rl = readline.createInterface({ input: process.stdin, output: screen, terminal: true, completer });
+    // A paste comes in one read. Node's readline takes its keys but the last with completion off,
+    // and then only writes each one: no redraw of the text after the cursor, and the row the
+    // cursor ends on is not noted, so the next redraw (Home, an insert, a line that arrives) starts
+    // a row off and leaves the old input on the screen. Every key but a Tab (which must not
+    // complete inside a paste) is given the normal path, which redraws as a typed key does.
+    const onKeypress = (_text: string | undefined, key: { name?: string } | undefined) => {
+      if (key?.name !== "tab") (rl as unknown as { isCompletionEnabled: boolean }).isCompletionEnabled = true;
+    };
+    process.stdin.prependListener("keypress", onKeypress);
     const splitter = new LineSplitter({ prompts: !opts.echo });
     let quitSent = false;
     let done = false;
@@ -74,6 +83,7 @@ export function runTerminal(socket: net.Socket, opts: TerminalOptions): Promise<
       wipe();
       muted = false;
       out.off("resize", onResize);
+      process.stdin.off("keypress", onKeypress);
       rl.close();
       socket.end();
       if (message) process.stderr.write(`${message}\n`);
