@@ -1,6 +1,13 @@
 import type { LiveLimits, LogLevel } from "../../protocol/hub-messages.ts";
 import { ConfigFileError } from "./config-file.ts";
-import { BadOptionValue, checkOptionValue, DAEMON_OPTIONS, type OptionValues } from "./options.ts";
+import {
+  BadOptionValue,
+  checkConfigFileOptions,
+  checkOptionValue,
+  DAEMON_OPTIONS,
+  type OptionValues,
+  UsageError,
+} from "./options.ts";
 
 /** The options config.set may change while the daemon runs (control.md), in name order. */
 export const LIVE_OPTIONS = [
@@ -45,6 +52,11 @@ export interface SettingChange {
 
 function isLive(key: string): key is LiveOption {
   return (LIVE_OPTIONS as readonly string[]).includes(key) && Object.hasOwn(DAEMON_OPTIONS, key);
+}
+
+/** Two values of one option alike: a list (reserved-names) by its items. */
+function sameValue(a: OptionValues[string] | undefined, b: OptionValues[string] | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** A URL's password is a secret: config.get shows it as ***. */
@@ -108,21 +120,25 @@ export class LiveSettings {
 
   /**
    * reload's "config" step: the live options of the config file's values, but for those given
-   * by flag or TSD_* variable (pinned), which win over the file as at start. All or nothing: a
-   * bad value is a ConfigFileError and changes nothing. Answers the restart-only options whose
-   * value in the file differs from the one in force (they wait for a restart).
+   * by flag or TSD_* variable (pinned), which win over the file as at start. All or nothing: the
+   * whole file is checked as at start first (an unknown option, a bad value, pinned or not: a
+   * file a restart would refuse), and then a fault is a ConfigFileError that changes nothing.
+   * Answers the restart-only options whose value in the file differs from the one in force
+   * (they wait for a restart).
    */
   reloadFrom(file: string, values: Record<string, unknown>, pinned: ReadonlySet<string>): string[] {
     const update: Record<string, unknown> = {};
     const waiting: string[] = [];
     try {
+      checkConfigFileOptions(file, values);
       for (const [key, value] of Object.entries(values)) {
-        if (pinned.has(key) || !Object.hasOwn(DAEMON_OPTIONS, key)) continue;
+        if (pinned.has(key)) continue;
         if (isLive(key)) update[key] = value;
-        else if (checkOptionValue(key, value) !== this.values[key]) waiting.push(key);
+        else if (!sameValue(checkOptionValue(key, value), this.values[key])) waiting.push(key);
       }
       this.setMany(update);
     } catch (error) {
+      if (error instanceof UsageError) throw new ConfigFileError(file, error.message, { cause: error });
       if (error instanceof BadOptionValue)
         throw new ConfigFileError(file, `config file ${file}: ${error.message}`);
       throw error;

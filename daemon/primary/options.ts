@@ -475,6 +475,16 @@ function readOptionsFile(file: string): Record<string, unknown> {
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
+  checkConfigFileOptions(file, values);
+  return values;
+}
+
+/**
+ * Every option of a --config file's values is one of tsd-daemon's and holds a value it takes:
+ * the same check at start and at each reload, so a file a reload accepts is one a restart
+ * accepts too. Throws UsageError naming the file, the line and column, and the option.
+ */
+export function checkConfigFileOptions(file: string, values: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(values)) {
     const at = whereInFile(file, key);
     if (!Object.hasOwn(DAEMON_OPTIONS, key)) {
@@ -489,7 +499,6 @@ function readOptionsFile(file: string): Record<string, unknown> {
       throw new UsageError(`config file ${file}${at}: ${(error as Error).message}`, { cause: error });
     }
   }
-  return values;
 }
 
 /** ", line L, column C" of "key" in the file, or "" (the file was read a moment ago; this is only for the message). */

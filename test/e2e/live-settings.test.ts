@@ -266,6 +266,39 @@ test("reload - a broken config file (not JSON, a bad value, gone) fails with a c
   t.deepEqual(await configGet(daemon), before, "nothing changed: not max-line either");
 });
 
+test("reload - a config file that start would refuse (an unknown option, a bad value of a flag-given option) is refused by reload too, and changes nothing; an unchanged list is not a restart-only change", async (t) => {
+  const dir = tempDir();
+  const config = path.join(dir, "tsd.json");
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 64, "reserved-names": ["bob"] }));
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--config", config], { dir });
+  t.teardown(() => daemon.cleanup());
+  const before = await configGet(daemon);
+
+  // A typo: at start this file is bad usage (exit 2); a reload that took the rest of it would leave a daemon that cannot restart.
+  fs.writeFileSync(config, '{\n  "max-line": 100,\n  "flod-burst": 3\n}\n');
+  const typo = await daemon.tsctl(["reload"]);
+  t.is(typo.code, 1, typo.stdout);
+  t.regex(
+    typo.stderr,
+    /tsd\.json, line 3, column 3: "flod-burst" is not an option \(did you mean "flood-burst"\?\)/,
+  );
+  t.regex(typo.stderr, /nothing was changed/);
+
+  // chat-port is given by flag, so the file's value is not used, but start checks it all the same.
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 100, "chat-port": "abc" }));
+  const pinnedBad = await daemon.tsctl(["reload"]);
+  t.is(pinnedBad.code, 1, pinnedBad.stdout);
+  t.regex(pinnedBad.stderr, /--chat-port/);
+  t.deepEqual(await configGet(daemon), before, "nothing changed: not max-line either");
+
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 100, "reserved-names": ["bob"] }));
+  const good = await daemon.tsctl(["reload"]);
+  t.is(good.code, 0, good.stderr);
+  t.is((await configGet(daemon))["max-line"], 100);
+  await waitFor(() => /reloaded steps=config/.test(daemon.stdout()), 15_000, "the reload in the log");
+  t.notRegex(daemon.stdout(), /need a restart/, "reserved-names is as at start");
+});
+
 test("rpc.discover - the real daemon lists every method it serves, each with its params and a line on what it does", async (t) => {
   const daemon = await startDaemon([...shape(1, 1), "--no-echo"]);
   t.teardown(() => daemon.cleanup());
