@@ -75,9 +75,14 @@ export interface Throttle {
   lastAddress: string | null;
 }
 
-/** Thread -> hub: a wrong password for this account from this address (the delay grows). */
+/**
+ * Thread -> hub: a wrong password for this account from this address (the delay grows). With a
+ * seq the hub replies (OkReply) once the failure counts, so the user hears "wrong password" only
+ * then: in a cluster the next guess, on any daemon, already waits for it.
+ */
 export interface Failed {
   k: "failed";
+  seq?: number;
   key: string;
   address: string;
 }
@@ -218,7 +223,7 @@ export interface ThreadMetrics {
 export type LinkMessage = Hello | Pong | Listening | Stats | LogRecord | ThreadMetrics;
 
 /** Thread -> hub: chat events that need no answer. */
-export type ChatNotice = Release | Failed | Say | Act;
+export type ChatNotice = Release | Say | Act;
 
 /** Thread -> hub: the messages that expect a Reply with the same seq, by kind. */
 export interface HubRequests {
@@ -234,6 +239,7 @@ export interface HubRequests {
   away: Away;
   whois: Whois;
   account: AccountRequest;
+  failed: Failed;
 }
 
 /** The answer to each kind of request: `hub.request({ k: "who" })` is a WhoReply. */
@@ -250,6 +256,7 @@ export interface HubReplies {
   away: AwayReply;
   whois: WhoisReply;
   account: AccountReply;
+  failed: OkReply;
 }
 
 export type HubRequestKind = keyof HubRequests;

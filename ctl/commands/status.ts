@@ -26,6 +26,16 @@ export const status: CtlCommand = {
       ),
       `sessions: chat ${result.sessions.chat}, echo ${result.sessions.echo}${result.sessions.tls === undefined ? "" : `, tls ${result.sessions.tls}`}; users online ${result.usersOnline}`,
     ];
+    // In a cluster (docs/cluster.md): its name, Redis, and every live daemon.
+    const cluster = result.cluster;
+    if (cluster)
+      lines.push(
+        `cluster ${cluster.name}: redis ${cluster.redis.url} ${cluster.redis.connected ? "answering" : "NOT answering"}; ${cluster.nodes.length} daemons`,
+        ...cluster.nodes.map(
+          (n) =>
+            `  node ${n.id}  host ${n.host}  pid ${n.pid}  users ${n.users}  last heartbeat ${n.lastSeenSeconds} s ago`,
+        ),
+      );
     ctx.out(lines.join("\n"));
   },
 };

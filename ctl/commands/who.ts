@@ -8,10 +8,20 @@ export const who: CtlCommand = {
     const users = await (await ctx.client()).call("users.list");
     if (ctx.json) return printJson(ctx, users);
     if (users.length === 0) return ctx.out("nobody online");
+    // In a cluster (docs/cluster.md) each user has the node that holds them: a NODE column.
+    const clustered = users.some((u) => u.node !== undefined);
     ctx.out(
       formatTable(
-        ["NAME", "ADDRESS", "SINCE", "WORKER", "THREAD", "AWAY"],
-        users.map((u) => [u.name, u.address, u.since, String(u.worker), String(u.thread), u.away ?? ""]),
+        ["NAME", ...(clustered ? ["NODE"] : []), "ADDRESS", "SINCE", "WORKER", "THREAD", "AWAY"],
+        users.map((u) => [
+          u.name,
+          ...(clustered ? [u.node ?? ""] : []),
+          u.address,
+          u.since,
+          String(u.worker),
+          String(u.thread),
+          u.away ?? "",
+        ]),
       ),
     );
   },

@@ -212,9 +212,10 @@ export class RedisChatHub implements ChatHub {
     return { delayMs: Math.max(local.delayMs, shared) };
   }
 
-  failed(key: string, address: string): void {
+  /** Settles once Redis has counted it (the thread waits, so the next guess anywhere already waits longer). */
+  async failed(key: string, address: string): Promise<void> {
     this.signIns.failed(key, address);
-    this.redis.eval(FAILED, [this.keys.pair(key, address)], [PAIR_FORGET_MS]).catch(() => {});
+    await this.redis.eval(FAILED, [this.keys.pair(key, address)], [PAIR_FORGET_MS]).catch(() => {});
   }
 
   registration(address: string, spend: boolean): RegistrationReply {

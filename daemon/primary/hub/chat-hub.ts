@@ -61,7 +61,8 @@ export interface ChatHub {
   release(peer: HubPeer, address: string): void;
   /** Before a password check: how long to wait, or to refuse it (the sign-in throttle). */
   throttle(key: string, address: string, lastAddress: string | null): Maybe<ThrottleReply>;
-  failed(key: string, address: string): void;
+  /** A wrong password; in a cluster it counts once the promise settles. */
+  failed(key: string, address: string): Maybe<void>;
   /** May address make an account now; spend: and count it (the registration budget). */
   registration(address: string, spend: boolean): Maybe<RegistrationReply>;
   reserve(peer: HubPeer, sid: string, key: string): Maybe<boolean>;

@@ -97,6 +97,10 @@ const REQUESTS: {
     const online = chat.whois(m.key);
     return isPending(online) ? online.then((o) => ({ online: o })) : { online };
   },
+  failed: (chat, _peer, m) => {
+    const counted = chat.failed(m.key, m.address);
+    return isPending(counted) ? counted.then(() => ({ ok: true })) : { ok: true };
+  },
   account: (chat, _peer, m) => {
     if (!chat.account) throw new Error("the accounts are not the hub's (no cluster)");
     return chat.account(m.call).then((result) => ({ result }));
@@ -108,7 +112,6 @@ const NOTICES: {
   [K in ChatNotice["k"]]: (chat: ChatHub, peer: ThreadLink, message: Extract<ChatNotice, { k: K }>) => void;
 } = {
   release: (chat, peer, m) => chat.release(peer, m.address),
-  failed: (chat, _peer, m) => chat.failed(m.key, m.address),
   say: (chat, peer, m) => chat.say(peer, m.sid, m.text),
   act: (chat, peer, m) => chat.act(peer, m.sid, m.text),
 };

@@ -145,7 +145,8 @@ export class SignInDialogue {
       this.io.send(welcomeBack(name));
       return this.host.signIn(name, key);
     }
-    this.host.hub.send({ k: "failed", key, address: this.address });
+    // Counted before the user hears of it (in a cluster too), so the next guess already waits longer.
+    await this.host.hub.request({ k: "failed", key, address: this.address });
     threadCounters.signInFailures++;
     this.failures++;
     this.host.log("info", "failed sign-in", { name, address: this.address, failures: this.failures });
