@@ -3,6 +3,16 @@ import tls from "node:tls";
 
 export const SERVER_CLOSED = "tschat: the server closed the connection";
 
+/**
+ * What tschat says when the chat server closes unasked. A chat server greets at once; one that
+ * closes without a word after a plain connect is most likely a TLS port that waited in vain for a
+ * handshake (the chat's --tls-port), so say so.
+ */
+export function serverClosed(socket: net.Socket, heardAnything: boolean): string {
+  if (heardAnything || socket instanceof tls.TLSSocket) return SERVER_CLOSED;
+  return `${SERVER_CLOSED} without a word: if that port is the server's TLS port, use --tls`;
+}
+
 /** How to speak TLS to the server (tschat --tls): whom to trust. */
 export interface TlsChoice {
   /** PEM certificates to trust instead of the system's (--ca FILE), e.g. a self-signed one. */
@@ -42,6 +52,8 @@ export function connect(host: string, port: number, secure?: TlsChoice): Promise
 function why(error: NodeJS.ErrnoException): string {
   const code = error.code ?? error.message;
   if (error.code === "ECONNREFUSED") return `${code} — is tsd-daemon running?`;
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG")
+    return `${code}: the server does not speak TLS on this port (its plain chat port? then leave out --tls)`;
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
     return `${code}: the server's certificate is not trusted (--ca FILE to trust it, --insecure to skip the check)`;
   return code;

@@ -1,7 +1,7 @@
 import type net from "node:net";
 import readline from "node:readline";
 import { colourise } from "./colour.ts";
-import { isQuit, SERVER_CLOSED, sendLine } from "./connection.ts";
+import { isQuit, SERVER_CLOSED, sendLine, serverClosed } from "./connection.ts";
 import { LineSplitter } from "./line-splitter.ts";
 
 export interface PipeOptions {
@@ -59,7 +59,9 @@ export function runPipe(socket: net.Socket, opts: PipeOptions): Promise<number> 
       if (!quitSent) waitForQuiet();
     };
 
+    let heard = false;
     socket.on("data", (chunk: Buffer) => {
+      heard = true;
       for (const line of splitter.push(chunk)) print(line);
       if (inputDone && !quitSent) waitForQuiet();
     });
@@ -67,7 +69,7 @@ export function runPipe(socket: net.Socket, opts: PipeOptions): Promise<number> 
       const last = splitter.end();
       if (last !== null) print(last);
       if (quitSent) finish(0);
-      else finish(1, SERVER_CLOSED);
+      else finish(1, opts.echo ? SERVER_CLOSED : serverClosed(socket, heard));
     });
 
     input.on("line", (line) => {

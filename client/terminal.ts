@@ -2,7 +2,7 @@ import type net from "node:net";
 import readline from "node:readline";
 import { Writable } from "node:stream";
 import { colourise } from "./colour.ts";
-import { isQuit, SERVER_CLOSED, sendLine } from "./connection.ts";
+import { isQuit, SERVER_CLOSED, sendLine, serverClosed } from "./connection.ts";
 import { KnownNames } from "./known-names.ts";
 import { LineSplitter } from "./line-splitter.ts";
 
@@ -90,7 +90,9 @@ export function runTerminal(socket: net.Socket, opts: TerminalOptions): Promise<
       resolve(code);
     };
 
+    let heard = false;
     socket.on("data", (chunk: Buffer) => {
+      heard = true;
       const lines = splitter.push(chunk);
       const prompt = splitter.prompt;
       if (lines.length === 0 && (prompt === null || prompt === serverPrompt)) return;
@@ -109,7 +111,7 @@ export function runTerminal(socket: net.Socket, opts: TerminalOptions): Promise<
         out.write(`${opts.colour ? colourise(last) : last}\r\n`);
       }
       if (quitSent) finish(0);
-      else finish(1, SERVER_CLOSED);
+      else finish(1, opts.echo ? SERVER_CLOSED : serverClosed(socket, heard));
     });
 
     // A password must not be recalled with the up arrow.

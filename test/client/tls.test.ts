@@ -118,3 +118,24 @@ test.serial(
     t.is(await tty.exited, 0);
   },
 );
+
+test.serial("tschat --tls on the plain chat port: says the port does not speak TLS", async (t) => {
+  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+  const client = tschat(["--tls", "--insecure", "--port", String(daemon.chatPort)]);
+  client.proc.stdin!.end();
+  t.is(await client.exited, 1);
+  t.regex(client.stderr(), /does not speak TLS on this port .*leave out --tls/);
+});
+
+test.serial(
+  "tschat without --tls on the TLS port: when the server gives up waiting, says to use --tls",
+  async (t) => {
+    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+    const client = tschat(["--port", String(tlsPort)]);
+    t.teardown(() => client.proc.kill());
+    // stdin stays open: tschat waits for the greeting, which never comes, until the handshake bound cuts it off.
+    t.is(await client.exited, 1);
+    t.is(client.stdout(), "");
+    t.regex(client.stderr(), /closed the connection without a word: .*TLS port, use --tls/);
+  },
+);
