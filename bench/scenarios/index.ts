@@ -2,6 +2,7 @@
 // A name that is a prefix of several (`chat`, `chat-fanout`, `echo`) selects them all.
 import type { Scenario } from "../types.ts";
 import { chatFanout100, chatFanout1000, chatIdle, chatSignin } from "./chat.ts";
+import { cluster } from "./cluster.ts";
 import { echoBulk, echoPingpong } from "./echo.ts";
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -11,4 +12,5 @@ export const SCENARIOS: readonly Scenario[] = [
   chatFanout1000,
   chatIdle,
   chatSignin,
+  cluster,
 ];
