@@ -1,3 +1,4 @@
+import { banTargetArgument } from "../arguments.ts";
 import { type CtlCommand, plural, printJson, restText } from "../command.ts";
 import { durationOption, formatDuration } from "../duration.ts";
 
@@ -17,6 +18,9 @@ export const ban: CtlCommand = {
       max: MAX_MODERATION_MS,
     }),
   },
+  check(args) {
+    banTargetArgument(args.target, "ban");
+  },
   async run(ctx, args) {
     const target = String(args.target);
     const forMs = args.for as number | undefined;
@@ -27,6 +31,8 @@ export const ban: CtlCommand = {
     });
     if (ctx.json) return printJson(ctx, result);
     const until = forMs === undefined ? "until unbanned" : `for ${formatDuration(forMs)}`;
-    ctx.out(`banned ${target} ${until}; disconnected ${plural(result.disconnected, "session")}`);
+    // As the ban is kept and listed: `ban 10.1.2.3/8` bans all of 10.0.0.0/8, which the operator should see.
+    const banned = banTargetArgument(target, "ban").target;
+    ctx.out(`banned ${banned} ${until}; disconnected ${plural(result.disconnected, "session")}`);
   },
 };

@@ -1,3 +1,4 @@
+import { nameArgument } from "../arguments.ts";
 import { type CtlCommand, printJson } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { formatTable } from "../table.ts";
@@ -31,6 +32,7 @@ export const identities: CtlCommand = {
     const action = args.action as Action;
     if (NAMED.has(action) && (args.name === undefined || String(args.name).trim() === ""))
       throw new UsageError(`identities ${action} needs the account's NAME`);
+    if (NAMED.has(action)) nameArgument(args.name, `identities ${action}`);
     if (!NAMED.has(action) && args.name !== undefined)
       throw new UsageError(`identities ${action} takes no NAME (got "${args.name}")`);
     if (args.yes && !CONFIRMED.has(action))

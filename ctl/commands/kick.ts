@@ -1,3 +1,4 @@
+import { nameArgument } from "../arguments.ts";
 import { type CtlCommand, printJson, restText } from "../command.ts";
 
 export const kick: CtlCommand = {
@@ -6,6 +7,9 @@ export const kick: CtlCommand = {
   positionals: {
     name: { type: "string", describe: "who" },
     reason: { type: "string", array: true, describe: "why, shown to the user" },
+  },
+  check(args) {
+    nameArgument(args.name, "kick");
   },
   async run(ctx, args) {
     const name = String(args.name);

@@ -3,6 +3,9 @@ import type { LogLineNotice } from "../../protocol/rpc.ts";
 import { type CtlCommand, printJson } from "../command.ts";
 import { UsageError } from "../errors.ts";
 
+/** The daemon's bound on logs.tail's lines (daemon/shared/limits.ts MAX_TAIL_LINES), checked here in -n's terms. */
+export const MAX_LOG_LINES = 100_000;
+
 export const logs: CtlCommand = {
   command: "logs [action]",
   describe: "show the last log lines (-n), follow them (-f), or clear / reopen the log file",
@@ -16,6 +19,8 @@ export const logs: CtlCommand = {
   check(args) {
     const lines = Number(args.n);
     if (!Number.isInteger(lines) || lines < 0) throw new UsageError("-n takes a whole number of lines");
+    if (lines > MAX_LOG_LINES)
+      throw new UsageError(`-n must be at most ${MAX_LOG_LINES}; read tsd.log in the log directory for more`);
     if (args.action !== undefined && args.f)
       throw new UsageError(`-f goes with the log's lines, not logs ${args.action}`);
   },

@@ -1,3 +1,4 @@
+import { nameArgument } from "../arguments.ts";
 import { type CtlCommand, printJson } from "../command.ts";
 import { durationOption } from "../duration.ts";
 import { MAX_MODERATION_MS } from "./ban.ts";
@@ -11,6 +12,9 @@ export const mute: CtlCommand = {
       min: 1000,
       max: MAX_MODERATION_MS,
     }),
+  },
+  check(args) {
+    nameArgument(args.name, "mute");
   },
   async run(ctx, args) {
     const name = String(args.name);
@@ -28,6 +32,9 @@ export const unmute: CtlCommand = {
   command: "unmute <name>",
   describe: "let a muted user talk again",
   positionals: { name: { type: "string", describe: "the account's name" } },
+  check(args) {
+    nameArgument(args.name, "unmute");
+  },
   async run(ctx, args) {
     const name = String(args.name);
     const result = await (await ctx.client()).call("users.unmute", { name });

@@ -134,6 +134,19 @@ test.serial(
   },
 );
 
+test.serial("moderation - tsctl ban and unban say the network as it is kept, not as typed", async (t) => {
+  // 127.0.0.9/24 is all of 127.0.0.0/24: the operator who meant one address should see that at once.
+  t.is(
+    (await ctl(["ban", "127.0.0.9/24"])).trim(),
+    "banned 127.0.0.0/24 until unbanned; disconnected 0 sessions",
+  );
+  t.deepEqual(
+    (await ctlJson<BanEntry[]>(["bans"])).map((b) => b.target),
+    ["127.0.0.0/24"],
+  );
+  t.is((await ctl(["unban", "::ffff:127.0.0.1/120"])).trim(), "unbanned 127.0.0.0/24");
+});
+
 test.serial(
   "moderation - IPv6: ::1 and a v6 CIDR; IPv4 clients of a dual-stack listener are held to IPv4 bans only",
   async (t) => {

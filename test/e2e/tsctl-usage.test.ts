@@ -81,6 +81,19 @@ const BAD: [string[], RegExp?][] = [
   [["--bogus", "status"]],
   [["stauts"], /did you mean `status`\?/],
   [["--timeout", "10h", "pause"], /--timeout must be at most 1h/],
+  // A NAME or TARGET that can be no account's nor any address is malformed, as a bad duration is.
+  [["kick", "al ice"], /kick: "al ice" is not a valid name/],
+  [["kick", ""]],
+  [["mute", "al ice"], /mute: "al ice" is not a valid name/],
+  [["unmute", "x\ty"]],
+  [["identities", "remove", "al ice", "--yes"], /identities remove: "al ice" is not a valid name/],
+  [["identities", "reset", "alice!"]],
+  [["ban", "127.0.0.1/33"], /ban: 127\.0\.0\.1\/33: the prefix length must be 0 to 32/],
+  [["ban", "300.1.2.3"], /not a valid IPv4 or IPv6 address/],
+  [["ban", "al ice"]],
+  [["ban", " "]],
+  [["unban", "::1/129"]],
+  [["logs", "-n", "1000000"], /-n must be at most 100000/],
 ];
 
 interface State {
