@@ -40,7 +40,7 @@ import { type ClusterEvent, parseEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { BEAT, FAILED, JOIN, LEAVE, PAIR_DELAY, PATCH, REJOIN } from "./cluster-scripts.ts";
 import { RedisAccounts } from "./redis-accounts.ts";
-import type { RedisLink, RedisReply } from "./redis-link.ts";
+import type { BlockingConnection, RedisLink, RedisReply } from "./redis-link.ts";
 
 /** A node's lease on Redis's clock: a node silent this long is dead (its users announced left). */
 export const LEASE_MS = 5000;
@@ -52,6 +52,11 @@ export const STALL_MS = 3000;
 export const STREAM_MAXLEN = 20_000;
 /** A member's last activity is written to Redis at most this often (for /whois's idle time on other daemons). */
 const ACTIVITY_WRITE_MS = 5000;
+/**
+ * A stream read returns at least every second (BLOCK 1000); one that has not for this long is
+ * stuck on a connection that silently stopped, and the reader gets a new connection.
+ */
+const READER_STUCK_MS = 10_000;
 /** History lines a session is shown when it signs in, as on one daemon. */
 const JOIN_REPLAY = 20;
 
@@ -143,6 +148,9 @@ export class RedisChatHub implements ChatHub {
     nodes: [],
   };
   private snapshot: Promise<OnlineRecord[]> | null = null;
+  /** The reader's connection, and when its last read returned (or it started). */
+  private reader: BlockingConnection | null = null;
+  private lastRead = Date.now();
 
   private constructor(opts: RedisChatHubOptions) {
     this.opts = opts;
@@ -159,8 +167,8 @@ export class RedisChatHub implements ChatHub {
     const hub = new RedisChatHub(opts);
     await hub.loadHistory();
     await hub.beat();
-    const read = await opts.redis.blockingConnection();
-    void hub.readLoop(read);
+    hub.reader = await opts.redis.blockingConnection();
+    void hub.readLoop();
     hub.beatTimer = setInterval(() => void hub.beatSafely(), BEAT_INTERVAL_MS);
     hub.beatTimer.unref();
     return hub;
@@ -634,12 +642,13 @@ export class RedisChatHub implements ChatHub {
   }
 
   /** Reads the stream for ever from the cursor, on its own connection; a failed read is tried again from the same cursor. */
-  private async readLoop(read: (args: string[]) => Promise<RedisReply>): Promise<void> {
+  private async readLoop(): Promise<void> {
     let failing = false;
     while (!this.stopped) {
       let reply: RedisReply;
       try {
-        reply = await read([
+        if (!this.reader) this.reader = await this.redis.blockingConnection();
+        reply = await this.reader.read([
           "XREAD",
           "BLOCK",
           "1000",
@@ -649,6 +658,7 @@ export class RedisChatHub implements ChatHub {
           this.keys.events,
           this.cursor,
         ]);
+        this.lastRead = Date.now();
         failing = false;
       } catch (error) {
         if (this.stopped) return;
@@ -751,6 +761,7 @@ export class RedisChatHub implements ChatHub {
     )) as [string, number, number, (string | number)[][], string[]];
     const [status, redisNow, online, nodes, reaped] = reply;
     this.registered = true;
+    this.checkReader();
     this.view = { at: Date.now(), redisNow: Number(redisNow), online: Number(online), nodes };
     if (reaped.length > 0)
       this.opts.log("warn", "daemons declared dead (lease expired); their users left", {
@@ -758,6 +769,23 @@ export class RedisChatHub implements ChatHub {
       });
     if (status === "lost") await this.rejoin();
     for (const record of [...this.pendingLeaves.values()]) await this.leaveCluster(record);
+  }
+
+  /**
+   * Redis answers the heartbeat but the reader has not returned for READER_STUCK_MS: its
+   * connection silently stopped (a pitfall of pub/sub-based clusters too). It gets a new one and
+   * reads on from its cursor, so nothing is missed.
+   */
+  private checkReader(): void {
+    const silent = Date.now() - this.lastRead;
+    if (silent < READER_STUCK_MS || !this.reader) return;
+    this.opts.log("warn", "the cluster's stream reader is stuck; reconnecting it", {
+      node: this.node,
+      silentMs: silent,
+    });
+    this.reader.close();
+    this.reader = null;
+    this.lastRead = Date.now();
   }
 
   /** This node was declared dead (paused past its lease) or forgotten (Redis lost its data): its members sign in again. */

@@ -32,6 +32,12 @@ export class Script {
   }
 }
 
+/** A connection for blocking reads: read sends one command; close drops the connection. */
+export interface BlockingConnection {
+  read(args: string[]): Promise<RedisReply>;
+  close(): void;
+}
+
 /** The minimal surface of the client library the cluster uses: one generic command call. */
 interface Client {
   sendCommand(args: string[]): Promise<unknown>;
@@ -86,11 +92,23 @@ export class RedisLink {
     return this.client?.isReady === true;
   }
 
-  /** A connection of its own for blocking reads (XREAD BLOCK), so they never delay other commands. */
-  async blockingConnection(): Promise<(args: string[]) => Promise<RedisReply>> {
+  /**
+   * A connection of its own for blocking reads (XREAD BLOCK), so they never delay other commands;
+   * close() drops it (a read in progress rejects), for a reader that stopped answering.
+   */
+  async blockingConnection(): Promise<BlockingConnection> {
     const client = await this.open("reader", this.opts.connectTimeoutMs);
     this.blocking.push(client);
-    return (args) => client.sendCommand(args) as Promise<RedisReply>;
+    return {
+      read: (args) => client.sendCommand(args) as Promise<RedisReply>,
+      close: () => {
+        const at = this.blocking.indexOf(client);
+        if (at !== -1) this.blocking.splice(at, 1);
+        try {
+          client.destroy();
+        } catch {}
+      },
+    };
   }
 
   call(args: (string | number)[]): Promise<RedisReply> {
