@@ -1,8 +1,9 @@
 // cluster: several tsd daemons on one Redis (--hub redis, docs/cluster.md) against the embedded
 // hub, under the same chat fan-out load, driven from this process: 1,000 receivers (spread
 // evenly over the cluster's three daemons) and 10 senders. The rate steps up (100, 200, 400, 800
-// lines/s in all) until the p99 passes 100 ms or deliveries are lost; each step reports the
-// deliveries per second, p50/p99 latency, the daemons' CPU and Redis's CPU.
+// lines/s in all; a step losing over 5% ends it); each step reports the deliveries per second,
+// p50/p99 latency, the daemons' CPU and Redis's CPU, and the table says at which rate the p99
+// first passed 100 ms.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -265,7 +266,8 @@ async function stepUp(
         `${hub} ${rate} lines/s: ${fmtNumber(Math.round(result.deliveriesPerS))} deliveries/s, p99 ${result.p99.toFixed(1)} ms`,
       );
       results.push(result);
-      if (result.p99 > P99_LIMIT_MS || result.lostPercent > 1) break;
+      // On past the p99 bound, for Redis's CPU at higher rates; a step that loses lines ends it.
+      if (result.lostPercent > 5) break;
     }
   } finally {
     for (const c of [...senders, ...receivers]) c.socket.destroy();
@@ -275,7 +277,7 @@ async function stepUp(
 
 export const cluster: Scenario = {
   name: "cluster",
-  title: `cluster: 3 daemons on one Redis against the embedded hub, ${fmtNumber(RECEIVERS)} receivers, ${SENDERS} senders, ${RATES.join("/")} lines/s until p99 > ${P99_LIMIT_MS} ms`,
+  title: `cluster: 3 daemons on one Redis against the embedded hub, ${fmtNumber(RECEIVERS)} receivers, ${SENDERS} senders, ${RATES.join("/")} lines/s (on past a p99 of ${P99_LIMIT_MS} ms; a step losing over 5% ends it)`,
   defaultServers: ["tsd"],
   estimateSeconds: (o: BenchOptions, _servers: number, rounds = o.runs) =>
     60 + 2 * RATES.length * rounds * (o.warmupS + o.durationS + 2),
