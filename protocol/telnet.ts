@@ -2,7 +2,8 @@
  * Telnet handling for the chat service: strips IAC sequences from the input byte
  * stream, refuses every option the client asks for but two, so a real telnet client never
  * waits on us: ECHO, offered at password prompts so that the client stops echoing what is
- * typed, and SUPPRESS-GO-AHEAD, agreed to when asked (telnet's `mode character`).
+ * typed, and SUPPRESS-GO-AHEAD, agreed to when asked (telnet's `mode character`). IAC EC and IAC EL
+ * (telnet's `send ec`, `send el`) edit the line being typed, as DEL and Ctrl-U do.
  *
  * Pure byte-level state machine: bytes in, data bytes and reply bytes out, no I/O.
  */
@@ -21,6 +22,9 @@ export const TELNET = {
   SGA: 3,
   /** TIMING-MARK (RFC 860): a DO asks for an answer every time, not an option to refuse once */
   TM: 6,
+  /** Erase Character and Erase Line (RFC 854): telnet's own erase keys, as `send ec` / `send el` send them */
+  EC: 247,
+  EL: 248,
 } as const;
 
 const IAC = TELNET.IAC;
@@ -33,6 +37,11 @@ const SE = TELNET.SE;
 const ECHO = TELNET.ECHO;
 const SGA = TELNET.SGA;
 const TM = TELNET.TM;
+/** In the data, IAC EC and IAC EL become the erase keys the line framer applies: DEL and Ctrl-U. */
+const EC = TELNET.EC;
+const EL = TELNET.EL;
+const DEL = 0x7f;
+const CTRL_U = 0x15;
 
 /** MAX_SB_BYTES bounds subnegotiation content; past it the SB is abandoned and bytes are data again. */
 export const MAX_SB_BYTES = 4096;
@@ -173,6 +182,10 @@ export class TelnetFilter {
             this.#negotiated = true;
             this.#sbBytes = 0;
             this.#state = State.Sb;
+          } else if (b === EC || b === EL) {
+            // Erase Character / Erase Line: the line being typed is edited, as by DEL / Ctrl-U.
+            out[o++] = b === EC ? DEL : CTRL_U;
+            this.#state = State.Data;
           } else {
             // NOP, GA, AYT, a stray SE, ...: two-byte commands, dropped.
             this.#state = State.Data;

@@ -63,3 +63,42 @@ clientTest(
     );
   },
 );
+
+clientTest(
+  test,
+  "telnet",
+  "client pty - telnet's own erase commands (send ec, send el: IAC EC, IAC EL) edit the line as DEL and Ctrl-U do",
+  async (t, program) => {
+    const other = await d.user("listener");
+    const pty = await startClient(t, "telnet", program, d.daemon.chatPort);
+    let at = await registerThrough(pty, "eraser", "wonderland");
+    pty.type(CTRL_RIGHT_BRACKET);
+    at = await waitAfter(pty, "telnet> ", at);
+    typeLine(pty, "mode character");
+    pty.type(CTRL_RIGHT_BRACKET);
+    at = await waitAfter(pty, "telnet> ", at);
+    typeLine(pty, "status");
+    at = await waitAfter(pty, "Operating in single character mode", at);
+
+    /** Types keys, then a command at the telnet> prompt (it returns to the session at once). */
+    const command = async (keys: string, line: string) => {
+      pty.type(keys);
+      pty.type(CTRL_RIGHT_BRACKET);
+      at = await waitAfter(pty, "telnet> ", at);
+      typeLine(pty, line);
+    };
+    await command("abcd", "send ec");
+    pty.type("X\r");
+    t.is(await other.line(/^<eraser> /), "<eraser> abcX", "IAC EC erases the last character");
+    await command("привет", "send ec");
+    pty.type("\r");
+    t.is(await other.line(/^<eraser> /), "<eraser> приве", "a whole Cyrillic letter");
+    await command("not this", "send el");
+    pty.type("fresh\r");
+    t.is(await other.line(/^<eraser> /), "<eraser> fresh", "IAC EL erases the line");
+    t.false(
+      other.all.includes("abcdX") || other.all.includes("not this"),
+      "no erased text reached the other user",
+    );
+  },
+);

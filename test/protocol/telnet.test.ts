@@ -227,7 +227,10 @@ const segment = fc.oneof(
   fc
     .tuple(fc.constantFrom(WILL, WONT, DO, DONT), fc.integer({ min: 0, max: 255 }))
     .map(([v, o]) => ({ input: [IAC, v, o], data: [] as number[] })),
-  fc.integer({ min: 241, max: 249 }).map((c) => ({ input: [IAC, c], data: [] as number[] })),
+  // Two-byte commands yield nothing, but EC and EL, which become the erase keys DEL and Ctrl-U.
+  fc
+    .integer({ min: 241, max: 249 })
+    .map((c) => ({ input: [IAC, c], data: c === TELNET.EC ? [0x7f] : c === TELNET.EL ? [0x15] : [] })),
   fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 30 })).map(([opt, body]) => {
     const esc: number[] = [];
     for (const b of body) esc.push(...(b === 0xff ? [0xff, 0xff] : [b]));
@@ -457,4 +460,11 @@ test("telnet - every DO TIMING-MARK is answered: telnet sends one with each Ctrl
     t.deepEqual(r.data, [...bytes("x")]);
     t.deepEqual(r.replies, [IAC, WONT, TM], `Ctrl-C number ${i + 1}`);
   }
+});
+
+test("telnet - IAC EC and IAC EL become DEL and Ctrl-U in the data, where the line framer applies them; no reply", (t) => {
+  const { EC, EL } = TELNET;
+  const r = runBoth(t, bytes("ab", IAC, EC, "c", IAC, EL, "d"));
+  t.deepEqual(r.data, [...bytes("ab", 0x7f, "c", 0x15, "d")]);
+  t.deepEqual(r.replies, []);
 });
