@@ -93,7 +93,8 @@ export function renderTop(samples: readonly TopSample[], width: number): string[
         ms(t.lagMaxMs),
     );
   }
-  return lines.map((line) => line.slice(0, Math.max(width, 20)));
+  // Cut to the terminal's width, however narrow: a longer line would wrap and push the view down a row.
+  return lines.map((line) => line.slice(0, Math.max(width, 1)));
 }
 
 /** One screenful: drawn from the top left over the last one, each line and the rest of the screen cleared. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import test from "ava";
 import type { MetricsResult, StatusResult } from "../../protocol/rpc.ts";
 import { ROOT, shape } from "../helpers/daemon.ts";
-import { Pty } from "../helpers/pty.ts";
+import { Pty, stripAnsi } from "../helpers/pty.ts";
 import { useDaemon } from "../helpers/use-daemon.ts";
 
 const d = useDaemon(test, [...shape(1, 2), "--no-echo"]);
@@ -38,6 +38,25 @@ test.serial(
     t.true(pty.raw.lastIndexOf("\x1b[?25h") > pty.raw.lastIndexOf("\x1b[?25l"), "the cursor is shown again");
   },
 );
+
+test.serial("top - on a terminal of 12 columns and 5 rows no line is wider than the terminal", async (t) => {
+  const run = [process.execPath, TSCTL, "--socket", d.daemon.socket, "top"]
+    .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+    .join(" ");
+  const pty = new Pty(["sh", "-c", `stty cols 12 rows 5; exec ${run}`]);
+  t.teardown(() => pty.kill());
+  await pty.waitFor(/users onlin/);
+  const HOME = "\x1b[H";
+  const frame = pty.raw.slice(pty.raw.indexOf(HOME) + HOME.length);
+  const lines = stripAnsi(frame)
+    // The terminal writes each LF as CR LF, so a line ends in CR CR LF.
+    .split(/\r*\n/)
+    .filter((line) => line !== "");
+  t.true(lines.length > 0);
+  for (const line of lines) t.true(line.length <= 12, `"${line}" is ${line.length} columns`);
+  pty.type("q");
+  t.is(await pty.exited, 0);
+});
 
 test.serial("top - Ctrl-C quits 0 and gives the terminal back too", async (t) => {
   const pty = topOnTerminal(t);
