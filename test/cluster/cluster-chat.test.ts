@@ -42,6 +42,11 @@ serial(`cluster - an account made on A signs in on B; /passwd on A holds on C${w
   await onB.signIn("ann", "first-pw1");
   t.regex(onB.all, /\* welcome back, ann/);
   t.is(await onA.line(/elsewhere/), "* signed in from elsewhere");
+  // A takeover across daemons: nobody is told (no leave, no join).
+  const wally = await register(c, open, "wally");
+  onB.send("still ann");
+  await wally.line("<ann> still ann");
+  t.false(/ann (left|joined)/.test(wally.all), "a takeover was announced");
   const again = await signIn(a, open, "ann", "first-pw1");
   again.send("/passwd");
   await again.prompt("current password: ");
@@ -156,6 +161,9 @@ serial(`cluster - /who, /msg and /history span the daemons${why}`, async (t) => 
   amy.send("/msg cal psst from a");
   t.is(await cal.line(/^\*amy\* /), "*amy* psst from a");
   t.is(await amy.line(/^-> /), "-> *cal* psst from a");
+  ben.send("/me waves from b");
+  t.is(await cal.line(/^\* ben /), "* ben waves from b");
+  t.is(await amy.line(/^\* ben w/), "* ben waves from b");
   ben.send("history marker");
   await cal.line("<ben> history marker");
   await amy.line("<ben> history marker");
@@ -279,3 +287,29 @@ serial(`cluster - identities.list and identities.wipe act on the cluster's accou
   t.is(removed, listed.length);
   t.deepEqual(await rpc(b, "identities.list"), []);
 });
+
+serial(
+  `cluster - a daemon stopped gracefully: its users leave at once, not when its lease ends${why}`,
+  async (t) => {
+    const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+    const { open } = t.context;
+    const watcher = await register(a, open, "watcher");
+    await register(c, open, "zed");
+    await watcher.line("* zed joined");
+    const stoppedAt = Date.now();
+    const stop = await c.tsctl(["stop", "--grace", "0s"]);
+    t.is(stop.code, 0, stop.stderr);
+    await watcher.line(/^\* zed left/);
+    const elapsed = Date.now() - stoppedAt;
+    t.log(`a stopped daemon's user left after ${elapsed} ms`);
+    await waitFor(
+      async () =>
+        !(await rpc<{ cluster: { nodes: { id: string }[] } }>(b, "status")).cluster.nodes.some(
+          (n) => n.id === "c",
+        ),
+      5000,
+      "the stopped daemon gone from status",
+    );
+    t.false((await who(watcher)).includes("zed"));
+  },
+);
