@@ -164,6 +164,18 @@ serial(`cluster - /who, /msg and /history span the daemons${why}`, async (t) => 
   ben.send("/me waves from b");
   t.is(await cal.line(/^\* ben /), "* ben waves from b");
   t.is(await amy.line(/^\* ben w/), "* ben waves from b");
+  // Away and /whois travel with presence: set on B, seen from A.
+  ben.send("/away lunch");
+  await ben.line(/marked away/);
+  amy.send("/whois ben");
+  t.regex(await amy.line(/^\* ben is online since /), /ben is online since/);
+  t.is(await amy.line(/^\* ben is away/), "* ben is away: lunch");
+  amy.send("/who");
+  t.regex(await amy.line(/^\* \d+ online: /), /\bben \(away\)/);
+  amy.send("/msg ben are you there");
+  t.is(await amy.line(/^\* ben is away/), "* ben is away: lunch");
+  ben.send("/away");
+  await ben.line(/back/);
   ben.send("history marker");
   await cal.line("<ben> history marker");
   await amy.line("<ben> history marker");
