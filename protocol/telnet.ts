@@ -25,6 +25,8 @@ export const TELNET = {
   /** Erase Character and Erase Line (RFC 854): telnet's own erase keys, as `send ec` / `send el` send them */
   EC: 247,
   EL: 248,
+  /** Are You There (RFC 854, telnet's `send ayt`): the user is owed some visible sign of life */
+  AYT: 246,
 } as const;
 
 const IAC = TELNET.IAC;
@@ -42,6 +44,7 @@ const EC = TELNET.EC;
 const EL = TELNET.EL;
 const DEL = 0x7f;
 const CTRL_U = 0x15;
+const AYT = TELNET.AYT;
 
 /** MAX_SB_BYTES bounds subnegotiation content; past it the SB is abandoned and bytes are data again. */
 export const MAX_SB_BYTES = 4096;
@@ -114,6 +117,8 @@ export class TelnetFilter {
   #echoRefused = false;
   /** SUPPRESS-GO-AHEAD on our side: telnet's `mode character` asks for it (with SGA, a key is sent as it is typed) */
   #sga = false;
+  /** an IAC AYT came and is not answered yet */
+  #areYouThere = false;
 
   /** negotiated is true once the client has sent any telnet negotiation, so it is a telnet client. */
   get negotiated(): boolean {
@@ -186,8 +191,11 @@ export class TelnetFilter {
             // Erase Character / Erase Line: the line being typed is edited, as by DEL / Ctrl-U.
             out[o++] = b === EC ? DEL : CTRL_U;
             this.#state = State.Data;
+          } else if (b === AYT) {
+            this.#areYouThere = true;
+            this.#state = State.Data;
           } else {
-            // NOP, GA, AYT, a stray SE, ...: two-byte commands, dropped.
+            // NOP, GA, IP, AO, a stray SE, ...: two-byte commands, dropped.
             this.#state = State.Data;
           }
           break;
@@ -237,6 +245,16 @@ export class TelnetFilter {
       }
     }
     return out.subarray(0, o);
+  }
+
+  /**
+   * takeAreYouThere reports whether an IAC AYT came since the last call (any number of them is
+   * one answer), for the session to answer in a line the user can see.
+   */
+  takeAreYouThere(): boolean {
+    const asked = this.#areYouThere;
+    this.#areYouThere = false;
+    return asked;
   }
 
   /** takeReplies returns the bytes to send back to the client (refusals), or null when there are none. */

@@ -34,3 +34,28 @@ clientTest(
     t.pass();
   },
 );
+
+clientTest(
+  test,
+  "telnet",
+  "client pty - telnet's send ayt (IAC AYT) is answered with a line the user sees, at a prompt and in the chat",
+  async (t, program) => {
+    const pty = await startClient(t, "telnet", program, d.daemon.chatPort);
+    pty.type("\x1d");
+    let at = await waitAfter(pty, "telnet> ", 0);
+    typeLine(pty, "send ayt");
+    // At the login prompt: the answer on a line of its own, then the prompt again.
+    at = await waitAfter(pty, /\* yes, the server is here\r\nlogin( \[[^\]]*\])?: /, at);
+    typeLine(pty, "ayter");
+    at = await waitAfter(pty, "new password: ", at);
+    typeLine(pty, "wonderland");
+    at = await waitAfter(pty, "repeat password: ", at);
+    typeLine(pty, "wonderland");
+    at = await waitAfter(pty, /\* \d+ online: /, at);
+    pty.type("\x1d");
+    at = await waitAfter(pty, "telnet> ", at);
+    typeLine(pty, "send ayt");
+    await waitAfter(pty, "* yes, the server is here", at);
+    t.pass();
+  },
+);

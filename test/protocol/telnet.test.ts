@@ -468,3 +468,13 @@ test("telnet - IAC EC and IAC EL become DEL and Ctrl-U in the data, where the li
   t.deepEqual(r.data, [...bytes("ab", 0x7f, "c", 0x15, "d")]);
   t.deepEqual(r.replies, []);
 });
+
+test("telnet - IAC AYT is removed from the data and noted once for an answer, however many came", (t) => {
+  const f = new TelnetFilter();
+  t.false(f.takeAreYouThere());
+  const r = run([bytes("a", IAC, TELNET.AYT, "b", IAC), bytes(TELNET.AYT)], f);
+  t.deepEqual(r.data, [...bytes("ab")]);
+  t.deepEqual(r.replies, []);
+  t.true(f.takeAreYouThere());
+  t.false(f.takeAreYouThere());
+});

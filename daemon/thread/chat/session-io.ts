@@ -1,5 +1,5 @@
 import type net from "node:net";
-import { CRLF, errorLine, lineTooLong, slowDown } from "../../../protocol/chat-lines.ts";
+import { CRLF, errorLine, lineTooLong, notice, slowDown } from "../../../protocol/chat-lines.ts";
 import { type FloodLimits, FloodQueue } from "../../../protocol/flood.ts";
 import { LineFramer } from "../../../protocol/line-framer.ts";
 import { TelnetFilter } from "../../../protocol/telnet.ts";
@@ -33,6 +33,9 @@ export interface SessionIOOptions {
   /** The user's name for the log, once known. */
   name: () => string | null;
 }
+
+/** The answer to telnet's IAC AYT ("are you there?"), at most one per read. */
+const ARE_YOU_THERE = notice("yes, the server is here");
 
 /** In the line queue: a line that was too long, told in its turn (the prompt it interrupted is shown again). */
 const TOO_LONG = null;
@@ -187,6 +190,8 @@ export class SessionIO implements Prompter {
     const data = this.telnet.push(chunk);
     const replies = this.telnet.takeReplies();
     if (replies) this.writeRaw(replies);
+    // telnet's `send ayt`: a sign of life on a line of its own (the open prompt shown again).
+    if (this.telnet.takeAreYouThere() && !this.closedNow) this.sendError(ARE_YOU_THERE);
     this.framer.maxLine = this.opts.limits.maxLine;
     const now = Date.now();
     this.framer.push(
