@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import test from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
 import { MANY_REGISTRATIONS, startDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
@@ -196,4 +198,36 @@ test("moderation - a timed mute survives a restart", async (t) => {
   back.send("hello after the restart");
   t.regex(await back.next(), /^! you are muted \(until /);
   back.close();
+});
+
+test("moderation - kick, announce and identities wipe are logged with who asked, as bans and mutes are", async (t) => {
+  const daemon = await startDaemon([...MANY_REGISTRATIONS, "--no-echo"]);
+  t.teardown(() => daemon.cleanup());
+  const uma = await ChatClient.connect(daemon.chatPort);
+  t.teardown(() => uma.close());
+  await uma.register("uma", "secret1");
+  for (const args of [
+    ["kick", "uma", "spamming"],
+    ["announce", "back in five"],
+    ["identities", "wipe", "--yes"],
+  ]) {
+    const r = await daemon.tsctl(args);
+    t.is(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+  }
+  // Who asked: the client's uid, found through `ss` and /proc where the machine has them (control-peer.ts).
+  const whoAsked =
+    spawnSync("ss", ["-V"]).status === 0
+      ? /by="uid \d+ \(pid \d+ node tsctl\.js\)"/
+      : /by="a control client \(uid unknown/;
+  const log = path.join(daemon.logDir, "tsd.log");
+  const lineOf = (start: RegExp) =>
+    (fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "").split("\n").find((l) => start.test(l));
+  for (const start of [
+    / main kick name=uma reason=spamming/,
+    / main announcement text=/,
+    / main identities wiped /,
+  ]) {
+    await waitFor(() => lineOf(start) !== undefined, 15_000, `a log line ${start}`);
+    t.regex(lineOf(start)!, whoAsked);
+  }
 });

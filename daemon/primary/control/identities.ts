@@ -2,19 +2,20 @@ import type { IdentitySummary } from "../../../protocol/rpc.ts";
 import type { IdentityStore } from "../../shared/identity-store.ts";
 import type { Log } from "../log/logger.ts";
 import type { Serve } from "./control-server.ts";
+import { askedBy } from "./moderation.ts";
 
 /** The accounts: identities.list and identities.wipe. */
 export interface IdentitiesControl {
   identitiesList(): Promise<IdentitySummary[]>;
-  /** Returns how many accounts it removed. */
-  identitiesWipe(): Promise<number>;
+  /** Returns how many accounts it removed; `by` names who asked, for the log. */
+  identitiesWipe(by: Promise<string>): Promise<number>;
 }
 
 export function identitiesHandlers(identities: IdentitiesControl) {
   const serveIdentitiesList: Serve<"identities.list"> = () => identities.identitiesList();
 
-  const serveIdentitiesWipe: Serve<"identities.wipe"> = async () => ({
-    removed: await identities.identitiesWipe(),
+  const serveIdentitiesWipe: Serve<"identities.wipe"> = async (_params, conn) => ({
+    removed: await identities.identitiesWipe(askedBy(conn)),
   });
 
   return { serveIdentitiesList, serveIdentitiesWipe };
@@ -25,9 +26,9 @@ export function identitiesHandlers(identities: IdentitiesControl) {
 export function identitiesControl(store: Pick<IdentityStore, "list" | "wipe">, log: Log): IdentitiesControl {
   return {
     identitiesList: () => store.list(),
-    identitiesWipe: async () => {
+    identitiesWipe: async (by) => {
       const removed = await store.wipe();
-      log("info", "identities wiped", { removed });
+      log("info", "identities wiped", { removed, by: await by });
       return removed;
     },
   };

@@ -99,7 +99,7 @@ function accountParam(params: Record<string, unknown>): Account {
 }
 
 /** Who asked, looked up while the request runs (the client waits for its answer, so it is still there). */
-function askedBy(conn: ControlConnection): Promise<string> {
+export function askedBy(conn: ControlConnection): Promise<string> {
   return conn.peer?.() ?? Promise.resolve(UNKNOWN_PEER);
 }
 
