@@ -419,7 +419,7 @@ export const cluster: Scenario = {
         results.find((r) => r.p99 > P99_LIMIT_MS || r.lostPercent > 1)?.rate ?? null;
       const text = [
         `${cluster.name}: ${cluster.title}`,
-        `  ${ctx.options.warmupS} s warm-up, ${ctx.options.durationS} s measured, medians of ${ctx.options.runs}; receivers spread over the daemons; driven from one Node process`,
+        `  ${ctx.options.warmupS} s warm-up, ${ctx.options.durationS} s measured, medians of ${ctx.options.runs}; receivers spread over the daemons; driven from one Node process; nothing pinned`,
         renderTable(
           [
             { header: "hub" },
