@@ -222,6 +222,13 @@ serial(
   },
 );
 
+serial(`cluster - a second daemon with a live daemon's --node-id is refused at start${why}`, async (t) => {
+  const daemon = spawnDaemon(["--hub", "redis", "--redis-url", t.context.redis.url, "--node-id", "a"]);
+  t.teardown(() => daemon.cleanup());
+  t.is((await daemon.exited).code, 1);
+  t.regex(daemon.stderr(), /the node id a is held by a live daemon of the cluster tsd/);
+});
+
 serial(
   `cluster - a daemon's process group killed (kill -9): its users left once within 10 s, names free${why}`,
   async (t) => {

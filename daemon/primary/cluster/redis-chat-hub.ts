@@ -74,6 +74,14 @@ interface OnlineRecord {
   thread: number;
 }
 
+/** Another live daemon of the cluster has this daemon's --node-id. */
+export class NodeIdInUse extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NodeIdInUse";
+  }
+}
+
 /** One live daemon, as status lists it. */
 export interface ClusterNode {
   id: string;
@@ -165,6 +173,7 @@ export class RedisChatHub implements ChatHub {
   /** Reads the history from the stream, takes this node's lease, and starts the reader and the heartbeat. */
   static async open(opts: RedisChatHubOptions): Promise<RedisChatHub> {
     const hub = new RedisChatHub(opts);
+    await hub.refuseLiveNodeId();
     await hub.loadHistory();
     await hub.beat();
     hub.reader = await opts.redis.blockingConnection();
@@ -172,6 +181,19 @@ export class RedisChatHub implements ChatHub {
     hub.beatTimer = setInterval(() => void hub.beatSafely(), BEAT_INTERVAL_MS);
     hub.beatTimer.unref();
     return hub;
+  }
+
+  /** Two daemons under one node id would share a lease and a member list: a live one's id is refused. */
+  private async refuseLiveNodeId(): Promise<void> {
+    const [lease, time] = await Promise.all([
+      this.redis.call(["ZSCORE", this.keys.nodes, this.node]),
+      this.redis.call(["TIME"]) as Promise<string[]>,
+    ]);
+    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    if (lease !== null && Number(lease) > now)
+      throw new NodeIdInUse(
+        `the node id ${this.node} is held by a live daemon of the cluster ${this.opts.cluster} (its lease ends in ${Math.ceil((Number(lease) - now) / 1000)} s); give each daemon its own --node-id`,
+      );
   }
 
   /** Users online in the whole cluster, as of the last heartbeat (and at least this daemon's own). */
