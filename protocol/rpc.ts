@@ -258,7 +258,8 @@ export interface ControlResults {
   "identities.reset": { name: string; oneTimePassword: string };
   "config.get": ConfigValues;
   "config.set": { key: string; value: ConfigValues[string]; previous: ConfigValues[string] };
-  reload: { reloaded: string[] };
+  /** waitingForRestart: the restart-only options the config file changes (absent when none). */
+  reload: { reloaded: string[]; waitingForRestart?: string[] };
   metrics: MetricsResult;
   "rpc.discover": MethodDescription[];
 }

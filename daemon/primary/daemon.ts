@@ -528,6 +528,7 @@ export class Daemon {
       configGet: (key) => this.settings.get(key),
       configSet: (key, value) => this.settings.set(key, value),
       reload: () => this.reload(logger, chat, "control request"),
+      waitingForRestart: () => this.settings.waitingForRestart(),
     };
   }
 

@@ -73,6 +73,8 @@ function withoutSecret(value: OptionValues[string]): OptionValues[string] {
 export class LiveSettings {
   private readonly values: OptionValues;
   private readonly onChange: (changes: readonly SettingChange[]) => void;
+  /** The restart-only options whose value in the config file, as last reloaded, differs from the one in force. */
+  private waiting: string[] = [];
 
   constructor(inForce: OptionValues, onChange: (changes: readonly SettingChange[]) => void) {
     this.values = { ...inForce };
@@ -137,6 +139,7 @@ export class LiveSettings {
         else if (!sameValue(checkOptionValue(key, value), this.values[key])) waiting.push(key);
       }
       this.setMany(update);
+      this.waiting = waiting;
     } catch (error) {
       if (error instanceof UsageError) throw new ConfigFileError(file, error.message, { cause: error });
       if (error instanceof BadOptionValue)
@@ -144,6 +147,11 @@ export class LiveSettings {
       throw error;
     }
     return waiting;
+  }
+
+  /** What the last reload of the config file left for a restart (reloadFrom's answer). */
+  waitingForRestart(): string[] {
+    return [...this.waiting];
   }
 
   number(key: LiveOption): number {

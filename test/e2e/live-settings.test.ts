@@ -297,6 +297,30 @@ test("reload - a config file that start would refuse (an unknown option, a bad v
   t.is((await configGet(daemon))["max-line"], 100);
   await waitFor(() => /reloaded steps=config/.test(daemon.stdout()), 15_000, "the reload in the log");
   t.notRegex(daemon.stdout(), /need a restart/, "reserved-names is as at start");
+  t.notRegex(good.stdout, /restart/);
+});
+
+test("reload - tsctl reload says which options of the config file wait for a restart (--json: waitingForRestart)", async (t) => {
+  const dir = tempDir();
+  const config = path.join(dir, "tsd.json");
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 64 }));
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--config", config], { dir });
+  t.teardown(() => daemon.cleanup());
+  fs.writeFileSync(
+    config,
+    JSON.stringify({ "max-line": 100, "history-keep": 600, "registrations-per-hour": 5 }),
+  );
+  const reloaded = await daemon.tsctl(["reload"]);
+  t.is(reloaded.code, 0, reloaded.stderr);
+  t.regex(reloaded.stdout, /reloaded: config, log/);
+  t.regex(reloaded.stdout, /not changed until a restart: history-keep, registrations-per-hour/);
+  const json = JSON.parse((await daemon.tsctl(["--json", "reload"])).stdout) as Record<string, unknown>;
+  t.deepEqual(json.waitingForRestart, ["history-keep", "registrations-per-hour"]);
+  t.is((await configGet(daemon))["max-line"], 100, "the live option is applied all the same");
+
+  fs.writeFileSync(config, JSON.stringify({ "max-line": 100 }));
+  const back = await callRpc(daemon.socket, "reload");
+  t.deepEqual(back.result, { reloaded: ["config", "log"] }, "nothing waits once the file is as in force");
 });
 
 test("rpc.discover - the real daemon lists every method it serves, each with its params and a line on what it does", async (t) => {

@@ -29,6 +29,7 @@ const noop: DaemonControl = {
   configGet: () => ({}),
   configSet: (key) => ({ key, value: null, previous: null }),
   reload: async () => [],
+  waitingForRestart: () => [],
 };
 
 test("control methods - the table is kept in name order", (t) => {

@@ -14,6 +14,8 @@ export interface ConfigControl {
   configSet(key: string, value: unknown): SettingChange;
   /** Runs the reload's steps (reload.ts): the names of those done, or ReloadFailed. */
   reload(): Promise<string[]>;
+  /** The restart-only options the config file changes, which a reload leaves as they are. */
+  waitingForRestart(): string[];
 }
 
 /** The live-settings errors as the control socket answers them. */
@@ -59,7 +61,9 @@ export function configHandlers(config: ConfigControl) {
 
   const serveReload: Serve<"reload"> = async () => {
     try {
-      return { reloaded: await config.reload() };
+      const reloaded = await config.reload();
+      const waiting = config.waitingForRestart();
+      return waiting.length > 0 ? { reloaded, waitingForRestart: waiting } : { reloaded };
     } catch (error) {
       throw asRpcError(error);
     }
