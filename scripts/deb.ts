@@ -152,6 +152,9 @@ function copyright(packages: { name: string; version: string; license: string }[
     "libraries built into it listed at https://github.com/nodejs/node/blob/main/LICENSE.",
     "On Debian systems the MIT and ISC licenses' texts are those of each package's LICENSE",
     "file under /usr/lib/tsd/node_modules.",
+    ...(packages.some((p) => /Apache-2\.0/.test(p.license))
+      ? ["On Debian systems the Apache License 2.0 is in /usr/share/common-licenses/Apache-2.0."]
+      : []),
     "",
   ];
   return lines.join("\n");

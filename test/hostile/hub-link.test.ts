@@ -68,7 +68,7 @@ test("hub link - with --max-line 131072 a sign-in replay of 20 long lines does n
 });
 
 test("hub link - a session thread that stops answering is restarted; its users are announced left", async (t) => {
-  const d = await useDaemon(t, [...shape(1, 2), ...ATTACK, "--debug-faults", "--thread-timeout", "3"]);
+  const d = await useDaemon(t, [...shape(1, 2), ...ATTACK, "--debug-faults", "--thread-timeout", "6"]);
   const clients: ChatClient[] = [];
   let users: OnlineUser[] = [];
   // The kernel spreads connections over both threads; sign in until each holds a user.
@@ -85,7 +85,7 @@ test("hub link - a session thread that stops answering is restarted; its users a
   const started = Date.now();
   await waitFor(() => frozen.every((n) => watcher.all.includes(`* ${n} left`)), 60_000, "left notices");
   t.log(
-    `BOUND hub link: a frozen thread's users announced left after ${Date.now() - started} ms (timeout 3 s)`,
+    `BOUND hub link: a frozen thread's users announced left after ${Date.now() - started} ms (timeout 6 s)`,
   );
   await d.until((s) => s.workers[0]?.threads === 2, "the thread back", 60_000);
   t.regex(d.daemon.stdout(), /session thread not answering its hub; restarting it/);
@@ -102,15 +102,16 @@ test("hub link - a session thread that stops answering is restarted; its users a
 test("hub link - every connection accepted on the port that status reports is greeted", async (t) => {
   const daemon = spawnDaemon([...shape(1, 2), "--no-echo", "--max-per-address", "0"]);
   t.teardown(() => daemon.cleanup());
-  // As soon as status answers with a port, connect: nothing may be closed unanswered.
+  // As soon as status says the chat listener is listening, connect: nothing may be closed unanswered.
+  // (The primary claims the port before the threads bind it, so the port is known a little earlier.)
   const port = await waitFor(
     async () => {
       const r = await callRpc(daemon.socket, "status").catch(() => null);
       const listener = (r?.result as StatusResult | undefined)?.listeners.find((l) => l.service === "chat");
-      return listener && listener.port > 0 ? listener.port : null;
+      return listener?.listening && listener.port > 0 ? listener.port : null;
     },
     60_000,
-    "a port in status",
+    "a listening port in status",
   );
   const clients = await greeted(port, 30);
   t.is(clients.length, 30);
