@@ -66,9 +66,21 @@ export type OptionValues = Record<string, string | number | boolean | string[] |
 export const DEFAULT_WORKERS = 1;
 export const DEFAULT_THREADS = 2;
 
+/**
+ * A whole number as a flag, a TSD_* variable or a JSON file gives it: a JSON number, or decimal
+ * digits (a sign and spaces around allowed); anything else is NaN, so the coercer refuses it.
+ * Number() alone would read "" (an unset shell variable in `--chat-port "$PORT"`) and [] as 0,
+ * turning flood control or the per-address cap off, or taking any free port, without a word.
+ */
+function wholeNumber(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && /^\s*[-+]?\d+\s*$/.test(value)) return Number(value);
+  return Number.NaN;
+}
+
 function port(name: string) {
   return (value: unknown): number => {
-    const n = Number(value);
+    const n = wholeNumber(value);
     if (!Number.isInteger(n) || n < 0 || n > 65535)
       throw new Error(`--${name} must be a port number 0-65535`);
     return n;
@@ -93,7 +105,7 @@ function nameList(name: string) {
 
 function positive(name: string, min: number, max: number) {
   return (value: unknown): number => {
-    const n = Number(value);
+    const n = wholeNumber(value);
     if (!Number.isInteger(n) || n < min || n > max)
       throw new Error(`--${name} must be an integer ${min}-${max}`);
     return n;

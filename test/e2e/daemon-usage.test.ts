@@ -85,6 +85,10 @@ test("daemon usage - bad values name their flag, one line, exit 2", async (t) =>
     [["--chat-port", "70000"], /--chat-port must be a port number 0-65535/],
     [["--log-level", "loud"], /--log-level must be one of error, warn, info, debug, not "loud"/],
     [["--max-line", "ten"], /--max-line must be an integer 16-/],
+    // An empty value (an unset variable in `--flood-rate "$RATE"`) is no 0: flood control stays on unless asked.
+    [["--flood-rate", ""], /--flood-rate must be an integer 0-/],
+    [["--max-per-address", " "], /--max-per-address must be an integer 0-/],
+    [["--metrics-port", ""], /--metrics-port must be a port number 0-65535/],
     [["extra"], /unexpected argument "extra"/],
   ] as const) {
     const run = await runToExit([...args]);

@@ -163,6 +163,12 @@ test("live settings - a restart-only option is refused with needsRestart; a bad 
   t.is(unknown.error?.code, -32008, "unknownOption");
   const nothing = await callRpc(daemon.socket, "config.set", { key: "flood-rate", value: null });
   t.is(nothing.error?.code, -32602, "a null value is not 0");
+  for (const value of [[], [""], "0x10", true])
+    t.is(
+      (await callRpc(daemon.socket, "config.set", { key: "max-per-address", value })).error?.code,
+      -32602,
+      `${JSON.stringify(value)} is not a number of connections (Number() reads [] as 0: no cap)`,
+    );
   t.deepEqual(await configGet(daemon), before, "nothing changed");
 });
 
