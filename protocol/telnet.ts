@@ -75,6 +75,20 @@ export function telnetWontEcho(): Uint8Array {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * The tables of options refused, one byte per option, are made on the first refusal: most
+ * connections never negotiate, and 10,000 idle sessions would hold 5 MB of zeros.
+ */
+function refused(table: Uint8Array | null, opt: number): boolean {
+  return table !== null && table[opt] !== 0;
+}
+
+function markRefused(table: Uint8Array | null, opt: number): Uint8Array {
+  const t = table ?? new Uint8Array(256);
+  t[opt] = 1;
+  return t;
+}
+
+/**
  * Where our side's ECHO option stands: on, off, or offered and not answered yet. RFC 1143's
  * state, with one difference: a WONT is taken as done when sent, and the DONT that should
  * acknowledge it is expected but not waited for, since tintin++ never sends it (telnet does).
@@ -105,9 +119,9 @@ export class TelnetFilter {
   #negotiated = false;
   #replies: number[] = [];
   /** options we refused after a DO (we sent WONT) */
-  #refusedDo = new Uint8Array(256);
+  #refusedDo: Uint8Array | null = null;
   /** options we refused after a WILL (we sent DONT) */
-  #refusedWill = new Uint8Array(256);
+  #refusedWill: Uint8Array | null = null;
   #echo: Echo = Echo.Off;
   /** while our WILL is unanswered, off was wanted: a DO that comes is answered with WONT */
   #echoQueued = false;
@@ -312,8 +326,8 @@ export class TelnetFilter {
     switch (this.#echo) {
       case Echo.Off:
         // Not offered: a DO is refused (once, as every option), a DONT needs nothing.
-        if (on && this.#refusedDo[ECHO] === 0) {
-          this.#refusedDo[ECHO] = 1;
+        if (on && !refused(this.#refusedDo, ECHO)) {
+          this.#refusedDo = markRefused(this.#refusedDo, ECHO);
           this.#replies.push(IAC, WONT, ECHO);
         }
         return;
@@ -362,8 +376,8 @@ export class TelnetFilter {
           this.#sga = true;
           return;
         }
-        if (this.#refusedDo[opt] === 0) {
-          this.#refusedDo[opt] = 1;
+        if (!refused(this.#refusedDo, opt)) {
+          this.#refusedDo = markRefused(this.#refusedDo, opt);
           this.#replies.push(IAC, WONT, opt);
         }
         return;
@@ -375,8 +389,8 @@ export class TelnetFilter {
         }
         return;
       case WILL:
-        if (this.#refusedWill[opt] === 0) {
-          this.#refusedWill[opt] = 1;
+        if (!refused(this.#refusedWill, opt)) {
+          this.#refusedWill = markRefused(this.#refusedWill, opt);
           this.#replies.push(IAC, DONT, opt);
         }
         return;
