@@ -522,7 +522,7 @@ export class Daemon {
       ...logsControl(logger),
       ...usersControl(chat, this.log),
       ...identitiesControl(cluster ? cluster.accounts : identities, this.log),
-      ...moderationControl(chat, moderation, identities, this.log),
+      ...moderationControl(chat, moderation, cluster ? cluster.accounts : identities, this.log),
       ...debugControl(hub.links, this.log),
       metrics: () => this.collectMetrics(hub, chat),
       configGet: (key) => this.settings.get(key),

@@ -290,6 +290,32 @@ serial(`cluster - guessing a password on three daemons in turn is slowed as on o
   t.true(lastWait >= 1000, `the fifth guess waited only ${lastWait} ms`);
 });
 
+serial(`cluster - identities.reset and identities.remove act on the cluster's accounts${why}`, async (t) => {
+  const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];
+  const { open } = t.context;
+  await register(b, open, "resetme", "old-pw-11");
+  const { oneTimePassword } = await rpc<{ oneTimePassword: string }>(a, "identities.reset", {
+    name: "resetme",
+  });
+  const back = await connect(c, open);
+  await back.loginPrompt();
+  back.send("resetme");
+  await back.prompt("password: ");
+  back.send(oneTimePassword);
+  await back.prompt("new password: ");
+  back.send("new-pw-22");
+  await back.prompt("repeat password: ");
+  back.send("new-pw-22");
+  await back.line(/^\* \d+ online: /);
+  const again = await signIn(a, open, "resetme", "new-pw-22");
+  // Removed from B while signed in on A: the session on A is closed, the account gone everywhere.
+  t.deepEqual(await rpc(b, "identities.remove", { name: "resetme" }), { removed: true });
+  await again.line("* your account was removed by the operator");
+  await again.closedByServer();
+  const listed = await rpc<{ name: string }[]>(c, "identities.list");
+  t.false(listed.some((acc) => acc.name === "resetme"));
+});
+
 serial(`cluster - identities.list and identities.wipe act on the cluster's accounts${why}`, async (t) => {
   const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
   const listed = await rpc<{ name: string }[]>(b, "identities.list");

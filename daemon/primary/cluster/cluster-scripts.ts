@@ -209,3 +209,12 @@ if not f then return 0 end
 local delay = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]) * 2 ^ (tonumber(f) - 1))
 return math.max(0, math.floor(delay - (now - tonumber(last))))
 `);
+
+/** remove: KEYS accounts, skeletons; ARGV key, its look-alike forms: the account and the forms it owns gone. */
+export const REMOVE = new Script(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+for i = 2, #ARGV do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[2], ARGV[i]) end
+end
+return 1
+`);

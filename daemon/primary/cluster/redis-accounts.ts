@@ -1,7 +1,8 @@
 import type { AccountOp, AccountRecord, AccountResults } from "../../../protocol/account-messages.ts";
 import { nameKey, nameSkeletons } from "../../../protocol/names.ts";
 import type { IdentitySummary } from "../../../protocol/rpc.ts";
-import { REGISTER, REPLACE, WIPE } from "./cluster-scripts.ts";
+import { hashPassword } from "../../shared/password.ts";
+import { REGISTER, REMOVE, REPLACE, WIPE } from "./cluster-scripts.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import type { RedisLink } from "./redis-link.ts";
 
@@ -84,6 +85,33 @@ export class RedisAccounts {
   async get(key: string): Promise<AccountRecord | null> {
     const text = (await this.redis.call(["HGET", this.keys.accounts, key])) as string | null;
     return text === null ? null : (JSON.parse(text) as AccountRecord);
+  }
+
+  /** identities.remove: the account and its look-alike forms gone; false when there was none. */
+  async remove(key: string): Promise<boolean> {
+    const record = await this.get(key);
+    if (!record) return false;
+    const removed = await this.redis.eval(
+      REMOVE,
+      [this.keys.accounts, this.keys.skeletons],
+      [key, ...nameSkeletons(record.name)],
+    );
+    return Number(removed) === 1;
+  }
+
+  /**
+   * identities.reset: the password becomes the one-time password (hashed here, on libuv's pool, as
+   * the embedded daemon does), flagged so the next sign-in asks for a new one. The account's name,
+   * or null when there is none.
+   */
+  async resetPassword(key: string, oneTime: string): Promise<string | null> {
+    const password = await hashPassword(oneTime);
+    let name: string | null = null;
+    const outcome = await this.change(key, (record) => {
+      name = record.name;
+      return { ...record, password, mustChangePassword: true };
+    });
+    return outcome === "ok" ? name : null;
   }
 
   /** identities.list: every account by name, never a hash. */

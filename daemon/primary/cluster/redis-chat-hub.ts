@@ -491,7 +491,10 @@ export class RedisChatHub implements ChatHub {
     return true;
   }
 
-  /** Bans act on this daemon's sessions (moderation is per daemon; docs/cluster.md). */
+  /**
+   * A ban or an account's removal: the members match picks are closed with line, on this daemon
+   * at once (their names answered), on the others as a kick is, a moment later.
+   */
   disconnect(
     match: (member: { key: string; address: string }) => boolean,
     line: string,
@@ -505,7 +508,29 @@ export class RedisChatHub implements ChatHub {
       member.peer.send({ k: "drop", sid: member.sid, line, reason });
       names.push(member.name);
     }
+    void this.disconnectElsewhere(match, line, reason);
     return names;
+  }
+
+  private async disconnectElsewhere(
+    match: (member: { key: string; address: string }) => boolean,
+    line: string,
+    reason: string,
+  ): Promise<void> {
+    const online = await this.onlineRecords().catch(() => []);
+    for (const target of online) {
+      if (target.node === this.node || !match(target)) continue;
+      const event: ClusterEvent = { t: "line", left: target.name, node: target.node, sid: target.sid };
+      const left = await this.redis
+        .eval(
+          LEAVE,
+          [this.keys.online, this.keys.events],
+          [this.keys.prefix, target.key, target.node, target.sid, JSON.stringify(event), STREAM_MAXLEN],
+        )
+        .catch(() => 0);
+      if (Number(left) === 1)
+        await this.publish({ t: "drop", node: target.node, sid: target.sid, line, reason }).catch(() => {});
+    }
   }
 
   async announce(text: string): Promise<number> {

@@ -176,6 +176,11 @@ export function moderationHandlers(moderation: ModerationControl) {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** What moderation asks of the accounts: identities.json's store, or the cluster's (cluster/redis-accounts.ts). */
+export type ModeratedAccounts = {
+  get(key: string): Promise<{ name: string } | null | undefined>;
+} & Pick<IdentityStore, "remove" | "resetPassword">;
+
 /**
  * The moderation over the chat hub, the bans and mutes, and the identity store. Each change is
  * written first (moderation.json, identities.json) and only then acted on, and each is logged at
@@ -184,7 +189,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export function moderationControl(
   chat: ChatHub,
   moderation: Moderation,
-  identities: IdentityStore,
+  identities: ModeratedAccounts,
   log: Log,
 ): ModerationControl {
   return {
