@@ -24,18 +24,33 @@ export class BadBanTarget extends Error {
 const LOOKS_LIKE_ADDRESS = /^[\d.]+(?:\/.*)?$|[:/]/;
 
 /**
- * parseBanTarget reads an operator's target. Anything that looks like an address must be a
- * valid one (a typo such as `300.1.2.3` is refused, never taken for a name); anything else must
- * be a valid name. Throws BadBanTarget with a sentence for the operator.
+ * NAME_PREFIX marks a target as a name whatever it looks like: a name may be all digits and dots
+ * (`42`, `1.2.3.4`), which bare would be read as an address. No name holds a `:`, so it is
+ * never ambiguous.
+ */
+export const NAME_PREFIX = "name:";
+
+/**
+ * parseBanTarget reads an operator's target. `name:NAME` is a name; anything else that looks like
+ * an address must be a valid one (a typo such as `300.1.2.3` is refused, never taken for a name);
+ * anything else must be a valid name. A name that looks like an address keeps its `name:` in the
+ * canonical target, so the target bans.list shows lifts the ban. Throws BadBanTarget with a
+ * sentence for the operator.
  */
 export function parseBanTarget(text: string): BanTarget {
   const raw = text.trim();
   if (raw === "") throw new BadBanTarget("target is empty: give an address, a CIDR or a name");
-  if (LOOKS_LIKE_ADDRESS.test(raw)) return parseNetwork(raw);
-  const checked = checkName(raw);
+  const named = raw.startsWith(NAME_PREFIX);
+  if (!named && LOOKS_LIKE_ADDRESS.test(raw)) return parseNetwork(raw);
+  const checked = checkName(named ? raw.slice(NAME_PREFIX.length) : raw);
   if (!checked.ok)
-    throw new BadBanTarget(`${raw} is not an address, a CIDR or a valid name (${checked.reason})`);
-  return { kind: "name", target: checked.name, key: checked.key };
+    throw new BadBanTarget(
+      named
+        ? `${raw}: not a valid name (${checked.reason})`
+        : `${raw} is not an address, a CIDR or a valid name (${checked.reason})`,
+    );
+  const target = LOOKS_LIKE_ADDRESS.test(checked.name) ? `${NAME_PREFIX}${checked.name}` : checked.name;
+  return { kind: "name", target, key: checked.key };
 }
 
 function parseNetwork(raw: string): BanTarget {
@@ -49,7 +64,10 @@ function parseNetwork(raw: string): BanTarget {
   if (bytes) family = 4;
   else {
     bytes = parseIPv6(addressText);
-    if (!bytes) throw new BadBanTarget(`${raw} is not a valid IPv4 or IPv6 address or CIDR`);
+    if (!bytes)
+      throw new BadBanTarget(
+        `${raw} is not a valid IPv4 or IPv6 address or CIDR (a name that looks like one is written ${NAME_PREFIX}${raw})`,
+      );
     family = 6;
   }
   const width = family === 4 ? 32 : 128;

@@ -9,7 +9,11 @@ export const ban: CtlCommand = {
   command: "ban <target> [reason..]",
   describe: "ban an address, a CIDR or a name (disconnects who matches)",
   positionals: {
-    target: { type: "string", describe: "an address, a CIDR (10.0.0.0/8, 2001:db8::/32) or a name" },
+    target: {
+      type: "string",
+      describe:
+        "an address, a CIDR (10.0.0.0/8, 2001:db8::/32) or a name (name:42 for a name that looks like an address)",
+    },
     reason: { type: "string", array: true, describe: "why, shown to the banned" },
   },
   options: {

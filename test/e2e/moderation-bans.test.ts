@@ -202,6 +202,35 @@ test.serial(
   },
 );
 
+test.serial(
+  "moderation - a name that looks like an address (1.2.3.4) is banned as name:1.2.3.4; bare, it is an address",
+  async (t) => {
+    const dotted = await userFrom("1.2.3.4", "127.0.0.1");
+    t.deepEqual(await ctlJson(["ban", "name:1.2.3.4"]), { banned: true, disconnected: 1 });
+    t.is(await dotted.line(/operator/), "* disconnected by the operator");
+    t.deepEqual(
+      (await ctlJson<BanEntry[]>(["bans"])).map((b) => b.target),
+      ["name:1.2.3.4"],
+    );
+    const back = await from("127.0.0.1");
+    await back.loginPrompt();
+    back.send("1.2.3.4");
+    await back.prompt("password: ");
+    back.send("secret1");
+    await back.closedByServer();
+    t.regex(back.unread, /! banned\r\n$/);
+    t.notRegex(back.unread, /online/);
+
+    const digits = await d.daemon.tsctl(["ban", "42"]);
+    t.is(digits.code, 2, "bad usage, before anything is sent");
+    t.regex(digits.stderr, /written name:42/);
+
+    t.deepEqual(await ctlJson(["unban", "name:1.2.3.4"]), { removed: true });
+    const ok = await from("127.0.0.1");
+    await ok.signIn("1.2.3.4", "secret1");
+  },
+);
+
 test.serial("moderation - timed bans drop out by themselves", async (t) => {
   const before = Date.now();
   t.true((await ctlJson<{ banned: boolean }>(["ban", "127.0.0.3", "cool off", "--for", "2s"])).banned);

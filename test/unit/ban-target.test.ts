@@ -31,6 +31,19 @@ test("ban targets - names by key; anything that looks like an address must be on
     t.throws(() => parseBanTarget(bad), { instanceOf: BadBanTarget }, bad);
 });
 
+test("ban targets - name:NAME is a name whatever it looks like, and keeps name: where it looks like an address", (t) => {
+  const digits = parseBanTarget("name:42");
+  t.deepEqual(digits.kind === "name" && [digits.target, digits.key], ["name:42", "42"]);
+  const dotted = parseBanTarget(" name:1.2.3.4 ");
+  t.deepEqual(dotted.kind === "name" && [dotted.target, dotted.key], ["name:1.2.3.4", "1.2.3.4"]);
+  t.is(parseBanTarget(dotted.target).target, "name:1.2.3.4", "the listed target parses to itself");
+  t.is(parseBanTarget("name:Mallory").target, "Mallory", "a plain name needs no prefix");
+  t.is(parseBanTarget("1.2.3.4").kind, "address");
+  t.throws(() => parseBanTarget("42"), { message: /written name:42/ });
+  for (const bad of ["name:", "name:bad name", "name:10.0.0.0/8"])
+    t.throws(() => parseBanTarget(bad), { instanceOf: BadBanTarget }, bad);
+});
+
 test("ban list - exact, CIDR (IPv4 and IPv6), mapped addresses, expiry, most specific first", (t) => {
   const list = new AddressBanList([
     { target: "127.0.0.2", reason: "one", until: null },
