@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { killChatgens } from "./chatgen.ts";
+import { writeDocsTables } from "./docs-tables.ts";
 import { ensureLoadgen, killLoadgens, loadgenBinary } from "./loadgen.ts";
 import { planPinning } from "./proc.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
@@ -28,6 +29,8 @@ options:
                     (default: each scenario's list; known: ${Object.keys(SERVERS).join(", ")})
   --quick           1 run x 2 s per server, no extra round (a smoke test, not a measurement)
   --no-pin          do not pin the load generator and servers to CPUs
+  --write-docs      write the measured tables into docs/performance.md (chat-idle,
+                    chat-fanout-1000), between their <!-- bench:NAME begin/end --> markers
   -h, --help        this text
 `;
 
@@ -55,6 +58,7 @@ const { values, positionals } = (() => {
         servers: { type: "string" },
         quick: { type: "boolean", default: false },
         "no-pin": { type: "boolean", default: false },
+        "write-docs": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -211,12 +215,22 @@ writeFileSync(
       pinning,
       options,
       loadgen: { binary: path.relative(repoRoot, loadgenBinary), cpu_limit_warning: 0.9 },
-      scenarios: reports.map(({ text: _text, ...rest }) => rest),
+      scenarios: reports.map(({ text: _text, markdown: _markdown, ...rest }) => rest),
     },
     null,
     2,
   )}\n`,
 );
 process.stdout.write(`raw figures: ${path.relative(process.cwd(), file)}\n`);
+if (values["write-docs"]) {
+  const docs = path.join(repoRoot, "docs", "performance.md");
+  const measured =
+    `Written by \`npm run bench -- ${process.argv.slice(2).join(" ")}\` (${started.toISOString().slice(0, 10)}, git ${gitRev}, ` +
+    `load average at start ${os.loadavg()[0]!.toFixed(1)}; raw figures in bench/results/${path.basename(file)}):`;
+  const { written, missing } = writeDocsTables(docs, reports, measured);
+  if (written.length > 0) process.stdout.write(`docs/performance.md: wrote ${written.join(", ")}\n`);
+  if (missing.length > 0)
+    process.stderr.write(`bench: docs/performance.md has no markers for ${missing.join(", ")}\n`);
+}
 clearTimeout(watchdog);
 process.exit(failed || reports.length === 0 ? 1 : 0);

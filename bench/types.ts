@@ -47,4 +47,6 @@ export interface ScenarioReport {
   warnings: string[];
   /** Everything measured, for bench/results/*.json. */
   raw: unknown;
+  /** The table and notes in markdown, for docs/performance.md (--write-docs); absent: not written there. */
+  markdown?: string;
 }

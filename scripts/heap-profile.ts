@@ -1,4 +1,4 @@
-// `node scripts/run-ts.js scripts/heap-profile.ts [--sessions 1000,5000] [--workers W --threads T] [--write-docs]`
+// `node scripts/run-ts.js scripts/heap-profile.ts [--sessions 1000,5000] [--workers W --threads T] [--snapshots] [--cpu-prof DIR] [--write-docs [--block NAME]]`
 //
 // Where the memory of idle signed-in sessions goes (issue 16, item 1). For each count N it starts
 // a fresh daemon (seeded accounts, cheap scrypt, as chat-idle does) with the inspector on in
@@ -26,7 +26,17 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     top: { type: "string", default: "14" },
     "write-docs": { type: "boolean", default: false },
+    /** The marked block of docs/performance.md that --write-docs replaces: <!-- NAME: begin --> ... <!-- NAME: end -->. */
+    block: { type: "string", default: "heap-profile" },
     "extra-arg": { type: "string", multiple: true, default: [] },
+    /**
+     * Heap snapshots (objects by constructor). They malloc tens of MiB in each process, which stays
+     * resident and is reused by the sessions, so the RSS figures of a run with snapshots read low:
+     * take the RSS table from a run without.
+     */
+    snapshots: { type: "boolean", default: false },
+    /** Also profile every isolate's CPU while the sessions sign in; the .cpuprofile files go here. */
+    "cpu-prof": { type: "string" },
   },
 });
 const counts = values.sessions.split(",").map(Number);
@@ -338,8 +348,13 @@ async function startDaemon(dir: string, n: number) {
   const urls: string[] = [];
   let port = 0;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the daemon was not ready within 30 s")), 30_000);
+    let seen = "";
+    const timer = setTimeout(
+      () => reject(new Error(`the daemon was not ready within 90 s; it printed:\n${seen.slice(-2000)}`)),
+      90_000,
+    );
     const scan = (text: string) => {
+      seen += text;
       for (const m of text.matchAll(/Debugger listening on (ws:\/\/\S+)/g)) urls.push(m[1]!);
       const ready = /ready:.*chat=[^\s:]+:(\d+)/.exec(text);
       if (ready) port = Number(ready[1]);
@@ -359,6 +374,9 @@ interface ProcessMeasure {
   label: string;
   pid: number;
   rss: number;
+  mappings: Mappings;
+  /** As found, before the forced collections: what chat-idle sees. */
+  found: Mappings;
   isolates: { label: string; usage: Usage; heap: HeapSummary }[];
 }
 
@@ -376,18 +394,106 @@ async function measure(urls: string[], rootPid: number): Promise<ProcessMeasure[
       ).value,
     );
     const isolates: ProcessMeasure["isolates"] = [];
+    const found = mappingsOf(pid);
     for (const t of targets) await collect(t);
+    // Memory first: a heap snapshot mallocs tens of MiB in the process, which would count.
+    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const mappings = mappingsOf(pid);
     for (const t of targets) {
       // The worker process's own main thread holds no sessions: its usage only.
-      const heap = i > 0 && t === targets[0] ? emptySummary() : await snapshotOf(t);
-      await collect(t);
-      isolates.push({ label: t.label, usage: await usageOf(t), heap });
+      const usage = await usageOf(t);
+      const heap = !values.snapshots || (i > 0 && t === targets[0]) ? emptySummary() : await snapshotOf(t);
+      isolates.push({ label: t.label, usage, heap });
     }
     close();
-    const m = /^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    out.push({ label, pid, rss: Number(m?.[1] ?? 0) * 1024, isolates });
+    out.push({ label, pid, rss: Number(m?.[1] ?? 0) * 1024, mappings, found, isolates });
   }
   void rootPid;
+  return out;
+}
+
+/** Starts the CPU profiler in every isolate; stop() writes DIR/<n>-<isolate>.cpuprofile and answers a summary. */
+async function startProfiles(urls: string[], dir: string, n: number) {
+  mkdirSync(dir, { recursive: true });
+  const all: { targets: Target[]; close: () => void }[] = [];
+  for (const [i, url] of urls.entries()) all.push(await targetsOf(url, i === 0 ? "primary" : `worker ${i}`));
+  const targets = all.flatMap((a) => a.targets);
+  for (const t of targets) {
+    await t.send("Profiler.enable");
+    await t.send("Profiler.setSamplingInterval", { interval: 500 });
+    await t.send("Profiler.start");
+  }
+  return {
+    async stop(): Promise<string> {
+      const lines: string[] = [];
+      for (const t of targets) {
+        const r = await t.send("Profiler.stop");
+        const profile = (r.result as Json).profile as CpuProfile;
+        const file = path.join(dir, `${n}-${t.label.replace(/\W+/g, "_")}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        lines.push(`${t.label}: ${file}`, ...topFunctions(profile, 12).map((l) => `  ${l}`));
+      }
+      for (const a of all) a.close();
+      return lines.join("\n");
+    },
+  };
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The functions with the most samples of their own, as `share name file:line`. */
+function topFunctions(profile: CpuProfile, k: number): string[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const counts = new Map<string, number>();
+  for (const id of profile.samples) {
+    const f = byId.get(id)!.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${path.basename(f.url)}:${f.lineNumber + 1}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const total = profile.samples.length;
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([key, c]) => `${((100 * c) / total).toFixed(1).padStart(5)} % ${key}`);
+}
+
+/** Resident bytes of a process by kind of mapping (/proc/PID/smaps). */
+interface Mappings {
+  /** glibc's main arena (the brk heap). */
+  brk: number;
+  /** glibc's other arenas: anonymous regions at a 64 MiB boundary (HEAP_MAX_SIZE), one per arena. */
+  arenas: number;
+  /** Every other anonymous mapping: V8's heap pages, thread stacks, large malloc blocks (mmap). */
+  anonymous: number;
+  /** Files: the node binary, libraries. */
+  files: number;
+}
+
+function mappingsOf(pid: number): Mappings {
+  const out: Mappings = { brk: 0, arenas: 0, anonymous: 0, files: 0 };
+  let kind: keyof Mappings = "anonymous";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (head) {
+      const start = BigInt(`0x${head[1]}`);
+      const file = head[4]!;
+      kind =
+        file === "[heap]"
+          ? "brk"
+          : file.startsWith("/")
+            ? "files"
+            : file === "" && start % (64n << 20n) === 0n
+              ? "arenas"
+              : "anonymous";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]) * 1024;
+  }
   return out;
 }
 
@@ -427,6 +533,23 @@ function report(n: number, before: ProcessMeasure[], after: ProcessMeasure[]): s
       );
     }
   }
+  lines.push(
+    "",
+    "Resident memory by kind of mapping (/proc/PID/smaps), KiB per session:",
+    "",
+    "| process | when | glibc main arena (brk) | glibc thread arenas | other anonymous (V8 heap, stacks, mmap) | files |",
+    "|---|---|---:|---:|---:|---:|",
+  );
+  for (const [pi, p] of after.entries()) {
+    for (const when of ["found", "mappings"] as const) {
+      const b = before[pi]![when];
+      const d = (k: keyof Mappings) => kib((p[when][k] - b[k]) / n);
+      const label = when === "found" ? "as found" : "after a full GC";
+      lines.push(
+        `| ${p.label} | ${label} | ${d("brk")} | ${d("arenas")} | ${d("anonymous")} | ${d("files")} |`,
+      );
+    }
+  }
   lines.push("");
   for (const [pi, p] of after.entries()) {
     for (const [ii, iso] of p.isolates.entries()) {
@@ -461,6 +584,7 @@ async function run(n: number): Promise<string> {
     log(`${n}: daemon up (port ${port}, ${urls.length} processes); measuring before`);
     const before = await measure(urls, child.pid!);
     const chatgen = ensureChatgen(log);
+    const profiling = values["cpu-prof"] ? await startProfiles(urls, values["cpu-prof"], n) : null;
     let resolveReady: (k: number) => void = () => {};
     const ready = new Promise<number>((r) => {
       resolveReady = r;
@@ -476,6 +600,7 @@ async function run(n: number): Promise<string> {
       },
     );
     const signedIn = await Promise.race([ready, handle.done.then(() => 0)]);
+    if (profiling) log(await profiling.stop());
     log(`${n}: ${signedIn} signed in; measuring with them`);
     await sleep(2000);
     const after = await measure(urls, child.pid!);
@@ -493,7 +618,7 @@ const sections: string[] = [];
 for (const n of counts) sections.push(await run(n));
 const shape = `${values.workers} process x ${values.threads} threads`;
 const text = [
-  `Measured by \`node scripts/run-ts.js scripts/heap-profile.ts --sessions ${values.sessions}\` ` +
+  `Measured by \`node scripts/run-ts.js scripts/heap-profile.ts ${process.argv.slice(2).join(" ")}\` ` +
     `(${shape}, ${new Date().toISOString().slice(0, 10)}, load average ${os.loadavg()[0]!.toFixed(1)}):`,
   "",
   ...sections,
@@ -502,8 +627,8 @@ process.stdout.write(`${text}\n`);
 if (values["write-docs"]) {
   const file = path.join(repoRoot, "docs", "performance.md");
   const doc = readFileSync(file, "utf8");
-  const begin = "<!-- heap-profile: begin -->";
-  const end = "<!-- heap-profile: end -->";
+  const begin = `<!-- ${values.block}: begin -->`;
+  const end = `<!-- ${values.block}: end -->`;
   const a = doc.indexOf(begin);
   const b = doc.indexOf(end);
   if (a < 0 || b < a) throw new Error(`docs/performance.md has no ${begin} ... ${end} block`);

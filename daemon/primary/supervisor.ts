@@ -1,7 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { ProcessToPrimary } from "../../protocol/hub-messages.ts";
 import { Backoff } from "../shared/backoff.ts";
-import { WORKER_RESTART } from "../shared/limits.ts";
+import { WORKER_MALLOC_ENV, WORKER_RESTART } from "../shared/limits.ts";
 import type { Log } from "./log/logger.ts";
 
 interface Slot {
@@ -68,7 +68,12 @@ export class WorkerSupervisor {
 
   private fork(slot: Slot): void {
     slot.timer = null;
-    const worker = cluster.fork(this.env);
+    // The operator's own malloc settings win over the daemon's.
+    const worker = cluster.fork({
+      ...WORKER_MALLOC_ENV,
+      ...pick(process.env, WORKER_MALLOC_ENV),
+      ...this.env,
+    });
     slot.worker = worker;
     slot.startedAt = Date.now();
     this.log("info", "worker started", { worker: worker.id, pid: worker.process.pid });
@@ -89,4 +94,11 @@ export class WorkerSupervisor {
       slot.timer = setTimeout(() => this.fork(slot), delay);
     });
   }
+}
+
+/** The variables of env named like the keys of names, those that are set. */
+function pick(env: NodeJS.ProcessEnv, names: object): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(names)) if (env[name] !== undefined) out[name] = env[name];
+  return out;
 }

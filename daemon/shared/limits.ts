@@ -53,6 +53,16 @@ export const YOUNG_GENERATION_MB = 8;
 export const STORM_NOTICES = 10;
 export const STORM_WINDOW_MS = 1000;
 
+/**
+ * glibc's malloc settings in each worker process (the environment given to it, unless the operator
+ * set them). By default every thread gets arenas of its own and blocks up to 32 MiB come from them;
+ * a sign-in storm's writes (each new user's online list: 70 KB at 10,000 online) left them full of
+ * holes that stay resident: 25 KiB per idle session at 10,000. With two arenas, and blocks of
+ * 32 KiB and up given their own mappings (returned when freed), that was 1 KiB
+ * (scripts/heap-profile.ts, docs/performance.md).
+ */
+export const WORKER_MALLOC_ENV = { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "32768" } as const;
+
 /** The shortest password accepted, in characters (code points). */
 export const MIN_PASSWORD_LENGTH = 4;
 

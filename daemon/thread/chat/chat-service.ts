@@ -22,6 +22,8 @@ export class ChatService implements Service {
   /** The signed-in sessions that ignore someone, with the keys they ignore: only these get filtered writes. */
   private readonly ignoring = new Map<string, ReadonlySet<string>>();
   private readonly host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">;
+  /** What every session of this service is given: one object for all, not one (and three closures) per session. */
+  private readonly sessionHost: SessionHost;
   /** Names the connections: a session's sid is its connection's id (w1t2-17), in the thread's and the hub's lines alike. */
   private readonly ids: ConnectionIds;
   private readonly changed: () => void;
@@ -42,6 +44,12 @@ export class ChatService implements Service {
     this.host = host;
     this.ids = typeof ids === "string" ? new ConnectionIds(ids) : ids;
     this.changed = changed;
+    this.sessionHost = {
+      ...host,
+      joined: (s, reply) => this.joined(s, reply),
+      ignoresChanged: (s) => this.ignoresChanged(s),
+      ended: (s) => this.ended(s),
+    };
   }
 
   get sessions(): number {
@@ -58,21 +66,18 @@ export class ChatService implements Service {
     }
     const sid = this.ids.of(socket);
     countChatBytes(socket);
-    const session = new ChatSession(sid, socket, {
-      ...this.host,
-      joined: (s, reply) => this.joined(s, reply),
-      ignoresChanged: (s) => this.ignoresChanged(s),
-      ended: (s) => {
-        this.open.delete(s.sid);
-        this.signedIn.delete(s.sid);
-        this.ignoring.delete(s.sid);
-        this.changed();
-      },
-    });
+    const session = new ChatSession(sid, socket, this.sessionHost);
     this.open.set(sid, session);
     this.changed();
     session.log("info", "connect");
     void session.start();
+  }
+
+  private ended(session: ChatSession): void {
+    this.open.delete(session.sid);
+    this.signedIn.delete(session.sid);
+    this.ignoring.delete(session.sid);
+    this.changed();
   }
 
   /**
