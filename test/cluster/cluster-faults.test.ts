@@ -1,7 +1,17 @@
 import anyTest, { type TestFn } from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, spawnDaemon, waitFor } from "../helpers/daemon.ts";
-import { connect, freePort, NO_REDIS, register, rpc, startNode, TestRedis, who } from "./cluster-helpers.ts";
+import {
+  connect,
+  FreezingProxy,
+  freePort,
+  NO_REDIS,
+  register,
+  rpc,
+  startNode,
+  TestRedis,
+  who,
+} from "./cluster-helpers.ts";
 
 /**
  * cluster.md's faults with their bounds, against a real redis-server and three real daemons:
@@ -227,6 +237,33 @@ serial(`cluster - a second daemon with a live daemon's --node-id is refused at s
   t.teardown(() => daemon.cleanup());
   t.is((await daemon.exited).code, 1);
   t.regex(daemon.stderr(), /the node id a is held by a live daemon of the cluster tsd/);
+});
+
+serial(`cluster - a daemon cut off from Redis for good: its users left once within 10 s${why}`, async (t) => {
+  const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
+  const { open, redis } = t.context;
+  const proxy = new FreezingProxy(redis.port);
+  await proxy.listen();
+  const cut = await startNode(proxy, "cut");
+  t.teardown(async () => {
+    proxy.close();
+    await cut.cleanup();
+  });
+  const watcher = await register(a, open, "nia");
+  const other = await register(b, open, "oli");
+  await register(cut, open, "pia");
+  await watcher.line("* pia joined");
+  await other.line("* pia joined");
+  const cutAt = Date.now();
+  proxy.freeze();
+  await watcher.line("* pia left", 20_000);
+  const elapsed = Date.now() - cutAt;
+  t.log(`a cut-off daemon's user announced left after ${elapsed} ms`);
+  t.true(elapsed <= 10_000, `announced after ${elapsed} ms`);
+  await other.line("* pia left", 20_000);
+  t.false((await who(other)).includes("pia"));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.is((watcher.all.match(/\* pia left/g) ?? []).length, 1, "pia announced left more than once");
 });
 
 serial(
