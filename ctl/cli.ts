@@ -269,21 +269,23 @@ async function runBounded(cmd: CtlCommand, args: CtlArgs, io: CtlIo, session: Ct
   );
   const ctx: CtlContext = {
     client: () => {
-      session.client ??= ControlClient.connectFirst(socketPaths, timeoutMs, (from, to) => {
+      if (session.client) return session.client;
+      const connecting = ControlClient.connectFirst(socketPaths, timeoutMs, (from, to) => {
         if (verbose) io.err(`tsctl: nothing answers at ${from}; trying ${to}`);
       }).then((client) => {
         if (verbose) io.err(`tsctl: using ${client.path}`);
         return client;
       });
-      session.client.then(
-        (client) => {
-          reached = client;
-        },
-        () => {
-          session.client = undefined;
-        },
-      );
-      return session.client;
+      session.client = connecting;
+      const forget = () => {
+        if (session.client === connecting) session.client = undefined;
+      };
+      connecting.then((client) => {
+        reached = client;
+        // The daemon hung up (it stopped or restarted): the shell's next command connects afresh.
+        void client.closed().then(forget);
+      }, forget);
+      return connecting;
     },
     dropClient,
     json: Boolean(lastOf(args.json)),

@@ -119,6 +119,8 @@ export class ControlClient {
   ): Promise<ControlResults[M]>;
   call<T = unknown>(method: string, params?: unknown, timeoutMs?: number): Promise<T>;
   async call(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
+    // A request written to a closed connection is never answered: say so now, not at --timeout.
+    if (this.closedBy) throw this.closedBy;
     const id = this.nextId();
     this.pending.set(id, method);
     let response: JSONRPCResponse;
