@@ -14,6 +14,7 @@ import {
   STARTUP_TIMEOUT_MS,
   STOP_MARGIN_MS,
 } from "../shared/limits.ts";
+import { collectAfterStorms } from "../shared/storm-gc.ts";
 import { startConsole } from "./console.ts";
 import { buildControlMethods, type DaemonControl } from "./control/control-methods.ts";
 import { createControlServer } from "./control/control-server.ts";
@@ -186,6 +187,8 @@ export class Daemon {
         },
       });
     if (motd) this.useMotd(chat, motd);
+    // A storm of sign-ins leaves the hub's garbage (online lists, their JSON): collected once it is over.
+    collectAfterStorms(() => chat.onlineCount);
     const asked: ListenPorts = {};
     if (this.opts.chatPort !== null && this.opts.plaintextChat) asked.chat = this.opts.chatPort;
     if (tls && this.opts.tls) asked["chat-tls"] = this.opts.tls.port;

@@ -21,7 +21,8 @@ import { ConnectionIds } from "./connection-ids.ts";
 import { MAX_LINE_CEILING } from "../shared/limits.ts";
 import type { Service } from "./service.ts";
 import { TLS_HANDSHAKE_TIMEOUT_MS, TlsChatService } from "./tls-chat.ts";
-import { MetricsReporter } from "./metrics.ts";
+import { MetricsReporter, threadCounters } from "./metrics.ts";
+import { collectAfterStorms } from "../shared/storm-gc.ts";
 
 const { config, worker, thread } = workerData as ThreadData;
 /** In a cluster the accounts are asked of the hub (hub-accounts.ts): loaded only then, before the link opens. */
@@ -42,6 +43,7 @@ const hub = new HubLink(config.hubPath, MAX_LINE_CEILING, dispatch, (reason) => 
 });
 hub.send({ k: "hello", worker, thread });
 const metrics = new MetricsReporter((message) => hub.send(message));
+collectAfterStorms(() => threadCounters.signIns);
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 let maxLevel = LEVELS[config.logLevel];
