@@ -165,6 +165,7 @@ serial(
     t.true(history.some((line) => line.endsWith("<alice> before the outage")));
     const accounts = await rpc<{ name: string }[]>(c, "identities.list");
     t.true(accounts.some((acc) => acc.name === "carl"));
+    for (const node of t.context.nodes) t.is(node.proc.exitCode, null, "a daemon exited");
   },
 );
 
@@ -188,6 +189,7 @@ serial(
     checkProbes(t, run);
     const names = await who(eric);
     t.is(names.filter((n) => n === "dora").length, 1);
+    for (const node of t.context.nodes) t.is(node.proc.exitCode, null, "a daemon exited");
   },
 );
 
