@@ -325,6 +325,26 @@ function checkTlsUsage(argv: Record<string, unknown>): true {
   return true;
 }
 
+/**
+ * Each service listens on a port of its own: two on one port (--chat-port 4000 --echo-port
+ * 4000) would both bind it, the threads' listeners sharing it, and each connection would reach
+ * chat or echo by chance. Port 0 (any free port) may repeat.
+ */
+function checkPortUsage(argv: Record<string, unknown>): true {
+  const ports: [string, unknown][] = [];
+  if (argv.chat && argv["plaintext-chat"] !== "no") ports.push(["--chat-port", argv["chat-port"]]);
+  if (argv.echo) ports.push(["--echo-port", argv["echo-port"]]);
+  if (argv.chat && argv["tls-cert"] !== undefined) ports.push(["--tls-port", argv["tls-port"]]);
+  const taken = new Map<unknown, string>();
+  for (const [flag, port] of ports) {
+    if (port === 0) continue;
+    const other = taken.get(port);
+    if (other) throw new Error(`${other} and ${flag} are both ${port}: each service needs a port of its own`);
+    taken.set(port, flag);
+  }
+  return true;
+}
+
 /** Flags, then env TSD_*, then the JSON file of --config, then the defaults (control.md). */
 export async function parseDaemonOptions(
   argv: string[],
@@ -342,6 +362,7 @@ export async function parseDaemonOptions(
     .options(DAEMON_OPTIONS)
     .check(checkTlsUsage)
     .check(checkClusterUsage)
+    .check(checkPortUsage)
     .strict()
     .version("version", "print the version and exit", readVersion())
     .help()

@@ -89,6 +89,8 @@ test("daemon usage - bad values name their flag, one line, exit 2", async (t) =>
     [["--flood-rate", ""], /--flood-rate must be an integer 0-/],
     [["--max-per-address", " "], /--max-per-address must be an integer 0-/],
     [["--metrics-port", ""], /--metrics-port must be a port number 0-65535/],
+    // One port for two services: each connection would reach chat or echo by chance.
+    [["--chat-port", "45998", "--echo-port", "45998"], /--chat-port and --echo-port are both 45998/],
     [["extra"], /unexpected argument "extra"/],
   ] as const) {
     const run = await runToExit([...args]);
