@@ -865,7 +865,8 @@ function idle(): Scenario {
           `${lim.quiet} s after start, then ${lim.quiet} s and ${lim.settle} s after the last sign-in (settled: what an idle server keeps ` +
           "once its allocator and garbage collector have given back what the sign-in storm used); per session = difference / sessions. " +
           "tsd accounts are seeded (identities.json, one shared scrypt N=1024 hash) so sign-in is cheap. " +
-          "The join notices each sign-in sends to everyone already in (O(n^2) lines in tsd, ngircd and ncat) are part of the sign-in time.",
+          "The join notices each sign-in sends to everyone already in (O(n^2) lines in ngircd and ncat; tsd combines a storm's " +
+          "into one line a second, chat-protocol.md) and each sign-in's list of who is online (O(n) bytes each) are part of the sign-in time.",
       );
       const columns: Column[] = [
         { header: "server" },
