@@ -73,6 +73,14 @@ export const GLOBAL_OPTIONS = {
     type: "string",
     nargs: 1,
     describe: "control socket path [$TSD_SOCKET, $RUNTIME_DIRECTORY/control.sock, ...]",
+    // An empty path (an unset variable in `--socket "$SOCK"`) must not fall back to the default
+    // sockets: the command would act on whichever daemon answers there.
+    coerce: (value: unknown) => {
+      for (const each of [value].flat())
+        if (String(each ?? "").trim() === "")
+          throw new UsageError("--socket needs a path, not an empty value");
+      return value;
+    },
   },
   json: { type: "boolean", default: false, describe: "print results (and errors) as JSON" },
   verbose: { type: "boolean", default: false, describe: "say which control socket is used" },

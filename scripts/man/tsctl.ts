@@ -28,7 +28,7 @@ function optionTag(name: string, spec: Options): string {
     const negated = spec.default === true ? [bold(`--no-${name}`)] : [];
     return [...names, ...negated].join(", ");
   }
-  const value = spec.coerce ? "DURATION" : spec.type === "number" ? "N" : (VALUE_NAMES[name] ?? "VALUE");
+  const value = VALUE_NAMES[name] ?? (spec.coerce ? "DURATION" : spec.type === "number" ? "N" : "VALUE");
   return `${names.join(", ")} ${italic(value)}`;
 }
 

@@ -94,6 +94,8 @@ const BAD: [string[], RegExp?][] = [
   [["ban", " "]],
   [["unban", "::1/129"]],
   [["logs", "-n", "1000000"], /-n must be at most 100000/],
+  // An unset variable in `--socket "$SOCK"` must not send the command to the default socket's daemon.
+  [["identities", "wipe", "--yes", "--socket", ""], /--socket needs a path/],
 ];
 
 interface State {
