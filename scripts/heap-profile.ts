@@ -511,14 +511,23 @@ function report(n: number, before: ProcessMeasure[], after: ProcessMeasure[]): s
   lines.push(`### ${n.toLocaleString("en-US")} idle signed-in sessions`, "");
   const rssBefore = before.reduce((t, p) => t + p.rss, 0);
   const rssAfter = after.reduce((t, p) => t + p.rss, 0);
-  lines.push(
-    `RSS after a forced full collection in every isolate: ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB, ` +
-      `**${kib((rssAfter - rssBefore) / n)} KiB per session** (all processes). Below, every figure is KiB per session ` +
-      "(the difference with and without the sessions, divided by the sessions of the whole daemon).",
-    "",
-    "| isolate | RSS of its process | heap used | heap total | heap resident | V8 malloc | external | array buffers | retained per session root |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|",
-  );
+  // With snapshots, each process holds what its "before" snapshot malloced: its RSS would mislead.
+  if (values.snapshots)
+    lines.push(
+      "RSS is not shown: the heap snapshots malloc tens of MiB in each process, which would count (run without --snapshots for it).",
+      "",
+      "| isolate | heap used | heap total | external | array buffers | retained per session root |",
+      "|---|---:|---:|---:|---:|---|",
+    );
+  else
+    lines.push(
+      `RSS after a forced full collection in every isolate: ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB, ` +
+        `**${kib((rssAfter - rssBefore) / n)} KiB per session** (all processes). Below, every figure is KiB per session ` +
+        "(the difference with and without the sessions, divided by the sessions of the whole daemon).",
+      "",
+      "| isolate | RSS of its process | heap used | heap total | heap resident | V8 malloc | external | array buffers | retained per session root |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    );
   for (const [pi, p] of after.entries()) {
     const pb = before[pi]!;
     for (const [ii, iso] of p.isolates.entries()) {
@@ -529,18 +538,21 @@ function report(n: number, before: ProcessMeasure[], after: ProcessMeasure[]): s
         .map(([k, v]) => `${k} x${v.count}: ${kib(v.bytes / v.count)} KiB`)
         .join("; ");
       lines.push(
-        `| ${iso.label} | ${ii === 0 ? kib((p.rss - pb.rss) / n) : "(same process)"} | ${d("heapUsed")} | ${d("heapTotal")} | ${d("physical")} | ${d("malloced")} | ${d("external")} | ${d("arrayBuffers")} | ${roots || "-"} |`,
+        values.snapshots
+          ? `| ${iso.label} | ${d("heapUsed")} | ${d("heapTotal")} | ${d("external")} | ${d("arrayBuffers")} | ${roots || "-"} |`
+          : `| ${iso.label} | ${ii === 0 ? kib((p.rss - pb.rss) / n) : "(same process)"} | ${d("heapUsed")} | ${d("heapTotal")} | ${d("physical")} | ${d("malloced")} | ${d("external")} | ${d("arrayBuffers")} | ${roots || "-"} |`,
       );
     }
   }
-  lines.push(
-    "",
-    "Resident memory by kind of mapping (/proc/PID/smaps), KiB per session:",
-    "",
-    "| process | when | glibc main arena (brk) | glibc thread arenas | other anonymous (V8 heap, stacks, mmap) | files |",
-    "|---|---|---:|---:|---:|---:|",
-  );
-  for (const [pi, p] of after.entries()) {
+  if (!values.snapshots)
+    lines.push(
+      "",
+      "Resident memory by kind of mapping (/proc/PID/smaps), KiB per session:",
+      "",
+      "| process | when | glibc main arena (brk) | glibc thread arenas | other anonymous (V8 heap, stacks, mmap) | files |",
+      "|---|---|---:|---:|---:|---:|",
+    );
+  for (const [pi, p] of values.snapshots ? [] : after.entries()) {
     for (const when of ["found", "mappings"] as const) {
       const b = before[pi]![when];
       const d = (k: keyof Mappings) => kib((p[when][k] - b[k]) / n);
