@@ -20,7 +20,11 @@ export function closest(typo: string, known: readonly string[]): string | undefi
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
   for (const candidate of known) {
-    const distance = candidate.startsWith(word) && word.length >= 2 ? 1 : editDistance(word, candidate);
+    // The distance is at least the difference in length: a pasted line of a megabyte is no typo
+    // of any command, and its table of distances would take seconds to fill.
+    const prefix = candidate.startsWith(word) && word.length >= 2;
+    if (!prefix && Math.abs(word.length - candidate.length) >= bestDistance) continue;
+    const distance = prefix ? 1 : editDistance(word, candidate);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

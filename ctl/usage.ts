@@ -70,7 +70,7 @@ export function usageMessage(
     const typo = words[0];
     if (typo !== undefined && unknown) {
       const guess = closest(typo, commands.map(commandName));
-      return `unknown command "${typo}"${guess ? `; did you mean \`${guess}\`?` : ""} (tsctl --help lists them)`;
+      return `unknown command "${cut(typo)}"${guess ? `; did you mean \`${guess}\`?` : ""} (tsctl --help lists them)`;
     }
     if (unknown) return `unknown option ${shownArguments(unknown[1]!, argv)} (tsctl --help lists them)`;
     return flat;
@@ -101,8 +101,17 @@ function dashed(name: string): string {
 
 /** yargs' list of unknown arguments ("force, extra") as typed: --force "extra". */
 function shownArguments(list: string, argv: readonly string[]): string {
-  return list
-    .split(", ")
-    .map((word) => argv.find((a) => isFlag(a, word))?.split("=")[0] ?? `"${word}"`)
-    .join(", ");
+  return cut(
+    list
+      .split(", ")
+      .map((word) => argv.find((a) => isFlag(a, word))?.split("=")[0] ?? `"${word}"`)
+      .join(", "),
+  );
+}
+
+/** The longest piece of what was typed that a message repeats: a pasted page stays one short line. */
+const MAX_SHOWN = 60;
+
+function cut(text: string): string {
+  return text.length <= MAX_SHOWN ? text : `${text.slice(0, MAX_SHOWN)}...`;
 }
