@@ -162,7 +162,7 @@ test.serial("chat - signing in elsewhere takes over the old connection; nobody e
   const watcher = await user("judy");
   const old = await user("kim");
   // One by one, or combined when this file's sign-ins come more than 10 a second (a storm).
-  await watcher.line(/^\* (kim joined|\d+ joined: .*\bkim\b)/);
+  await watcher.announced("kim", "joined");
   const fresh = await client();
   await fresh.signIn("kim", "secret1");
   t.is(await old.line(/elsewhere/), "* signed in from elsewhere");

@@ -85,6 +85,17 @@ export class ChatClient {
     });
   }
 
+  /**
+   * Consumes up to the notice that name joined (or left): `* NAME joined` one by one, or a storm's
+   * combined line that names them (`* 14 joined: alice, NAME, ...`; more than 10 within a second).
+   */
+  async announced(name: string, verb: "joined" | "left", timeoutMs = 15_000): Promise<string> {
+    const n = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const alone = `${n} ${verb}( \\(.*\\))?`;
+    const combined = `\\d+ ${verb}: (.*, )?${n}(, .*| and \\d+ more)?`;
+    return this.line(new RegExp(`^\\* (${alone}|${combined})$`), timeoutMs);
+  }
+
   /** Consumes the next complete line, whatever it is. */
   async next(timeoutMs = 15_000): Promise<string> {
     return this.line(/[\s\S]*/, timeoutMs);
