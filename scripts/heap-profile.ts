@@ -380,7 +380,7 @@ interface ProcessMeasure {
   isolates: { label: string; usage: Usage; heap: HeapSummary }[];
 }
 
-async function measure(urls: string[], rootPid: number): Promise<ProcessMeasure[]> {
+async function measure(urls: string[]): Promise<ProcessMeasure[]> {
   const out: ProcessMeasure[] = [];
   for (const [i, url] of urls.entries()) {
     const label = i === 0 ? "primary" : `worker ${i}`;
@@ -408,7 +408,6 @@ async function measure(urls: string[], rootPid: number): Promise<ProcessMeasure[
     close();
     out.push({ label, pid, rss: Number(m?.[1] ?? 0) * 1024, mappings, found, isolates });
   }
-  void rootPid;
   return out;
 }
 
@@ -594,7 +593,7 @@ async function run(n: number): Promise<string> {
   try {
     await sleep(1500);
     log(`${n}: daemon up (port ${port}, ${urls.length} processes); measuring before`);
-    const before = await measure(urls, child.pid!);
+    const before = await measure(urls);
     const chatgen = ensureChatgen(log);
     const profiling = values["cpu-prof"] ? await startProfiles(urls, values["cpu-prof"], n) : null;
     let resolveReady: (k: number) => void = () => {};
@@ -615,7 +614,7 @@ async function run(n: number): Promise<string> {
     if (profiling) log(await profiling.stop());
     log(`${n}: ${signedIn} signed in; measuring with them`);
     await sleep(2000);
-    const after = await measure(urls, child.pid!);
+    const after = await measure(urls);
     handle.closeStdin();
     await handle.done;
     return report(signedIn || n, before, after);
