@@ -31,8 +31,12 @@ import type { RedisChatHub } from "./cluster/redis-chat-hub.ts";
 import { type ChatHub, EmbeddedChatHub } from "./hub/chat-hub.ts";
 import { HistoryLinesDropped, HistoryStore } from "./hub/history-store.ts";
 import { type HubEvents, HubServer } from "./hub/hub-server.ts";
-import { Moderation } from "./hub/moderation.ts";
-import { ModerationFileCorrupt, removeModerationLeftovers } from "./hub/moderation-file.ts";
+import { type BansAndMutes, Moderation } from "./hub/moderation.ts";
+import {
+  ModerationFileCorrupt,
+  readModerationFile,
+  removeModerationLeftovers,
+} from "./hub/moderation-file.ts";
 import { claimPorts, Listeners } from "./listeners.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
@@ -73,7 +77,7 @@ interface Parts {
   listeners: Listeners;
   hub: HubServer;
   supervisor: WorkerSupervisor;
-  moderation: Moderation;
+  moderation: BansAndMutes;
 }
 
 /**
@@ -169,9 +173,11 @@ export class Daemon {
       this.log("warn", "removed what an interrupted identity write left behind", { leftovers });
     const startedAt = new Date();
     const history = await this.openHistory();
-    const moderation = await this.openModeration();
     const settings = this.settings;
-    const cluster = this.opts.cluster ? await this.openCluster(this.opts.cluster, moderation) : null;
+    const cluster = this.opts.cluster ? await this.openCluster(this.opts.cluster) : null;
+    // In a cluster the bans and mutes are the cluster's, in Redis; moderation.json is a lone daemon's.
+    const moderation: BansAndMutes = cluster ? cluster.moderation : await this.openModeration();
+    if (cluster) await this.warnUnusedModeration();
     const chat: ChatHub =
       cluster ??
       new EmbeddedChatHub({
@@ -235,7 +241,7 @@ export class Daemon {
    * --hub redis: joins the cluster (cluster/, loaded only here, so no cluster code runs without it).
    * Redis not reachable within --redis-connect-timeout stops the start with one sentence naming it.
    */
-  private async openCluster(settings: ClusterSettings, moderation: Moderation): Promise<RedisChatHub> {
+  private async openCluster(settings: ClusterSettings): Promise<RedisChatHub> {
     const { openCluster } = await import("./cluster/open-cluster.ts");
     const live = this.settings;
     const cluster = await openCluster({
@@ -243,7 +249,6 @@ export class Daemon {
       maxPerAddress: () => live.number("max-per-address"),
       registrationsPerHour: this.opts.registrationsPerHour,
       historyKeep: this.opts.historyKeep,
-      moderation,
       log: this.log,
     }).catch(asStartupError);
     this.teardown.add("the cluster", () => cluster.close());
@@ -427,6 +432,22 @@ export class Daemon {
     });
     this.teardown.add("the bans and mutes", () => moderation.close());
     return moderation;
+  }
+
+  /**
+   * A daemon that joins a cluster keeps moderation.json's bans and mutes out of force (the
+   * cluster's are in Redis), and says so when the file holds any, so the operator can add them
+   * to the cluster's with tsctl ban / tsctl mute.
+   */
+  private async warnUnusedModeration(): Promise<void> {
+    const file = path.join(this.paths.stateDir, "moderation.json");
+    const state = await readModerationFile(file, Date.now()).catch(() => null);
+    if (state && state.bans.length + state.mutes.length > 0)
+      this.log("warn", "moderation.json is not used in a cluster: its bans and mutes are not in force", {
+        file,
+        bans: state.bans.length,
+        mutes: state.mutes.length,
+      });
   }
 
   /** The worker processes, not started yet: each gets the config, with the ports as asked. */

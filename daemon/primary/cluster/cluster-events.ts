@@ -34,7 +34,9 @@ export type ClusterEvent =
       name?: string;
     }
   /** A private message for that node's session. */
-  | { t: "direct"; node: string; sid: string; line: string; from: Author };
+  | { t: "direct"; node: string; sid: string; line: string; from: Author }
+  /** The bans or mutes changed (cluster/redis-moderation.ts): every daemon reads them again. */
+  | { t: "moderation" };
 
 /** The stream entry's fields (`[name, value, ...]`) as an event; null when it is not one of ours. */
 export function parseEvent(fields: unknown): ClusterEvent | null {

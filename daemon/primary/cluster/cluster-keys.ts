@@ -20,6 +20,12 @@ export class ClusterKeys {
   readonly grace: string;
   /** The one stream every daemon reads: chat lines, joins, leaves, drops, private messages. */
   readonly events: string;
+  /** ban key (`a ADDRESS` or `n NAMEKEY`) -> the ban (target, reason, createdAt, until), as JSON. */
+  readonly bans: string;
+  /** account key -> the mute (name, createdAt, until), as JSON. */
+  readonly mutes: string;
+  /** Counts the changes to bans and mutes: a daemon whose copy is of another count reads them again. */
+  readonly moderationVersion: string;
 
   constructor(cluster: string) {
     this.prefix = `tsd:{${cluster}}:`;
@@ -31,6 +37,9 @@ export class ClusterKeys {
     this.tick = `${this.prefix}tick`;
     this.grace = `${this.prefix}grace`;
     this.events = `${this.prefix}events`;
+    this.bans = `${this.prefix}bans`;
+    this.mutes = `${this.prefix}mutes`;
+    this.moderationVersion = `${this.prefix}moderation-version`;
   }
 
   /** A node's host, pid, users and last beat. */

@@ -218,3 +218,54 @@ for i = 2, #ARGV do
 end
 return 1
 `);
+
+/**
+ * The changes of the bans and mutes below count themselves in the version key and tell every
+ * daemon on the stream; each daemon then reads both hashes again (MODERATION_READ).
+ */
+const MODERATION_CHANGED = `redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'e', '{"t":"moderation"}')`;
+
+/**
+ * moderation put: KEYS the bans or mutes hash, the version, events; ARGV field, record JSON, now
+ * (ms), most entries, maxlen. Records whose until has passed are dropped first (the hash holds
+ * what is in force and what has not been pruned yet); a new field past the bound is refused (0).
+ */
+export const MODERATION_PUT = new Script(`
+local now = tonumber(ARGV[3])
+local all = redis.call('HGETALL', KEYS[1])
+local others = 0
+for i = 1, #all, 2 do
+  local ok, r = pcall(cjson.decode, all[i + 1])
+  local untilMs = ok and type(r) == 'table' and r['until'] or nil
+  if type(untilMs) == 'number' and untilMs <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  elseif all[i] ~= ARGV[1] then
+    others = others + 1
+  end
+end
+if others >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+${MODERATION_CHANGED}
+return 1
+`);
+
+/**
+ * moderation take: KEYS the bans or mutes hash, the version, events; ARGV field, now (ms), -, -,
+ * maxlen. Lifts the entry: 1 if it was in force, 0 if there was none (an expired one is pruned).
+ */
+export const MODERATION_TAKE = new Script(`
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local ok, r = pcall(cjson.decode, cur)
+local untilMs = ok and type(r) == 'table' and r['until'] or nil
+if type(untilMs) == 'number' and untilMs <= tonumber(ARGV[2]) then return 0 end
+${MODERATION_CHANGED}
+return 1
+`);
+
+/** moderation read: KEYS the version, bans, mutes: all three at one moment. */
+export const MODERATION_READ = new Script(`
+return {redis.call('GET', KEYS[1]) or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+`);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import type { HubModeration } from "../hub/chat-hub.ts";
 import { ClusterKeys } from "./cluster-keys.ts";
 import { RedisChatHub } from "./redis-chat-hub.ts";
 import { RedisLink } from "./redis-link.ts";
@@ -18,7 +17,6 @@ export interface OpenClusterOptions {
   maxPerAddress: () => number;
   registrationsPerHour: number;
   historyKeep: number;
-  moderation?: HubModeration;
   log: (level: "info" | "debug" | "warn" | "error", msg: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -52,7 +50,6 @@ export async function openCluster(opts: OpenClusterOptions): Promise<RedisChatHu
       },
       registrationsPerHour: opts.registrationsPerHour,
       historyKeep: opts.historyKeep,
-      moderation: opts.moderation,
       log: opts.log,
     });
     opts.log("info", "joined the cluster", { cluster: opts.cluster.name, node, redis: redis.url });

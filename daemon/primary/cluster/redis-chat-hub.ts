@@ -31,7 +31,7 @@ import { nameKey, sortNames } from "../../../protocol/names.ts";
 import { PAIR_BASE_MS, PAIR_FORGET_MS, PAIR_MAX_MS } from "../../../protocol/sign-in-throttle.ts";
 import type { OnlineUser } from "../../../protocol/rpc.ts";
 import { AddressLimiter } from "../hub/address-limiter.ts";
-import type { ChatHub, HubModeration, HubPeer } from "../hub/chat-hub.ts";
+import type { ChatHub, HubPeer } from "../hub/chat-hub.ts";
 import { NameReservations } from "../hub/name-reservations.ts";
 import { type Member, Roster } from "../hub/roster.ts";
 import { SignInLimits } from "../hub/sign-in-limits.ts";
@@ -40,6 +40,7 @@ import { type ClusterEvent, parseEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { BEAT, FAILED, JOIN, LEAVE, PAIR_DELAY, PATCH, REJOIN } from "./cluster-scripts.ts";
 import { RedisAccounts } from "./redis-accounts.ts";
+import { RedisModeration } from "./redis-moderation.ts";
 import type { BlockingConnection, RedisLink, RedisReply } from "./redis-link.ts";
 
 /** A node's lease on Redis's clock: a node silent this long is dead (its users announced left). */
@@ -107,7 +108,6 @@ export interface RedisChatHubOptions {
   maxPerAddress: number;
   registrationsPerHour?: number;
   historyKeep: number;
-  moderation?: HubModeration;
   log: (level: "info" | "debug" | "warn" | "error", msg: string, meta?: Record<string, unknown>) => void;
 }
 
@@ -128,6 +128,8 @@ function sleep(ms: number): Promise<void> {
  */
 export class RedisChatHub implements ChatHub {
   readonly accounts: RedisAccounts;
+  /** The cluster's bans and mutes (in Redis), checked here and changed by the control methods. */
+  readonly moderation: RedisModeration;
   private readonly opts: RedisChatHubOptions;
   private readonly redis: RedisLink;
   private readonly keys: ClusterKeys;
@@ -166,6 +168,12 @@ export class RedisChatHub implements ChatHub {
     this.keys = opts.keys;
     this.node = opts.node;
     this.accounts = new RedisAccounts(opts.redis, opts.keys);
+    this.moderation = new RedisModeration({
+      redis: opts.redis,
+      keys: opts.keys,
+      streamMaxLen: STREAM_MAXLEN,
+      log: opts.log,
+    });
     this.addresses = new AddressLimiter(() => this.opts.maxPerAddress);
     this.signIns = new SignInLimits(opts.registrationsPerHour ?? 0, Date.now);
   }
@@ -175,6 +183,8 @@ export class RedisChatHub implements ChatHub {
     const hub = new RedisChatHub(opts);
     await hub.refuseLiveNodeId();
     await hub.loadHistory();
+    // After the cursor is set: a change made from now on is on the stream past it.
+    await hub.moderation.open();
     await hub.beat();
     hub.reader = await opts.redis.blockingConnection();
     void hub.readLoop();
@@ -253,14 +263,13 @@ export class RedisChatHub implements ChatHub {
   }
 
   refusal(key: string, address: string | null): string | null {
-    const moderation = this.opts.moderation;
-    if (!moderation) return null;
+    const moderation = this.moderation;
     const ban = moderation.nameBan(key) ?? (address === null ? null : moderation.addressBan(address));
     return ban ? bannedLine(ban.reason, ban.until) : null;
   }
 
   addressBans(): AddressBanRule[] {
-    return this.opts.moderation?.addressRules() ?? [];
+    return this.moderation.addressRules();
   }
 
   setMotd(lines: readonly string[]): void {
@@ -377,7 +386,7 @@ export class RedisChatHub implements ChatHub {
 
   async msg(_peer: HubPeer, sid: string, to: string, text: string): Promise<MsgReply> {
     const from = this.roster.session(sid);
-    const mute = from && this.opts.moderation?.muteOf(from.key);
+    const mute = from && this.moderation.muteOf(from.key);
     if (mute) return { ok: false, refused: mutedLine(mute.until) };
     if (!from) return { ok: false };
     let target: OnlineRecord | null;
@@ -493,13 +502,14 @@ export class RedisChatHub implements ChatHub {
 
   /**
    * A ban or an account's removal: the members match picks are closed with line, on this daemon
-   * at once (their names answered), on the others as a kick is, a moment later.
+   * at once, on the others as a kick is (taken off line in Redis, then a drop event for their
+   * node). Answers the names of all of them, once each is off line.
    */
-  disconnect(
+  async disconnect(
     match: (member: { key: string; address: string }) => boolean,
     line: string,
     reason: string,
-  ): string[] {
+  ): Promise<string[]> {
     const names: string[] = [];
     for (const member of this.roster.members()) {
       if (!match(member)) continue;
@@ -508,15 +518,17 @@ export class RedisChatHub implements ChatHub {
       member.peer.send({ k: "drop", sid: member.sid, line, reason });
       names.push(member.name);
     }
-    void this.disconnectElsewhere(match, line, reason);
+    names.push(...(await this.disconnectElsewhere(match, line, reason)));
     return names;
   }
 
+  /** The members of the other daemons match picks: the names of those taken off line. */
   private async disconnectElsewhere(
     match: (member: { key: string; address: string }) => boolean,
     line: string,
     reason: string,
-  ): Promise<void> {
+  ): Promise<string[]> {
+    const names: string[] = [];
     const online = await this.onlineRecords().catch(() => []);
     for (const target of online) {
       if (target.node === this.node || !match(target)) continue;
@@ -528,9 +540,11 @@ export class RedisChatHub implements ChatHub {
           [this.keys.prefix, target.key, target.node, target.sid, JSON.stringify(event), STREAM_MAXLEN],
         )
         .catch(() => 0);
-      if (Number(left) === 1)
-        await this.publish({ t: "drop", node: target.node, sid: target.sid, line, reason }).catch(() => {});
+      if (Number(left) !== 1) continue;
+      names.push(target.name);
+      await this.publish({ t: "drop", node: target.node, sid: target.sid, line, reason }).catch(() => {});
     }
+    return names;
   }
 
   async announce(text: string): Promise<number> {
@@ -542,6 +556,7 @@ export class RedisChatHub implements ChatHub {
   async close(): Promise<void> {
     this.stopped = true;
     if (this.beatTimer) clearInterval(this.beatTimer);
+    await this.moderation.close();
     for (const member of this.roster.members()) {
       this.roster.remove(member);
       await this.leaveCluster(this.record(member));
@@ -645,7 +660,7 @@ export class RedisChatHub implements ChatHub {
   }
 
   private refuseMuted(member: Member): boolean {
-    const mute = this.opts.moderation?.muteOf(member.key);
+    const mute = this.moderation.muteOf(member.key);
     if (!mute) return false;
     member.peer.send({ k: "direct", sid: member.sid, line: mutedLine(mute.until) });
     return true;
@@ -753,6 +768,9 @@ export class RedisChatHub implements ChatHub {
         if (event.node !== this.node) return;
         if (event.takeover) this.dropLocal(event.sid, SIGNED_IN_ELSEWHERE, "signed in from elsewhere");
         else this.dropLocal(event.sid, event.line ?? kickedLine(), event.reason ?? "kicked by the operator");
+        return;
+      case "moderation":
+        this.moderation.changed();
         return;
       case "direct": {
         if (event.node !== this.node) return;

@@ -13,7 +13,7 @@ import { oneTimePassword } from "../../shared/identities/one-time-password.ts";
 import type { IdentityStore } from "../../shared/identity-store.ts";
 import { MAX_BAN_REASON, MAX_MODERATION_SECONDS } from "../../shared/limits.ts";
 import type { ChatHub } from "../hub/chat-hub.ts";
-import { type Moderation, ModerationListFull } from "../hub/moderation.ts";
+import { type BansAndMutes, ModerationListFull } from "../hub/moderation.ts";
 import type { Log } from "../log/logger.ts";
 import type { ControlConnection, Serve } from "./control-server.ts";
 import { UNKNOWN_PEER } from "./control-peer.ts";
@@ -37,7 +37,7 @@ export interface ModerationControl {
     forSeconds: number | null,
     by: Promise<string>,
   ): Promise<number>;
-  bansList(): BanEntry[];
+  bansList(): BanEntry[] | Promise<BanEntry[]>;
   /** False when target is not banned. */
   bansRemove(target: BanTarget, by: Promise<string>): Promise<boolean>;
   /** null when there is no such account; else until when (ISO, null: until unmuted). */
@@ -188,7 +188,7 @@ export type ModeratedAccounts = {
  */
 export function moderationControl(
   chat: ChatHub,
-  moderation: Moderation,
+  moderation: BansAndMutes,
   identities: ModeratedAccounts,
   log: Log,
 ): ModerationControl {
@@ -201,7 +201,7 @@ export function moderationControl(
         const list = new AddressBanList([{ target: target.target, reason, until: ban.until }]);
         matches = (member) => list.match(member.address, Date.now()) !== null;
       }
-      const names = chat.disconnect(matches, kickedLine(reason ?? undefined), "banned by the operator");
+      const names = await chat.disconnect(matches, kickedLine(reason ?? undefined), "banned by the operator");
       log("info", "banned", {
         target: target.target,
         reason,
@@ -235,7 +235,7 @@ export function moderationControl(
     identitiesRemove: async (account, by) => {
       const identity = await identities.get(account.key);
       if (!identity || !(await identities.remove(account.key))) return false;
-      const names = chat.disconnect(
+      const names = await chat.disconnect(
         (m) => m.key === account.key,
         ACCOUNT_REMOVED,
         "account removed by the operator",

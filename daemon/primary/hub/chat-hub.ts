@@ -96,7 +96,7 @@ export interface ChatHub {
     match: (member: { key: string; address: string }) => boolean,
     line: string,
     reason: string,
-  ): string[];
+  ): Maybe<string[]>;
   announce(text: string): Maybe<number>;
   readonly onlineCount: number;
 }

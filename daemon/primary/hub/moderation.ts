@@ -1,6 +1,7 @@
 import { AddressBanList, type AddressBanRule, type BanTarget } from "../../../protocol/ban-target.ts";
 import type { BanEntry } from "../../../protocol/rpc.ts";
 import { MAX_BANS, MAX_MUTES } from "../../shared/limits.ts";
+import type { HubModeration } from "./chat-hub.ts";
 import {
   type Ban,
   type ModerationState,
@@ -22,12 +23,38 @@ export class ModerationListFull extends Error {
 /** setTimeout's longest delay; a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * The bans and mutes as the hub checks them and the control methods change them: moderation.json
+ * on a daemon of its own (Moderation), the cluster's in Redis with --hub redis
+ * (cluster/redis-moderation.ts).
+ */
+export interface BansAndMutes extends HubModeration {
+  /** Called with the address bans in force whenever they change (the hub pushes them to every thread). */
+  onAddressBans: (rules: AddressBanRule[]) => void;
+  list(): BanEntry[] | Promise<BanEntry[]>;
+  ban(target: BanTarget, reason: string | null, forSeconds: number | null): Promise<Ban>;
+  unban(target: BanTarget): Promise<boolean>;
+  mute(key: string, name: string, forSeconds: number | null): Promise<Mute>;
+  unmute(key: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 /** Bans are kept by what they name: an address or network by its canonical text, a name by its key. */
-function banKey(target: BanTarget): string {
+export function banKey(target: BanTarget): string {
   return target.kind === "address" ? `a ${target.target}` : `n ${target.key}`;
 }
 
-const active = (until: number | null, now: number) => until === null || until > now;
+export const active = (until: number | null, now: number) => until === null || until > now;
+
+/** A ban as bans.list answers it. */
+export function banEntry(ban: Ban): BanEntry {
+  return {
+    target: ban.target.target,
+    reason: ban.reason,
+    createdAt: new Date(ban.createdAt).toISOString(),
+    until: ban.until === null ? null : new Date(ban.until).toISOString(),
+  };
+}
 
 /**
  * Moderation holds the bans and mutes: checked by the hub at sign-in and on every line, changed
@@ -37,7 +64,7 @@ const active = (until: number | null, now: number) => until === null || until > 
  * which also tells the threads their new address list; the file loses them at its next write
  * (and a restart never loads them).
  */
-export class Moderation {
+export class Moderation implements BansAndMutes {
   readonly file: string;
   /** Called with the address bans in force whenever they change (the hub pushes them to every thread). */
   onAddressBans: (rules: AddressBanRule[]) => void = () => {};
@@ -86,12 +113,7 @@ export class Moderation {
     return [...this.#bans.values()]
       .filter((b) => active(b.until, now))
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map((b) => ({
-        target: b.target.target,
-        reason: b.reason,
-        createdAt: new Date(b.createdAt).toISOString(),
-        until: b.until === null ? null : new Date(b.until).toISOString(),
-      }));
+      .map(banEntry);
   }
 
   /** The address bans in force, as the threads hold them. */
