@@ -11,15 +11,28 @@ export class RedisUnreachable extends Error {
   }
 }
 
-/** The URL without its password (`redis://:secret@h:6379` -> `redis://:***@h:6379`): for logs, status and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString().replace(/\/$/, "");
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, "//***@");
+/** --redis-url is not a URL the client accepts (a bad scheme, port or path). */
+export class RedisUrlInvalid extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RedisUrlInvalid";
   }
+}
+
+/**
+ * The URL without its password (`redis://:secret@h:6379` -> `redis://:***@h:6379`): for logs,
+ * status and errors. Read as text, not parsed: a password with an unencoded `/`, `?`, `#` or `@`
+ * ends a parser's authority early and would be shown as host or path; here everything between
+ * `//` and the last `@` is the user part, and all of it after the user name's `:` is masked.
+ */
+export function redactUrl(url: string): string {
+  const start = url.indexOf("//");
+  const at = url.lastIndexOf("@");
+  if (start === -1 || at < start) return url;
+  const userinfo = url.slice(start + 2, at);
+  const colon = userinfo.indexOf(":");
+  const user = colon === -1 ? "" : userinfo.slice(0, colon);
+  return `${url.slice(0, start + 2)}${user}:***${url.slice(at)}`;
 }
 
 /** A Lua script run by its SHA1, sent whole when Redis does not know it (after a restart: NOSCRIPT). */
@@ -144,19 +157,24 @@ export class RedisLink {
     const deadline = Date.now() + timeoutMs;
     let starting = true;
     let lastError: unknown = null;
-    const client = createClient({
-      url: this.opts.url,
-      name: `${this.opts.name}-${role}`,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: Math.max(1000, Math.min(timeoutMs, 5000)),
-        reconnectStrategy: (retries: number, cause: Error) => {
-          lastError = cause;
-          if (starting && Date.now() >= deadline) return cause;
-          return reconnectDelay(retries);
+    let client: Client;
+    try {
+      client = this.create(
+        createClient,
+        role,
+        timeoutMs,
+        deadline,
+        () => starting,
+        (error) => {
+          lastError = error;
         },
-      },
-    }) as unknown as Client;
+      );
+    } catch (error) {
+      throw new RedisUrlInvalid(
+        `--redis-url ${this.url} is not a Redis URL (redis[s]://[[user]:password@]host:port[/db], with @ / ? # in a password written %40 %2F %3F %23): ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
     // Without an error listener a connection error would end the process.
     client.on("error", (error) => {
       lastError = error;
@@ -187,5 +205,28 @@ export class RedisLink {
     }
     starting = false;
     return client;
+  }
+  /** The client for one role; createClient throws here when the URL is not one it accepts. */
+  private create(
+    createClient: (options: object) => unknown,
+    role: string,
+    timeoutMs: number,
+    deadline: number,
+    starting: () => boolean,
+    failed: (error: Error) => void,
+  ): Client {
+    return createClient({
+      url: this.opts.url,
+      name: `${this.opts.name}-${role}`,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: Math.max(1000, Math.min(timeoutMs, 5000)),
+        reconnectStrategy: (retries: number, cause: Error) => {
+          failed(cause);
+          if (starting() && Date.now() >= deadline) return cause;
+          return reconnectDelay(retries);
+        },
+      },
+    }) as Client;
   }
 }
