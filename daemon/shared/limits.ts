@@ -65,10 +65,11 @@ export const WORKER_MALLOC_ENV = { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_
 
 /**
  * After a storm of at least `events` sign-ins (or changes of who is online) followed by `quietMs`
- * without one, each session thread and the primary run one full garbage collection
- * (shared/storm-gc.ts), checked every `checkMs`.
+ * without one and with the event loop busy less than `idleUtilization` of the time, each session
+ * thread and the primary run one full garbage collection (shared/storm-gc.ts), checked every
+ * `checkMs`.
  */
-export const STORM_GC = { events: 500, quietMs: 2000, checkMs: 500 } as const;
+export const STORM_GC = { events: 500, quietMs: 2000, checkMs: 500, idleUtilization: 0.1 } as const;
 
 /** The shortest password accepted, in characters (code points). */
 export const MIN_PASSWORD_LENGTH = 4;
