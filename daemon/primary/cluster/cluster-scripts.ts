@@ -64,6 +64,39 @@ return 1
 `);
 
 /**
+ * claim a node id at start: KEYS nodes, online, events; ARGV prefix, node, maxlen.
+ * A node id whose lease is live is refused (returns -1). Otherwise what a previous process under
+ * this id left (it ended without leaving: kill -9, a power cut, and no other daemon reaped it, as
+ * when the whole cluster restarts) is reaped as BEAT reaps a dead node: its members removed and
+ * announced left, once. Without this the first beat would renew the id's lease and keep them
+ * listed for ever. Returns how many were announced left.
+ */
+export const CLAIM_NODE = new Script(`
+${NOW}
+local node = ARGV[2]
+local lease = redis.call('ZSCORE', KEYS[1], node)
+if lease and tonumber(lease) > now then return -1 end
+redis.call('ZREM', KEYS[1], node)
+local set = ARGV[1] .. 'members:' .. node
+local left = 0
+for _, key in ipairs(redis.call('SMEMBERS', set)) do
+  local cur = redis.call('HGET', KEYS[2], key)
+  if cur then
+    local c = cjson.decode(cur)
+    if c.node == node then
+      redis.call('HDEL', KEYS[2], key)
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e',
+        cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
+      left = left + 1
+    end
+  end
+end
+redis.call('DEL', set)
+redis.call('DEL', ARGV[1] .. 'node:' .. node)
+return left
+`);
+
+/**
  * beat: KEYS nodes, tick, grace, node info, online, events;
  * ARGV prefix, node, lease ms, stall ms, registered (1/0), host, pid, users, maxlen.
  *

@@ -38,7 +38,7 @@ import { SignInLimits } from "../hub/sign-in-limits.ts";
 import { primaryCounters } from "../metrics.ts";
 import { type ClusterEvent, parseEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
-import { BEAT, FAILED, JOIN, LEAVE, PAIR_DELAY, PATCH, REJOIN } from "./cluster-scripts.ts";
+import { BEAT, CLAIM_NODE, FAILED, JOIN, LEAVE, PAIR_DELAY, PATCH, REJOIN } from "./cluster-scripts.ts";
 import { RedisAccounts } from "./redis-accounts.ts";
 import { RedisModeration } from "./redis-moderation.ts";
 import type { BlockingConnection, RedisLink, RedisReply } from "./redis-link.ts";
@@ -181,7 +181,7 @@ export class RedisChatHub implements ChatHub {
   /** Reads the history from the stream, takes this node's lease, and starts the reader and the heartbeat. */
   static async open(opts: RedisChatHubOptions): Promise<RedisChatHub> {
     const hub = new RedisChatHub(opts);
-    await hub.refuseLiveNodeId();
+    await hub.claimNodeId();
     await hub.loadHistory();
     // After the cursor is set: a change made from now on is on the stream past it.
     await hub.moderation.open();
@@ -193,8 +193,11 @@ export class RedisChatHub implements ChatHub {
     return hub;
   }
 
-  /** Two daemons under one node id would share a lease and a member list: a live one's id is refused. */
-  private async refuseLiveNodeId(): Promise<void> {
+  /**
+   * Two daemons under one node id would share a lease and a member list: a live one's id is refused;
+   * an expired one's leftover members (nobody reaped them) are announced left before the id is used.
+   */
+  private async claimNodeId(): Promise<void> {
     const [lease, time] = await Promise.all([
       this.redis.call(["ZSCORE", this.keys.nodes, this.node]),
       this.redis.call(["TIME"]) as Promise<string[]>,
@@ -204,6 +207,22 @@ export class RedisChatHub implements ChatHub {
       throw new NodeIdInUse(
         `the node id ${this.node} is held by a live daemon of the cluster ${this.opts.cluster} (its lease ends in ${Math.ceil((Number(lease) - now) / 1000)} s); give each daemon its own --node-id`,
       );
+    const left = Number(
+      await this.redis.eval(
+        CLAIM_NODE,
+        [this.keys.nodes, this.keys.online, this.keys.events],
+        [this.keys.prefix, this.node, STREAM_MAXLEN],
+      ),
+    );
+    if (left === -1)
+      throw new NodeIdInUse(
+        `the node id ${this.node} was taken by another daemon of the cluster ${this.opts.cluster} as this one started; give each daemon its own --node-id`,
+      );
+    if (left > 0)
+      this.opts.log("info", "reaped the users a previous daemon under this node id left behind", {
+        node: this.node,
+        users: left,
+      });
   }
 
   /** Users online in the whole cluster, as of the last heartbeat (and at least this daemon's own). */
