@@ -66,3 +66,28 @@ serial(
     t.is(await wes.line(/^\* \d+ online: /), "* 1 online: wes");
   },
 );
+
+serial(
+  `cluster - a daemon killed and started again at once under its node id waits out its old lease${why}`,
+  async (t) => {
+    const { redis, open } = t.context;
+    const cluster = ["--cluster", "crash"];
+    const first = await startNode(redis, "crashy", cluster);
+    t.teardown(() => first.cleanup());
+    await register(first, open, "xia");
+    process.kill(-first.proc.pid!, "SIGKILL");
+    await first.exited;
+    // As systemd's Restart= does: at once, the old process's lease still live.
+    const startedAt = Date.now();
+    const again = await startNode(redis, "crashy", cluster);
+    t.teardown(() => again.cleanup());
+    const elapsed = Date.now() - startedAt;
+    t.log(`started again under its node id after ${elapsed} ms`);
+    t.true(elapsed <= 20_000, `started after ${elapsed} ms`);
+    const users = await rpc<{ name: string }[]>(again, "users.list");
+    t.deepEqual(
+      users.map((u) => u.name),
+      [],
+    );
+  },
+);

@@ -198,14 +198,24 @@ export class RedisChatHub implements ChatHub {
    * an expired one's leftover members (nobody reaped them) are announced left before the id is used.
    */
   private async claimNodeId(): Promise<void> {
-    const [lease, time] = await Promise.all([
-      this.redis.call(["ZSCORE", this.keys.nodes, this.node]),
-      this.redis.call(["TIME"]) as Promise<string[]>,
-    ]);
-    const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-    if (lease !== null && Number(lease) > now)
+    let [lease, now] = await this.leaseOf(this.node);
+    if (lease > now && lease - now <= LEASE_MS && (await this.heldByEndedProcessHere())) {
+      // This daemon's previous process on this host (kill -9, a crash; systemd starts it again):
+      // wait for its lease to run out rather than exit, at most one lease.
+      this.opts.log(
+        "info",
+        "waiting for the lease of this node id's previous process, which ended without leaving",
+        {
+          node: this.node,
+          ms: lease - now,
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, lease - now + 100));
+      [lease, now] = await this.leaseOf(this.node);
+    }
+    if (lease > now)
       throw new NodeIdInUse(
-        `the node id ${this.node} is held by a live daemon of the cluster ${this.opts.cluster} (its lease ends in ${Math.ceil((Number(lease) - now) / 1000)} s); give each daemon its own --node-id`,
+        `the node id ${this.node} is held by a live daemon of the cluster ${this.opts.cluster} (its lease ends in ${Math.ceil((lease - now) / 1000)} s); give each daemon its own --node-id`,
       );
     const left = Number(
       await this.redis.eval(
@@ -223,6 +233,32 @@ export class RedisChatHub implements ChatHub {
         node: this.node,
         users: left,
       });
+  }
+
+  /** A node's lease end and Redis's clock now, ms (0: no lease). */
+  private async leaseOf(node: string): Promise<[number, number]> {
+    const [lease, time] = await Promise.all([
+      this.redis.call(["ZSCORE", this.keys.nodes, node]),
+      this.redis.call(["TIME"]) as Promise<string[]>,
+    ]);
+    return [lease === null ? 0 : Number(lease), Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000)];
+  }
+
+  /** Whether this node id was last beaten by a process of this host that no longer exists. */
+  private async heldByEndedProcessHere(): Promise<boolean> {
+    const [host, pid] = (await this.redis.call(["HMGET", this.keys.node(this.node), "host", "pid"])) as (
+      | string
+      | null
+    )[];
+    const holder = Number(pid);
+    if (host !== this.opts.host || !Number.isInteger(holder) || holder <= 0 || holder === process.pid)
+      return false;
+    try {
+      process.kill(holder, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "ESRCH";
+    }
   }
 
   /** Users online in the whole cluster, as of the last heartbeat (and at least this daemon's own). */
