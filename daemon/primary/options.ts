@@ -113,6 +113,20 @@ function positive(name: string, min: number, max: number) {
 }
 
 /**
+ * A cluster or node name: it becomes part of Redis key names (where `{` `}` would change the key's
+ * hash slot) and of status and log lines (where a newline would break them), so letters, digits
+ * and `.` `_` `-` only, as in a host name.
+ */
+function clusterName(name: string) {
+  return (value: unknown): string => {
+    const text = String(value ?? "");
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(text))
+      throw new Error(`--${name} must be 1-64 letters, digits, '.', '_' or '-'`);
+    return text;
+  };
+}
+
+/**
  * Every option of tsd-daemon, by its command-line name: the parser, config.get/config.set (their
  * values are checked by the same coercers) and the manual page (scripts/man-pages.ts) all read
  * this one table, so they cannot drift apart.
@@ -275,10 +289,12 @@ export const DAEMON_OPTIONS = {
   cluster: {
     type: "string",
     default: "tsd",
+    coerce: clusterName("cluster"),
     describe: "the cluster's name: one Redis can hold several clusters (--hub redis)",
   },
   "node-id": {
     type: "string",
+    coerce: clusterName("node-id"),
     defaultDescription: "hostname and a random suffix",
     describe: "this daemon's name in the cluster's status and who (--hub redis)",
   },

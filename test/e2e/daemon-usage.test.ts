@@ -92,6 +92,9 @@ test("daemon usage - bad values name their flag, one line, exit 2", async (t) =>
     // One port for two services: each connection would reach chat or echo by chance.
     [["--chat-port", "45998", "--echo-port", "45998"], /--chat-port and --echo-port are both 45998/],
     [["extra"], /unexpected argument "extra"/],
+    // Cluster and node names go into Redis key names (braces would change the hash slot) and log lines.
+    [["--hub", "redis", "--cluster", "a{b}"], /--cluster must be 1-64 letters, digits/],
+    [["--hub", "redis", "--node-id", "web\nfake line"], /--node-id must be 1-64 letters, digits/],
   ] as const) {
     const run = await runToExit([...args]);
     t.is(run.code, 2, args.join(" "));
