@@ -162,7 +162,11 @@ serial(
     );
     t.is(new Set(run.delivered).size, run.delivered.length, "a probe delivered twice");
     const numbers = run.delivered.map((line) => Number(line.split(" ").pop()));
-    t.deepEqual(numbers, [...numbers].sort((x, y) => x - y), "probes out of order");
+    t.deepEqual(
+      numbers,
+      [...numbers].sort((x, y) => x - y),
+      "probes out of order",
+    );
     t.true(run.refused > 0, "no line was refused during the outage");
     // Nobody who stayed had to sign in again; within 5 s who is right: carl, who left during the
     // outage, is gone (his leave is told once Redis is back), alice and bob are there once.
