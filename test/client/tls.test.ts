@@ -7,6 +7,9 @@ import { render } from "./screen.ts";
 import { run, TSCHAT, tschat } from "./tschat.ts";
 
 const opensslMissing = haveOpenssl() ? null : "the openssl command is not installed";
+/** Without openssl no certificate can be made: each test is skipped, its title saying why. */
+const serial = opensslMissing ? test.serial.skip : test.serial;
+const why = opensslMissing ? ` (skipped: ${opensslMissing}; Debian package openssl)` : "";
 
 let dir: string;
 let cert: TestCertificate;
@@ -47,27 +50,24 @@ async function registerAndSay(args: string[], name: string, text: string): Promi
   return client.exited;
 }
 
-test.serial(
-  "tschat --tls --ca FILE: signs in and chats over TLS, trusting the self-signed certificate",
+serial(
+  `tschat --tls --ca FILE: signs in and chats over TLS, trusting the self-signed certificate${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     const code = await registerAndSay(["--tls", "--ca", cert.certFile], "tina", "hello over TLS");
     t.is(await watcher.line(/^<tina> /), "<tina> hello over TLS");
     t.is(code, 0);
   },
 );
 
-test.serial("tschat --tls --insecure: accepts the certificate unchecked", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+serial(`tschat --tls --insecure: accepts the certificate unchecked${why}`, async (t) => {
   const code = await registerAndSay(["--tls", "--insecure"], "ivan", "unchecked but encrypted");
   t.is(await watcher.line(/^<ivan> /), "<ivan> unchecked but encrypted");
   t.is(code, 0);
 });
 
-test.serial(
-  "tschat --tls without --ca: the self-signed certificate is refused, with what to do",
+serial(
+  `tschat --tls without --ca: the self-signed certificate is refused, with what to do${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     const client = tschat(["--tls", "--port", String(tlsPort)]);
     client.proc.stdin!.end();
     t.is(await client.exited, 1);
@@ -82,10 +82,9 @@ test.serial(
   },
 );
 
-test.serial(
-  "tschat --tls on a terminal: the password is hidden, a line arriving mid-typing is redrawn",
+serial(
+  `tschat --tls on a terminal: the password is hidden, a line arriving mid-typing is redrawn${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
     const argv = [process.execPath, TSCHAT, "--tls", "--ca", cert.certFile, "--port", String(tlsPort)];
     const tty = run(
@@ -119,18 +118,16 @@ test.serial(
   },
 );
 
-test.serial("tschat --tls on the plain chat port: says the port does not speak TLS", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+serial(`tschat --tls on the plain chat port: says the port does not speak TLS${why}`, async (t) => {
   const client = tschat(["--tls", "--insecure", "--port", String(daemon.chatPort)]);
   client.proc.stdin!.end();
   t.is(await client.exited, 1);
   t.regex(client.stderr(), /does not speak TLS on this port .*leave out --tls/);
 });
 
-test.serial(
-  "tschat without --tls on the TLS port: when the server gives up waiting, says to use --tls",
+serial(
+  `tschat without --tls on the TLS port: when the server gives up waiting, says to use --tls${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     const client = tschat(["--port", String(tlsPort)]);
     t.teardown(() => client.proc.kill());
     // stdin stays open: tschat waits for the greeting, which never comes, until the handshake bound cuts it off.
