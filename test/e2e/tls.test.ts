@@ -17,6 +17,10 @@ import {
 import { run } from "../client/tschat.ts";
 
 const opensslMissing = haveOpenssl() ? null : "the openssl command is not installed";
+/** Without openssl no certificate can be made: each test is skipped, its title saying why. */
+const tlsTest = opensslMissing ? test.skip : test;
+const serial = opensslMissing ? test.serial.skip : test.serial;
+const why = opensslMissing ? ` (skipped: ${opensslMissing}; Debian package openssl)` : "";
 
 let dir: string;
 let first: TestCertificate;
@@ -81,10 +85,9 @@ function opensslSerial(port: number): Promise<string> {
   });
 }
 
-test.serial(
-  "tls - sign-in and chat over TLS, beside a plain client; status has chat-tls and a tls count",
+serial(
+  `tls - sign-in and chat over TLS, beside a plain client; status has chat-tls and a tls count${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     t.true(tlsPort > 0, "the ready line names the chat-tls port");
     const alice = await tlsChatClient(tlsPort, first.cert);
     t.is(
@@ -120,8 +123,7 @@ test.serial(
   },
 );
 
-test.serial("tls - openssl s_client -quiet signs in and chats", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+serial(`tls - openssl s_client -quiet signs in and chats${why}`, async (t) => {
   const watcher = await ChatClient.connect(daemon.chatPort);
   await watcher.register("watcher", "pw-of-watcher");
   const client = sClient(tlsPort);
@@ -156,34 +158,36 @@ for (const [client, argv] of [
   ],
   ["socat OPENSSL", (port: number, ca: string) => ["socat", "-", `OPENSSL:localhost:${port},cafile=${ca}`]],
 ] as const) {
-  test.serial(`tls - ${client}, checking the certificate, signs in and chats`, async (t) => {
-    const command = argv(0, "")[0]!;
-    if (opensslMissing || !have(command))
-      return t.pass(`skipped: ${opensslMissing ?? `${command} is not installed`}`);
-    const name = command === "ncat" ? "nico" : "sofia";
-    const watcher = await ChatClient.connect(daemon.chatPort);
-    await watcher.register(`${name}-watch`, "pw-of-watcher");
-    const [cmd, ...args] = argv(tlsPort, first.certFile);
-    const c = run(cmd!, args);
-    await c.output(/login( \[[^\]]+\])?: $/);
-    c.proc.stdin!.write(`${name}\r\n`);
-    await c.output("new password: ");
-    c.proc.stdin!.write(`pw-of-${name}\r\n`);
-    await c.output("repeat password: ");
-    c.proc.stdin!.write(`pw-of-${name}\r\n`);
-    await c.output(new RegExp(`\\* \\d+ online: .*${name}`));
-    c.proc.stdin!.write(`hello from ${client}\r\n`);
-    t.is(await watcher.line(new RegExp(`^<${name}> `)), `<${name}> hello from ${client}`);
-    c.proc.stdin!.write("/quit\r\n");
-    await c.output("* bye");
-    c.proc.stdin!.end();
-    await c.exited;
-    watcher.close();
-  });
+  const command = argv(0, "")[0]!;
+  const missing = opensslMissing ?? (have(command) ? null : `${command} is not installed`);
+  const clientTest = missing ? test.serial.skip : test.serial;
+  clientTest(
+    `tls - ${client}, checking the certificate, signs in and chats${missing ? ` (skipped: ${missing})` : ""}`,
+    async (t) => {
+      const name = command === "ncat" ? "nico" : "sofia";
+      const watcher = await ChatClient.connect(daemon.chatPort);
+      await watcher.register(`${name}-watch`, "pw-of-watcher");
+      const [cmd, ...args] = argv(tlsPort, first.certFile);
+      const c = run(cmd!, args);
+      await c.output(/login( \[[^\]]+\])?: $/);
+      c.proc.stdin!.write(`${name}\r\n`);
+      await c.output("new password: ");
+      c.proc.stdin!.write(`pw-of-${name}\r\n`);
+      await c.output("repeat password: ");
+      c.proc.stdin!.write(`pw-of-${name}\r\n`);
+      await c.output(new RegExp(`\\* \\d+ online: .*${name}`));
+      c.proc.stdin!.write(`hello from ${client}\r\n`);
+      t.is(await watcher.line(new RegExp(`^<${name}> `)), `<${name}> hello from ${client}`);
+      c.proc.stdin!.write("/quit\r\n");
+      await c.output("* bye");
+      c.proc.stdin!.end();
+      await c.exited;
+      watcher.close();
+    },
+  );
 }
 
-test.serial("tls - TLS 1.1 is refused by the server; TLS 1.2 is served", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
+serial(`tls - TLS 1.1 is refused by the server; TLS 1.2 is served${why}`, async (t) => {
   // The client allows TLS 1.0-1.1 (and the weak ciphers they need), so only the server can refuse.
   const old = await connectTls(tlsPort, {
     rejectUnauthorized: false,
@@ -203,10 +207,9 @@ test.serial("tls - TLS 1.1 is refused by the server; TLS 1.2 is served", async (
   t.notRegex(client.stdout(), /login/);
 });
 
-test.serial(
-  "tls - a client that never handshakes is cut off; the per-address cap counts TLS connections",
+serial(
+  `tls - a client that never handshakes is cut off; the per-address cap counts TLS connections${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     const d = await startDaemon([
       ...tlsFlags(first.certFile, first.keyFile),
       "--login-timeout",
@@ -238,10 +241,9 @@ test.serial(
   },
 );
 
-test.serial(
-  "tls - SIGHUP and tsctl reload load a renewed certificate: a new openssl s_client sees its serial, an open TLS session keeps chatting; a bad file keeps the old one",
+serial(
+  `tls - SIGHUP and tsctl reload load a renewed certificate: a new openssl s_client sees its serial, an open TLS session keeps chatting; a bad file keeps the old one${why}`,
   async (t) => {
-    if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
     t.is(await opensslSerial(tlsPort), "serial=1001");
     const old = await tlsChatClient(tlsPort, first.cert);
     await old.register("dave", "pw-of-dave");
@@ -308,119 +310,125 @@ test.serial(
   },
 );
 
-test("tls - a TLS client that does not read is cut off at the output limit, as a plain one is", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
-  const d = await startDaemon([
-    ...tlsFlags(first.certFile, first.keyFile),
-    "--output-limit",
-    "65536",
-    "--flood-rate",
-    "0",
-  ]);
-  try {
-    const port = readyPortOf(d.stdout(), "chat-tls");
-    const sleeper = await tlsChatClient(port, first.cert);
-    await sleeper.register("sleeper", "pw-of-sleeper");
-    sleeper.socket.pause();
-    const talker = await ChatClient.connect(d.chatPort);
-    await talker.register("talker", "pw-of-talker");
-    const logFile = path.join(d.logDir, "tsd.log");
-    const cutOff = () => /output limit reached.*name=sleeper/.test(fs.readFileSync(logFile, "utf8"));
-    const line = "x".repeat(2000);
-    // 400 lines of 2 kB: 12 times the limit, fanned out to the sleeper, which reads none of it.
-    for (let i = 0; i < 400; i++) talker.send(`${i} ${line}`);
-    await waitFor(cutOff, 15_000, "the output limit to cut the TLS client off");
-    await waitFor(async () => (await status(d)).sessions.tls === 0, 15_000, "the TLS session gone");
-    t.pass();
-    talker.close();
-    sleeper.close();
-  } finally {
-    await d.cleanup();
-  }
-});
+tlsTest(
+  `tls - a TLS client that does not read is cut off at the output limit, as a plain one is${why}`,
+  async (t) => {
+    const d = await startDaemon([
+      ...tlsFlags(first.certFile, first.keyFile),
+      "--output-limit",
+      "65536",
+      "--flood-rate",
+      "0",
+    ]);
+    try {
+      const port = readyPortOf(d.stdout(), "chat-tls");
+      const sleeper = await tlsChatClient(port, first.cert);
+      await sleeper.register("sleeper", "pw-of-sleeper");
+      sleeper.socket.pause();
+      const talker = await ChatClient.connect(d.chatPort);
+      await talker.register("talker", "pw-of-talker");
+      const logFile = path.join(d.logDir, "tsd.log");
+      const cutOff = () => /output limit reached.*name=sleeper/.test(fs.readFileSync(logFile, "utf8"));
+      const line = "x".repeat(2000);
+      // 400 lines of 2 kB: 12 times the limit, fanned out to the sleeper, which reads none of it.
+      for (let i = 0; i < 400; i++) talker.send(`${i} ${line}`);
+      await waitFor(cutOff, 15_000, "the output limit to cut the TLS client off");
+      await waitFor(async () => (await status(d)).sessions.tls === 0, 15_000, "the TLS session gone");
+      t.pass();
+      talker.close();
+      sleeper.close();
+    } finally {
+      await d.cleanup();
+    }
+  },
+);
 
-test("tls - --plaintext-chat no: the plain chat port is closed, echo is up, chat is served over TLS", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
-  const free = net.createServer();
-  await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
-  const plainPort = (free.address() as net.AddressInfo).port;
-  await new Promise((resolve) => free.close(resolve));
-  const d = await startDaemon([
-    ...tlsFlags(first.certFile, first.keyFile),
-    "--chat-port",
-    String(plainPort),
-    "--plaintext-chat",
-    "no",
-  ]);
-  try {
-    const port = readyPortOf(d.stdout(), "chat-tls");
-    const refused = await new Promise<string>((resolve) => {
-      const s = net.connect({ host: "127.0.0.1", port: plainPort });
-      s.once("connect", () => {
-        s.destroy();
-        resolve("connected");
+tlsTest(
+  `tls - --plaintext-chat no: the plain chat port is closed, echo is up, chat is served over TLS${why}`,
+  async (t) => {
+    const free = net.createServer();
+    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
+    const plainPort = (free.address() as net.AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    const d = await startDaemon([
+      ...tlsFlags(first.certFile, first.keyFile),
+      "--chat-port",
+      String(plainPort),
+      "--plaintext-chat",
+      "no",
+    ]);
+    try {
+      const port = readyPortOf(d.stdout(), "chat-tls");
+      const refused = await new Promise<string>((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port: plainPort });
+        s.once("connect", () => {
+          s.destroy();
+          resolve("connected");
+        });
+        s.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
       });
-      s.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
-    });
-    t.is(refused, "ECONNREFUSED", "nothing listens on the plain chat port");
-    const echo = net.connect({ host: "127.0.0.1", port: d.echoPort });
-    echo.end("ping\n");
-    const back = await new Promise<string>((resolve) => {
-      let got = "";
-      echo.on("data", (b: Buffer) => {
-        got += b.toString();
+      t.is(refused, "ECONNREFUSED", "nothing listens on the plain chat port");
+      const echo = net.connect({ host: "127.0.0.1", port: d.echoPort });
+      echo.end("ping\n");
+      const back = await new Promise<string>((resolve) => {
+        let got = "";
+        echo.on("data", (b: Buffer) => {
+          got += b.toString();
+        });
+        echo.on("close", () => resolve(got));
       });
-      echo.on("close", () => resolve(got));
-    });
-    t.is(back, "ping\n", "echo is unaffected");
-    const frank = await tlsChatClient(port, first.cert);
-    await frank.register("frank", "pw-of-frank");
-    const s = await status(d);
-    t.deepEqual(
-      s.listeners.map((l) => l.service).sort(),
-      ["chat-tls", "echo"],
-      "status lists no plain chat listener",
-    );
-    frank.close();
-  } finally {
-    await d.cleanup();
-  }
-});
+      t.is(back, "ping\n", "echo is unaffected");
+      const frank = await tlsChatClient(port, first.cert);
+      await frank.register("frank", "pw-of-frank");
+      const s = await status(d);
+      t.deepEqual(
+        s.listeners.map((l) => l.service).sort(),
+        ["chat-tls", "echo"],
+        "status lists no plain chat listener",
+      );
+      frank.close();
+    } finally {
+      await d.cleanup();
+    }
+  },
+);
 
-test("tls - a bad certificate, a bad key, a missing file, a key of another certificate: exit 1 naming the file", async (t) => {
-  if (opensslMissing) return t.pass(`skipped: ${opensslMissing}`);
-  const other = makeCertificate(dir, "other", "3003");
-  const junk = path.join(dir, "junk.pem");
-  fs.writeFileSync(junk, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
-  const missing = path.join(dir, "missing.pem");
-  const cases: [string, string, string, RegExp][] = [
-    ["a bad certificate", junk, first.keyFile, /the TLS certificate \S+junk\.pem is not a PEM certificate/],
-    ["a bad key", first.certFile, junk, /the TLS key \S+junk\.pem is not a PEM private key/],
-    [
-      "a missing certificate",
-      missing,
-      first.keyFile,
-      /cannot read the TLS certificate \S+missing\.pem: ENOENT/,
-    ],
-    ["a missing key", first.certFile, missing, /cannot read the TLS key \S+missing\.pem: ENOENT/],
-    [
-      "another certificate's key",
-      first.certFile,
-      other.keyFile,
-      /the TLS key \S+other-key\.pem is not the key of the certificate \S+first-cert\.pem/,
-    ],
-  ];
-  for (const [what, cert, key, message] of cases) {
-    const spawned = spawnDaemon(tlsFlags(cert, key));
-    const outcome = await spawned.started;
-    await spawned.cleanup();
-    t.false(outcome.ready, `${what}: not started`);
-    if (!outcome.ready) t.is(outcome.code, 1, `${what}: exit 1`);
-    const lines = spawned.stderr().trim().split("\n");
-    t.is(lines.length, 1, `${what}: one line`);
-    t.regex(lines[0]!, message, what);
-  }
-});
+tlsTest(
+  `tls - a bad certificate, a bad key, a missing file, a key of another certificate: exit 1 naming the file${why}`,
+  async (t) => {
+    const other = makeCertificate(dir, "other", "3003");
+    const junk = path.join(dir, "junk.pem");
+    fs.writeFileSync(junk, "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+    const missing = path.join(dir, "missing.pem");
+    const cases: [string, string, string, RegExp][] = [
+      ["a bad certificate", junk, first.keyFile, /the TLS certificate \S+junk\.pem is not a PEM certificate/],
+      ["a bad key", first.certFile, junk, /the TLS key \S+junk\.pem is not a PEM private key/],
+      [
+        "a missing certificate",
+        missing,
+        first.keyFile,
+        /cannot read the TLS certificate \S+missing\.pem: ENOENT/,
+      ],
+      ["a missing key", first.certFile, missing, /cannot read the TLS key \S+missing\.pem: ENOENT/],
+      [
+        "another certificate's key",
+        first.certFile,
+        other.keyFile,
+        /the TLS key \S+other-key\.pem is not the key of the certificate \S+first-cert\.pem/,
+      ],
+    ];
+    for (const [what, cert, key, message] of cases) {
+      const spawned = spawnDaemon(tlsFlags(cert, key));
+      const outcome = await spawned.started;
+      await spawned.cleanup();
+      t.false(outcome.ready, `${what}: not started`);
+      if (!outcome.ready) t.is(outcome.code, 1, `${what}: exit 1`);
+      const lines = spawned.stderr().trim().split("\n");
+      t.is(lines.length, 1, `${what}: one line`);
+      t.regex(lines[0]!, message, what);
+    }
+  },
+);
 
 test("tls - --tls-cert without --tls-key, and --plaintext-chat no without TLS, are bad usage", async (t) => {
   const cases: [string[], RegExp][] = [
