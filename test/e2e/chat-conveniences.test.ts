@@ -82,7 +82,7 @@ test.serial(
     t.regex(await answer(ann), /^! usage: \/reply TEXT/);
 
     cal.send("/quit");
-    await ann.line("* cal left");
+    await ann.announced("cal", "left");
     ann.send("/r still there?");
     t.is(await answer(ann), "! no such user online: cal", "the other user left: as /msg to someone offline");
   },
@@ -241,7 +241,7 @@ test.serial(
 
     const dee = await d.user("dee");
     dee.send("/quit");
-    await wu.line("* dee left");
+    await wu.announced("dee", "left");
     // The sign-in is written to the identity file within about a second (sign-ins are batched).
     const offline = await waitFor(
       async () => {

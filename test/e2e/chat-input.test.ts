@@ -94,7 +94,7 @@ test.serial("input - /passwd asks for the current password first", async (t) => 
 test.serial("input - /me is kept in history and replayed as [time] * name action", async (t) => {
   const a = await d.user("actor");
   const seer = await d.user("seer");
-  await a.line("* seer joined");
+  await a.announced("seer", "joined");
   a.send("/me bows");
   a.send("plain words");
   // Both have passed the hub (and are in history) once seer has the second.

@@ -42,7 +42,7 @@ test.serial("tsctl - status: human summary and the --json object of control.md",
 test.serial("tsctl - who, kick and announce, as users see them", async (t) => {
   const a = await signedIn("wanda");
   const b = await signedIn("xavier");
-  await a.line("* xavier joined");
+  await a.announced("xavier", "joined");
   const who = await d.daemon.tsctl(["who"]);
   t.is(who.code, 0);
   t.regex(who.stdout, /^NAME\s+ADDRESS\s+SINCE\s+WORKER\s+THREAD/);

@@ -54,7 +54,7 @@ async function signedInUsers(names: string[]): Promise<ChatClient[]> {
   const users: ChatClient[] = [];
   for (const name of names) {
     const user = await d.user(name);
-    for (const earlier of users) await earlier.line(`* ${name} joined`);
+    for (const earlier of users) await earlier.announced(name, "joined");
     users.push(user);
   }
   return users;
@@ -127,13 +127,13 @@ test.serial(
     await again.line(/^\* \d+ online: /);
     await fay!.closedByServer();
     const gus = await d.user("gus");
-    await ed!.line("* gus joined");
+    await ed!.announced("gus", "joined");
 
     const kicked = await d.daemon.tsctl(["kick", "gus"]);
     t.is(kicked.code, 0, kicked.stderr);
     await gus.closedByServer();
-    await ed!.line("* gus left");
-    await again.line("* gus left");
+    await ed!.announced("gus", "left");
+    await again.announced("gus", "left");
     const after = await metrics();
 
     t.is(delta(after, before, "signInFailures"), 2);
@@ -273,7 +273,7 @@ test("metrics - lines dropped by flood control are counted as the user is told",
   const call = () => own.rpc<MetricsResult>("metrics");
   const sender = await own.user("hal");
   const receiver = await own.user("ida");
-  await sender.line("* ida joined");
+  await sender.announced("ida", "joined");
   const before = await call();
   const sent = 12;
   sender.write(Array.from({ length: sent }, (_, i) => `burst ${i}\r\n`).join(""));

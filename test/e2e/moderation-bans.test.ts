@@ -76,7 +76,7 @@ test.serial(
   async (t) => {
     const alice = await userFrom("alice", "127.0.0.2");
     const bob = await userFrom("bob", "127.0.0.3");
-    await alice.line("* bob joined");
+    await alice.announced("bob", "joined");
     t.deepEqual(await ctlJson(["ban", "127.0.0.2", "spamming", "the", "room"]), {
       banned: true,
       disconnected: 1,
@@ -171,7 +171,7 @@ test.serial(
   async (t) => {
     const erin = await userFrom("Erin", "127.0.0.1");
     const frank = await userFrom("frank", "127.0.0.1");
-    await erin.line("* frank joined");
+    await erin.announced("frank", "joined");
     t.deepEqual(await ctlJson(["ban", "erin", "be", "nice"]), { banned: true, disconnected: 1 });
     t.is(await erin.line(/operator/), "* disconnected by the operator: be nice");
     t.is(await frank.line(/left/), "* Erin left");

@@ -24,8 +24,8 @@ test.serial(
     const ivy = await d.user("ivy");
     const jack = await d.user("jack");
     const kate = await d.user("kate");
-    await ivy.line("* kate joined");
-    await jack.line("* kate joined");
+    await ivy.announced("kate", "joined");
+    await jack.announced("kate", "joined");
     t.deepEqual(JSON.parse(await ok(["mute", "ivy", "--json"])), { muted: true, until: null });
     ivy.send("hello?");
     t.is(await ivy.next(), "! you are muted");
@@ -49,7 +49,7 @@ test.serial(
 test.serial("moderation - a timed mute says until when and ends by itself", async (t) => {
   const lena = await d.user("lena");
   const mike = await d.user("mike");
-  await lena.line("* mike joined");
+  await lena.announced("mike", "joined");
   const before = Date.now();
   const answer = JSON.parse(await ok(["mute", "lena", "--for", "2s", "--json"])) as { until: string };
   t.true(Date.parse(answer.until) >= before + 2000 && Date.parse(answer.until) <= Date.now() + 2000);
@@ -102,7 +102,7 @@ test.serial(
   async (t) => {
     const lara = await d.user("lara");
     const max = await d.user("max");
-    await lara.line("* max joined");
+    await lara.announced("max", "joined");
     t.is((await ok(["identities", "remove", "lara", "--yes"])).trim(), "removed lara");
     t.is(await lara.next(), "* your account was removed by the operator");
     await lara.closedByServer();

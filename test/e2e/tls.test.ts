@@ -98,7 +98,7 @@ serial(
     await alice.register("alice", "pw-of-alice");
     const bob = await ChatClient.connect(daemon.chatPort);
     await bob.register("bob", "pw-of-bob");
-    await alice.line("* bob joined");
+    await alice.announced("bob", "joined");
     alice.send("привет over TLS");
     t.is(await bob.line(/^<alice> /), "<alice> привет over TLS");
     bob.send("and back in clear");
@@ -249,7 +249,7 @@ serial(
     await old.register("dave", "pw-of-dave");
     const peer = await ChatClient.connect(daemon.chatPort);
     await peer.register("erin", "pw-of-erin");
-    await old.line("* erin joined");
+    await old.announced("erin", "joined");
 
     const second = makeCertificate(dir, "second", "2002");
     // Replaced as a certificate renewal does: each file at once (rename), key first.

@@ -138,7 +138,7 @@ test.serial("tsctl usage - the daemon before: two users online, not paused", asy
     online.push(client);
     await client.register(name, "secret1");
   }
-  await online[0]!.line("* bob joined");
+  await online[0]!.announced("bob", "joined");
   baseline = await state();
   t.deepEqual(baseline.online, ["alice", "bob"]);
   t.deepEqual(baseline.accounts, ["alice", "bob"]);

@@ -63,7 +63,7 @@ test.serial(
     await c.prompt("repeat password: ");
     c.send("secret1");
     await c.line(/^\* \d+ online: /);
-    await reader.line("* flooder joined");
+    await reader.announced("flooder", "joined");
 
     // After sign-in.
     const post = await hugeLine(c, pids);

@@ -68,7 +68,7 @@ test.serial(
     const daemon = d.daemon;
     const mallory = await user("mallory");
     const bob = await user("bob");
-    await mallory.line("* bob joined");
+    await mallory.announced("bob", "joined");
 
     mallory.send(`hello${HOSTILE} world`);
     t.is(await bob.line(/^<mallory> /), "<mallory> hello world");
