@@ -4,35 +4,23 @@ import anyTest, { type TestFn } from "ava";
 import { IdentityStore } from "../../daemon/shared/identity-store.ts";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, spawnDaemon, tempDir, waitFor } from "../helpers/daemon.ts";
-import { connect, NO_REDIS, register, rpc, signIn, startNode, TestRedis, who } from "./cluster-helpers.ts";
+import {
+  connect,
+  register,
+  rpc,
+  signIn,
+  who,
+  type ClusterContext,
+  threeNodeCluster,
+} from "./cluster-helpers.ts";
 
 /**
  * cluster.md's "what users see" across three daemons (A, B, C) on one real redis-server:
  * accounts, one total order of chat lines, /who, /msg, /history, takeover, and the operator's
  * view (status, users.list, kick, announce, identities) from any daemon.
  */
-const test = anyTest as TestFn<{ redis: TestRedis; nodes: RunningDaemon[]; open: ChatClient[] }>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
-
-test.before(async (t) => {
-  t.context.open = [];
-  t.context.nodes = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  t.context.nodes = await Promise.all(["a", "b", "c"].map((id) => startNode(redis, id)));
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-});
-
-test.after.always(async (t) => {
-  await Promise.all(t.context.nodes.map((node) => node.cleanup()));
-  await t.context.redis?.cleanup();
-});
+const test = anyTest as TestFn<ClusterContext>;
+const { serial, why } = threeNodeCluster(test);
 
 serial(`cluster - an account made on A signs in on B; /passwd on A holds on C${why}`, async (t) => {
   const [a, b, c] = t.context.nodes as [RunningDaemon, RunningDaemon, RunningDaemon];

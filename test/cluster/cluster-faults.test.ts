@@ -5,12 +5,12 @@ import {
   connect,
   FreezingProxy,
   freePort,
-  NO_REDIS,
   register,
   rpc,
   startNode,
-  TestRedis,
   who,
+  type ClusterContext,
+  threeNodeCluster,
 } from "./cluster-helpers.ts";
 
 /**
@@ -19,28 +19,8 @@ import {
  * lease (DEBUG SLEEP), a daemon paused past its lease, a daemon's process group killed. The
  * measured times go to the test's log (t.log) for docs/cluster.md.
  */
-const test = anyTest as TestFn<{ redis: TestRedis; nodes: RunningDaemon[]; open: ChatClient[] }>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
-
-test.before(async (t) => {
-  t.context.open = [];
-  t.context.nodes = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  t.context.nodes = await Promise.all(["a", "b", "c"].map((id) => startNode(redis, id)));
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-});
-
-test.after.always(async (t) => {
-  await Promise.all(t.context.nodes.map((node) => node.cleanup()));
-  await t.context.redis?.cleanup();
-});
+const test = anyTest as TestFn<ClusterContext>;
+const { serial, why } = threeNodeCluster(test);
 
 /** Lines from `from` that `to` received, and `! ` lines `from` got, while probes were sent until stop(). */
 interface ProbeRun {

@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_proces
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import type { TestFn } from "ava";
 import { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, shape, startDaemon, tempDir, UNLIMITED_CHAT } from "../helpers/daemon.ts";
 import { callRpc } from "../helpers/rpc.ts";
@@ -236,4 +237,39 @@ export class FreezingProxy {
     this.server.close();
     for (const socket of this.sockets) socket.destroy();
   }
+}
+
+/** What a test file of three daemons on one Redis shares: the server, the daemons, the clients to close. */
+export interface ClusterContext {
+  redis: TestRedis;
+  nodes: RunningDaemon[];
+  open: ChatClient[];
+}
+
+/**
+ * Starts a real redis-server and three daemons (a, b, c) before the file's tests, closes each
+ * test's clients after it and stops everything after the file; without redis-server its tests
+ * are skipped, their titles saying why.
+ */
+export function threeNodeCluster(test: TestFn<ClusterContext>) {
+  test.before(async (t) => {
+    t.context.open = [];
+    t.context.nodes = [];
+    if (NO_REDIS) return;
+    const redis = new TestRedis();
+    t.context.redis = redis;
+    await redis.start();
+    t.context.nodes = await Promise.all(["a", "b", "c"].map((id) => startNode(redis, id)));
+  });
+  test.afterEach.always((t) => {
+    for (const client of t.context.open.splice(0)) client.close();
+  });
+  test.after.always(async (t) => {
+    await Promise.all(t.context.nodes.map((node) => node.cleanup()));
+    await t.context.redis?.cleanup();
+  });
+  return {
+    serial: NO_REDIS ? test.serial.skip : test.serial,
+    why: NO_REDIS ? ` (skipped: ${NO_REDIS})` : "",
+  };
 }

@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from "ava";
 import type { BanEntry } from "../../protocol/rpc.ts";
 import { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
-import { NO_REDIS, register, startNode, TestRedis } from "./cluster-helpers.ts";
+import { register, startNode, type ClusterContext, threeNodeCluster } from "./cluster-helpers.ts";
 
 /**
  * Bans and mutes are the cluster's (cluster.md: the contracts of control.md hold across the
@@ -10,31 +10,11 @@ import { NO_REDIS, register, startNode, TestRedis } from "./cluster-helpers.ts";
  * one ends everywhere. Three daemons (A, B, C) on one real redis-server, driven by the real tsctl;
  * 127.0.0.2 and 127.0.0.3 are other client addresses on loopback.
  */
-const test = anyTest as TestFn<{ redis: TestRedis; nodes: RunningDaemon[]; open: ChatClient[] }>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+const test = anyTest as TestFn<ClusterContext>;
+const { serial, why } = threeNodeCluster(test);
 
 /** How long a change may take to reach another daemon on a loaded machine (it takes milliseconds). */
 const SPREAD_MS = 20_000;
-
-test.before(async (t) => {
-  t.context.open = [];
-  t.context.nodes = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  t.context.nodes = await Promise.all(["a", "b", "c"].map((id) => startNode(redis, id)));
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-});
-
-test.after.always(async (t) => {
-  await Promise.all(t.context.nodes.map((node) => node.cleanup()));
-  await t.context.redis?.cleanup();
-});
 
 async function ctl(node: RunningDaemon, args: string[]): Promise<string> {
   const r = await node.tsctl(args);

@@ -13,6 +13,7 @@ import {
   type BansAndMutes,
   banEntry,
   banKey,
+  expiryTimer,
   ModerationListFull,
   type Mute,
 } from "../hub/moderation.ts";
@@ -26,8 +27,6 @@ import type { RedisLink, Script } from "./redis-link.ts";
  * length behind, or a Redis that came back with other data (restored, or without persistence).
  */
 export const MODERATION_POLL_MS = 5000;
-/** setTimeout's longest delay; a later expiry is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A ban as the cluster's hash keeps it: times in ms since the epoch. */
 interface BanRecord {
@@ -318,13 +317,9 @@ export class RedisModeration implements BansAndMutes {
     if (this.#expiry) clearTimeout(this.#expiry);
     this.#expiry = null;
     if (this.#closed) return;
-    let next = Number.POSITIVE_INFINITY;
-    for (const entry of [...this.#bans.values(), ...this.#mutes.values()])
-      if (entry.until !== null && entry.until < next) next = entry.until;
-    if (next === Number.POSITIVE_INFINITY) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.#now()));
-    this.#expiry = setTimeout(() => this.#expire(), delay);
-    this.#expiry.unref();
+    this.#expiry = expiryTimer([...this.#bans.values(), ...this.#mutes.values()], this.#now(), () =>
+      this.#expire(),
+    );
   }
 
   /** Drops what has expired from the copy (Redis loses it at the next change) and tells the threads. */

@@ -24,6 +24,23 @@ export class ModerationListFull extends Error {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
+ * A timer (unref'd) for the earliest expiry among the bans and mutes, or null when none expires;
+ * an expiry past setTimeout's range is reached in steps (onDue re-arms).
+ */
+export function expiryTimer(
+  entries: Iterable<{ until: number | null }>,
+  now: number,
+  onDue: () => void,
+): NodeJS.Timeout | null {
+  let next = Number.POSITIVE_INFINITY;
+  for (const entry of entries) if (entry.until !== null && entry.until < next) next = entry.until;
+  if (next === Number.POSITIVE_INFINITY) return null;
+  const timer = setTimeout(onDue, Math.min(MAX_TIMER_MS, Math.max(0, next - now)));
+  timer.unref();
+  return timer;
+}
+
+/**
  * The bans and mutes as the hub checks them and the control methods change them: moderation.json
  * on a daemon of its own (Moderation), the cluster's in Redis with --hub redis
  * (cluster/redis-moderation.ts).
@@ -239,13 +256,9 @@ export class Moderation implements BansAndMutes {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#closed) return;
-    let next = Number.POSITIVE_INFINITY;
-    for (const entry of [...this.#bans.values(), ...this.#mutes.values()])
-      if (entry.until !== null && entry.until < next) next = entry.until;
-    if (next === Number.POSITIVE_INFINITY) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.#now()));
-    this.#timer = setTimeout(() => this.#expire(), delay);
-    this.#timer.unref();
+    this.#timer = expiryTimer([...this.#bans.values(), ...this.#mutes.values()], this.#now(), () =>
+      this.#expire(),
+    );
   }
 
   /** Drops what has expired from memory (the file keeps it until its next write) and tells the threads. */
