@@ -82,8 +82,12 @@ export function loginPrompt(remembered?: string): string {
   return remembered ? `login [${remembered}]: ` : "login: ";
 }
 export const PASSWORD_PROMPT = "password: ";
-/** /passwd's first question: the password in use, so a session left open cannot be taken over. */
-export const CURRENT_PASSWORD_PROMPT = "current password: ";
+/**
+ * /passwd's first question: the password in use, so a session left open cannot be taken over.
+ * chat-protocol.md's /passwd row asks it as `password: ` (issue 13 asked for `current password: `;
+ * the contract wins).
+ */
+export const CURRENT_PASSWORD_PROMPT = PASSWORD_PROMPT;
 export const NEW_PASSWORD_PROMPT = "new password: ";
 export const REPEAT_PASSWORD_PROMPT = "repeat password: ";
 

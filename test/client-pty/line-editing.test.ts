@@ -46,7 +46,7 @@ clientTest(
 
     // Still in character mode, the password is typed one key at a time and never shown.
     typeLine(pty, "/passwd");
-    at = await waitAfter(pty, "current password: ", at);
+    at = await waitAfter(pty, "password: ", at);
     pty.type(`wonderlandX${DEL}\r`);
     at = await waitAfter(pty, "new password: ", at);
     typeLine(pty, "looking-glass");

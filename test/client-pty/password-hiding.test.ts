@@ -72,7 +72,7 @@ for (const client of ["telnet", "tintin"] as const satisfies readonly ClientName
       t.is(await other.line(/^<.+user> /), `<${name}> hello from the client`);
 
       typeLine(pty, "/passwd");
-      at = await waitAfter(pty, "current password: ", at);
+      at = await waitAfter(pty, "password: ", at);
       typeLine(pty, first);
       at = await waitAfter(pty, "new password: ", at);
       typeLine(pty, second);
@@ -143,7 +143,7 @@ for (const client of ["nc", "socat"] as const satisfies readonly ClientName[]) {
       typeLine(pty, `hello from ${client}`);
       t.is(await other.line(/^<.+user> /), `<${name}> hello from ${client}`);
       typeLine(pty, "/passwd");
-      await pty.waitFor("current password: ", 30_000);
+      await pty.waitFor("password: ", 30_000);
       typeLine(pty, "wonderland4");
       await pty.waitFor(/new password: [\s\S]*new password: /, 30_000);
       typeLine(pty, "wonderland5");

@@ -81,8 +81,8 @@ test.serial(
 test.serial("input - /passwd asks for the current password first", async (t) => {
   const c = await d.user("changer", "first-pw");
   c.send("/passwd");
-  await c.prompt("current password: ");
-  t.is(c.unread, "", "the prompt is `current password: `, nothing after it");
+  await c.prompt("password: ");
+  t.is(c.unread, "", "the prompt is `password: ` (chat-protocol.md), nothing after it");
   c.send("first-pw");
   await c.prompt("new password: ");
   c.send("second-pw");

@@ -28,7 +28,7 @@ test("chat lines - prompts have no line end", (t) => {
   t.is(L.PASSWORD_PROMPT, "password: ");
   t.is(L.NEW_PASSWORD_PROMPT, "new password: ");
   t.is(L.REPEAT_PASSWORD_PROMPT, "repeat password: ");
-  t.is(L.CURRENT_PASSWORD_PROMPT, "current password: ");
+  t.is(L.CURRENT_PASSWORD_PROMPT, "password: ");
   for (const p of [
     L.CURRENT_PASSWORD_PROMPT,
     L.loginPrompt(),
