@@ -37,7 +37,7 @@ serial(`cluster - an account made on A signs in on B; /passwd on A holds on C${w
   t.false(/ann (left|joined)/.test(wally.all), "a takeover was announced");
   const again = await signIn(a, open, "ann", "first-pw1");
   again.send("/passwd");
-  await again.prompt("current password: ");
+  await again.prompt("password: ");
   again.send("first-pw1");
   await again.prompt("new password: ");
   again.send("second-pw2");
