@@ -1,0 +1,162 @@
+import type { Member } from "../hub/roster.ts";
+import type { ClusterEvent } from "./cluster-events.ts";
+import type { ClusterKeys } from "./cluster-keys.ts";
+import { ACTIVITY_WRITE_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
+import { JOIN, LEAVE, PATCH, REJOIN } from "./cluster-scripts.ts";
+import type { RedisLink, RedisReply } from "./redis-link.ts";
+
+/** A member as the cluster's online hash keeps it. */
+export interface OnlineRecord {
+  key: string;
+  sid: string;
+  node: string;
+  name: string;
+  address: string;
+  since: number;
+  away: string | null;
+  lastActive: number;
+  worker: number;
+  thread: number;
+}
+
+/**
+ * ClusterPresence is who is online in the whole cluster: a hash by account key in Redis, each
+ * member with its node and session, changed only by scripts that also put the join or leave on
+ * the stream. Leaves Redis could not be told are kept and told at the next beat that gets through.
+ */
+export class ClusterPresence {
+  private readonly redis: RedisLink;
+  private readonly keys: ClusterKeys;
+  private readonly node: string;
+  /** Members that left while Redis could not be told: told at the next beat that gets through. */
+  private readonly pendingLeaves = new Map<string, OnlineRecord>();
+  private readonly lastWritten = new Map<string, number>();
+  private snapshot: Promise<OnlineRecord[]> | null = null;
+
+  constructor(redis: RedisLink, keys: ClusterKeys, node: string) {
+    this.redis = redis;
+    this.keys = keys;
+    this.node = node;
+  }
+
+  record(member: Member): OnlineRecord {
+    return {
+      key: member.key,
+      sid: member.sid,
+      node: this.node,
+      name: member.name,
+      address: member.address,
+      since: member.since.getTime(),
+      away: member.away,
+      lastActive: member.lastActive,
+      worker: member.peer.worker,
+      thread: member.peer.thread,
+    };
+  }
+
+  /** Signs the member in (JOIN): a previous session anywhere is taken over; answers it (null if none). */
+  join(member: Member): Promise<RedisReply> {
+    const { key, name, sid } = member;
+    return this.redis.eval(
+      JOIN,
+      [this.keys.online, this.keys.events],
+      [
+        this.keys.prefix,
+        key,
+        JSON.stringify(this.record(member)),
+        this.node,
+        sid,
+        JSON.stringify({ t: "line", joined: name, node: this.node, sid } satisfies ClusterEvent),
+        STREAM_MAXLEN,
+      ],
+    );
+  }
+
+  /** A member of this daemon leaves; if Redis cannot be told now, it is told at the next beat. */
+  async leave(record: OnlineRecord, reason?: string): Promise<void> {
+    this.lastWritten.delete(record.sid);
+    const event: ClusterEvent = { t: "line", left: record.name, node: this.node, sid: record.sid };
+    if (reason) event.reason = reason;
+    try {
+      await this.redis.eval(
+        LEAVE,
+        [this.keys.online, this.keys.events],
+        [this.keys.prefix, record.key, this.node, record.sid, JSON.stringify(event), STREAM_MAXLEN],
+      );
+      this.pendingLeaves.delete(record.sid);
+    } catch {
+      // Redis is away: the leave is told when it is back, so `who` does not keep a user who left.
+      this.pendingLeaves.set(record.sid, record);
+    }
+  }
+
+  /** The leaves Redis missed, told now. */
+  async tellPendingLeaves(): Promise<void> {
+    for (const record of [...this.pendingLeaves.values()]) await this.leave(record);
+  }
+
+  /** Takes a member of any node off line (announced left): true if that session still held the name. */
+  async takeOff(target: OnlineRecord): Promise<boolean> {
+    const event: ClusterEvent = { t: "line", left: target.name, node: target.node, sid: target.sid };
+    const left = await this.redis.eval(
+      LEAVE,
+      [this.keys.online, this.keys.events],
+      [this.keys.prefix, target.key, target.node, target.sid, JSON.stringify(event), STREAM_MAXLEN],
+    );
+    return Number(left) === 1;
+  }
+
+  /** This node's members signed in again after it was reaped; answers the keys taken meanwhile elsewhere. */
+  async rejoin(members: Member[]): Promise<string[]> {
+    return (await this.redis.eval(
+      REJOIN,
+      [this.keys.online, this.keys.events],
+      [this.keys.prefix, this.node, STREAM_MAXLEN, ...members.map((m) => JSON.stringify(this.record(m)))],
+    )) as string[];
+  }
+
+  /** The member's last activity reaches Redis now and then (for /whois on other daemons). */
+  touch(member: Member): void {
+    member.lastActive = Date.now();
+    const last = this.lastWritten.get(member.sid) ?? 0;
+    if (member.lastActive - last < ACTIVITY_WRITE_MS) return;
+    this.lastWritten.set(member.sid, member.lastActive);
+    this.write(member).catch(() => {});
+  }
+
+  /** The member's record rewritten (away, activity), if that session still holds the name. */
+  async write(member: Member): Promise<void> {
+    await this.redis.eval(
+      PATCH,
+      [this.keys.online],
+      [member.key, this.node, member.sid, JSON.stringify(this.record(member))],
+    );
+  }
+
+  async onlineRecord(key: string): Promise<OnlineRecord | null> {
+    const text = (await this.redis.call(["HGET", this.keys.online, key])) as string | null;
+    return text === null ? null : (JSON.parse(text) as OnlineRecord);
+  }
+
+  async isOnline(key: string): Promise<boolean> {
+    return Number(await this.redis.call(["HEXISTS", this.keys.online, key])) === 1;
+  }
+
+  async count(): Promise<number> {
+    return Number(await this.redis.call(["HLEN", this.keys.online]));
+  }
+
+  /** Everyone online in the cluster; requests in the same turn share one HVALS. */
+  onlineRecords(): Promise<OnlineRecord[]> {
+    if (!this.snapshot) {
+      this.snapshot = (this.redis.call(["HVALS", this.keys.online]) as Promise<string[]>).then((texts) =>
+        texts.map((text) => JSON.parse(text) as OnlineRecord),
+      );
+      const clear = () => {
+        this.snapshot = null;
+      };
+      this.snapshot.then(clear, clear);
+    }
+    return this.snapshot.then((records) => records.map((r) => ({ ...r })));
+  }
+}
