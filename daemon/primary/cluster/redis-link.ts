@@ -1,15 +1,16 @@
 import { createHash } from "node:crypto";
+import {
+  connectionReason,
+  RedisFault,
+  RedisRefusesTsd,
+  RedisUnreachable,
+  redisFault,
+} from "./redis-faults.ts";
+
+export { RedisUnreachable } from "./redis-faults.ts";
 
 /** A Redis reply as RESP2 gives it: a string, a number, null, or an array of those. */
 export type RedisReply = string | number | null | RedisReply[];
-
-/** Redis could not be reached within --redis-connect-timeout at start. */
-export class RedisUnreachable extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "RedisUnreachable";
-  }
-}
 
 /** --redis-url is not a URL the client accepts (a bad scheme, port or path). */
 export class RedisUrlInvalid extends Error {
@@ -75,12 +76,17 @@ function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** retries, 1000);
 }
 
+/** The client library's class of Redis reply errors, kept once the library is loaded (faults are told from it). */
+type ErrorClass = abstract new (...args: never[]) => Error;
+
 /**
  * RedisLink is the daemon's connections to Redis, behind one small interface (call, eval, a
  * blocking connection of its own) so the client library is one file's business. The library is
  * node-redis (@redis/client), loaded here with a dynamic import, so nothing of it is loaded
  * without --hub redis. Commands are never queued while disconnected (disableOfflineQueue) and
  * never resent: a command whose connection drops is rejected, so a chat line is sent at most once.
+ * What a command fails with is a RedisFault (redis-faults.ts: one sentence, no library text) when
+ * it is a fault an operator must expect, and the library's error otherwise.
  */
 export class RedisLink {
   readonly url: string;
@@ -88,13 +94,19 @@ export class RedisLink {
   private client: Client | null = null;
   private readonly blocking: Client[] = [];
   private down = false;
+  private replyError: ErrorClass | null = null;
+  /** What the last failed connection attempt met (ECONNREFUSED...): why a command was refused offline. */
+  private lastConnectionError: unknown = null;
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
     this.url = redactUrl(opts.url);
   }
 
-  /** Connects, retrying until connectTimeoutMs; then rejects with RedisUnreachable naming the URL (no password). */
+  /**
+   * Connects, retrying until connectTimeoutMs; then rejects with RedisUnreachable naming the URL
+   * (no password), or at once with RedisRefusesTsd when Redis refuses the password or user.
+   */
   static async connect(opts: RedisLinkOptions): Promise<RedisLink> {
     const link = new RedisLink(opts);
     link.client = await link.open("commands", opts.connectTimeoutMs);
@@ -113,7 +125,7 @@ export class RedisLink {
     const client = await this.open("reader", this.opts.connectTimeoutMs);
     this.blocking.push(client);
     return {
-      read: (args) => client.sendCommand(args) as Promise<RedisReply>,
+      read: (args) => this.send(client, args),
       close: () => {
         const at = this.blocking.indexOf(client);
         if (at !== -1) this.blocking.splice(at, 1);
@@ -126,8 +138,14 @@ export class RedisLink {
 
   call(args: (string | number)[]): Promise<RedisReply> {
     const client = this.client;
-    if (!client) return Promise.reject(new Error("not connected to Redis"));
-    return client.sendCommand(args.map(String)) as Promise<RedisReply>;
+    if (!client)
+      return Promise.reject(
+        new RedisUnreachable(
+          `the cluster's Redis cannot be reached (${this.url}): not connected`,
+          "not connected",
+        ),
+      );
+    return this.send(client, args.map(String));
   }
 
   /** Runs a script by its SHA1; after NOSCRIPT (a restarted Redis) sends it whole. Not retried otherwise. */
@@ -136,7 +154,9 @@ export class RedisLink {
     try {
       return await this.call(["EVALSHA", script.sha, ...rest]);
     } catch (error) {
-      if (!String((error as Error)?.message).startsWith("NOSCRIPT")) throw error;
+      // NOSCRIPT is no fault: it passes through as the library's error.
+      if (error instanceof RedisFault || !String((error as Error)?.message).startsWith("NOSCRIPT"))
+        throw error;
       return this.call(["EVAL", script.source, ...rest]);
     }
   }
@@ -151,9 +171,27 @@ export class RedisLink {
     this.blocking.length = 0;
   }
 
+  /** One command; a failure the operator must expect becomes its RedisFault. */
+  private async send(client: Client, args: string[]): Promise<RedisReply> {
+    try {
+      return (await client.sendCommand(args)) as RedisReply;
+    } catch (error) {
+      throw this.fault(error) ?? error;
+    }
+  }
+
+  private fault(error: unknown, lastConnectionError: unknown = this.lastConnectionError): RedisFault | null {
+    return redisFault(error, {
+      url: this.url,
+      isReply: this.replyError !== null && error instanceof this.replyError,
+      lastConnectionError,
+    });
+  }
+
   private async open(role: string, timeoutMs: number): Promise<Client> {
     // The library only in cluster mode: a dynamic import, never a static one.
-    const { createClient } = await import("@redis/client");
+    const { createClient, ErrorReply } = await import("@redis/client");
+    this.replyError = ErrorReply;
     const deadline = Date.now() + timeoutMs;
     let starting = true;
     let lastError: unknown = null;
@@ -178,11 +216,12 @@ export class RedisLink {
     // Without an error listener a connection error would end the process.
     client.on("error", (error) => {
       lastError = error;
+      this.lastConnectionError = error;
       if (starting || this.down || role !== "commands") return;
       this.down = true;
       this.opts.log("warn", "Redis connection lost; reconnecting", {
         url: this.url,
-        error: (error as Error)?.message ?? String(error),
+        error: this.fault(error, null)?.reason ?? connectionReason(error),
       });
     });
     client.on("ready", () => {
@@ -197,15 +236,24 @@ export class RedisLink {
       try {
         client.destroy();
       } catch {}
-      const cause = lastError ?? error;
-      throw new RedisUnreachable(
-        `cannot reach Redis at ${this.url} within ${Math.round(timeoutMs / 1000)} s: ${(cause as Error)?.message ?? String(cause)}`,
-        { cause },
-      );
+      throw this.startFault(lastError ?? error, timeoutMs);
     }
     starting = false;
     return client;
   }
+
+  /** Why the start could not connect, in one sentence naming the URL (never the library's text). */
+  private startFault(cause: unknown, timeoutMs: number): RedisFault {
+    const fault = this.fault(cause, null);
+    if (fault && !(fault instanceof RedisUnreachable)) return fault;
+    const reason = fault?.reason ?? connectionReason(cause);
+    return new RedisUnreachable(
+      `cannot reach Redis at ${this.url} within ${Math.round(timeoutMs / 1000)} s: ${reason}`,
+      reason,
+      { cause },
+    );
+  }
+
   /** The client for one role; createClient throws here when the URL is not one it accepts. */
   private create(
     createClient: (options: object) => unknown,
@@ -224,6 +272,8 @@ export class RedisLink {
         reconnectStrategy: (retries: number, cause: Error) => {
           failed(cause);
           if (starting() && Date.now() >= deadline) return cause;
+          // A refused password or user is not cured by waiting: the start stops at once.
+          if (starting() && this.fault(cause, null) instanceof RedisRefusesTsd) return cause;
           return reconnectDelay(retries);
         },
       },

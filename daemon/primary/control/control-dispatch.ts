@@ -8,8 +8,9 @@ import {
   type RpcId,
   type RpcResponse,
 } from "../../../protocol/rpc.ts";
-import type { ControlConnection, ControlMethod } from "./control-server.ts";
 import { CONTROL_MAX_ERROR_MESSAGE } from "../../shared/limits.ts";
+import { BackendFault } from "../backend-fault.ts";
+import type { ControlConnection, ControlMethod } from "./control-server.ts";
 
 type OnError = (msg: string, meta: Record<string, unknown>) => void;
 
@@ -49,6 +50,12 @@ export function createDispatch(
   function failure(id: RpcId, method: string, error: unknown): RpcResponse {
     if (error instanceof JSONRPCErrorException) {
       return errorResponse(id, error.code, cut(error.message), error.data);
+    }
+    // The cluster's Redis down or refusing writes: expected, so its sentence is the answer and
+    // the log's one line; a stack is kept for what is a bug.
+    if (error instanceof BackendFault) {
+      onError("control method failed", { method, error: error.message });
+      return errorResponse(id, RpcErrorCode.unavailable, cut(error.message));
     }
     onError("control method failed", { method, error: describe(error, true) });
     return errorResponse(id, RpcErrorCode.internal, cut(describe(error, false)));

@@ -18,6 +18,7 @@ import {
 } from "../../../protocol/hub-messages.ts";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
 import { corkedWriter } from "../../shared/corked-writer.ts";
+import { BackendFault } from "../backend-fault.ts";
 import { type ChatHub, isPending, type Maybe } from "./chat-hub.ts";
 
 let lastMessage: HubToThread | null = null;
@@ -209,8 +210,13 @@ export class HubServer {
     }
   }
 
-  private log(link: ThreadLink | null, msg: string, meta: Record<string, unknown>): void {
-    this.events.onLog(link, { k: "log", level: "error", msg, meta });
+  private log(
+    link: ThreadLink | null,
+    msg: string,
+    meta: Record<string, unknown>,
+    level: LogRecord["level"] = "error",
+  ): void {
+    this.events.onLog(link, { k: "log", level, msg, meta });
   }
 
   private accept(socket: net.Socket): void {
@@ -300,6 +306,20 @@ export class HubServer {
   }
 
   private failed(peer: ThreadLink, request: HubRequest, error: unknown): ErrorReply {
+    if (error instanceof BackendFault) {
+      // The cluster's Redis down or refusing writes: expected (the user gets a polite `! ` line),
+      // one line with its sentence, no stack.
+      this.log(
+        peer,
+        "hub request failed; the thread is answered with an error",
+        {
+          kind: request.k,
+          error: error.message,
+        },
+        "warn",
+      );
+      return { error: `hub: ${error.message}` };
+    }
     this.log(peer, "hub request failed; the thread is answered with an error", {
       kind: request.k,
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),

@@ -1,0 +1,241 @@
+import fs from "node:fs";
+import path from "node:path";
+import anyTest, { type ExecutionContext, type TestFn } from "ava";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
+import { connect, freePort, NO_REDIS, register, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
+
+/**
+ * What operators and users see while the cluster's Redis misbehaves: out of memory (maxmemory 1
+ * with noeviction), a read-only replica (REPLICAOF toward a port where nothing listens), and down
+ * (shutdown). The real tsctl gets one sentence naming the fault, exit 1 and control.md's --json
+ * error, never Redis's or the client library's text; the daemon's log gets one line per failure
+ * and no stack; chat users get the polite `! ` lines. A real redis-server and two real daemons.
+ */
+interface Context {
+  redis: TestRedis;
+  a: RunningDaemon;
+  b: RunningDaemon;
+  open: ChatClient[];
+}
+const test = anyTest as TestFn<Context>;
+const serial = NO_REDIS ? test.serial.skip : test.serial;
+const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+
+/** The JSON-RPC code of an application error "unavailable" (protocol/rpc.ts), as --json prints it. */
+const UNAVAILABLE = -32002;
+/** What must never reach an operator or a user: the client library's or Redis's own words, a stack. */
+const RAW =
+  /OOM command|You can't write|maxmemory'|ECONNREFUSED|Socket closed|client is offline|@user_script|script: [0-9a-f]{40}|\n {4}at /;
+
+test.before(async (t) => {
+  t.context.open = [];
+  if (NO_REDIS) return;
+  const redis = new TestRedis();
+  await redis.start();
+  t.context.redis = redis;
+  [t.context.a, t.context.b] = await Promise.all([startNode(redis, "a"), startNode(redis, "b")]);
+  // An account to sign in with while Redis misbehaves.
+  (await register(t.context.a, t.context.open, "cyd")).close();
+});
+
+test.afterEach.always((t) => {
+  for (const client of t.context.open.splice(0)) client.close();
+});
+
+test.after.always(async (t) => {
+  await t.context.a?.cleanup();
+  await t.context.b?.cleanup();
+  await t.context.redis?.cleanup();
+});
+
+function logText(daemon: RunningDaemon): string {
+  return fs.readFileSync(path.join(daemon.logDir, "tsd.log"), "utf8");
+}
+
+/** The real tsctl refuses with sentence: stderr one line `tsctl: ...`, exit 1, and --json's error object. */
+async function refused(t: ExecutionContext<Context>, args: string[], sentence: string): Promise<void> {
+  const plain = await t.context.a.tsctl(args);
+  t.is(plain.code, 1, `${args.join(" ")}: ${plain.stderr}`);
+  t.is(plain.stderr, `tsctl: ${sentence}\n`, args.join(" "));
+  t.is(plain.stdout, "");
+  const json = await t.context.a.tsctl(["--json", ...args]);
+  t.is(json.code, 1, `--json ${args.join(" ")}: ${json.stderr}`);
+  t.deepEqual(JSON.parse(json.stderr), { error: { message: sentence, code: UNAVAILABLE, exitCode: 1 } });
+}
+
+/**
+ * Users see the polite `! ` lines: a chat line is refused and never delivered, a sign-in and a
+ * registration are refused; none of them sees Redis's words.
+ */
+async function usersSeePoliteLines(
+  t: ExecutionContext<Context>,
+  ann: ChatClient,
+  tag: string,
+): Promise<void> {
+  ann.send(`${tag}: not to be delivered`);
+  t.is(await ann.line(/^! /), "! the chat cannot be reached right now; your line was not sent");
+  const signIn = await connect(t.context.b, t.context.open);
+  t.regex(await refusedWhileTyping(signIn, "cyd"), /^! .*(right now|try again later)/);
+  const registration = await connect(t.context.b, t.context.open);
+  t.regex(await refusedWhileTyping(registration, `new${tag}`), /^! .*(right now|try again later)/);
+  for (const client of [ann, signIn, registration]) t.notRegex(client.all, RAW);
+}
+
+/**
+ * Types a name and its password at each prompt until the daemon answers with a `! ` line (at the
+ * name, when the account cannot be read; after the password, when it cannot be written): the line.
+ */
+async function refusedWhileTyping(client: ChatClient, name: string): Promise<string> {
+  await client.loginPrompt();
+  client.send(name);
+  for (let step = 0; step < 3; step++) {
+    const next = await waitFor(
+      () => /(?:new |repeat )?password: |(?:^|\n)! /.exec(client.unread)?.[0],
+      15_000,
+      `${name}'s refusal`,
+    );
+    if (!next.includes("password: ")) break;
+    await client.prompt(next);
+    client.send("secret-pw1");
+  }
+  return client.line(/^! /);
+}
+
+/** Once Redis is back, a line from ann reaches bob (tried every half second, for at most 30 s). */
+async function chatWorksAgain(ann: ChatClient, bob: ChatClient, tag: string): Promise<string> {
+  let n = 0;
+  return waitFor(
+    async () => {
+      ann.send(`${tag} back ${n++}`);
+      return bob.line(new RegExp(`^<ann\\d?> (${tag}.*)$`), 500).catch(() => null);
+    },
+    30_000,
+    `chat back after ${tag}`,
+  );
+}
+
+/** The log has one line per refused control call, naming the fault in a sentence, and no stack anywhere. */
+function logHasOneLinePerFault(t: ExecutionContext<Context>, sentence: string, methods: string[]): void {
+  const log = logText(t.context.a);
+  t.notRegex(log, /^\s+at /m, "no stack trace lines in the log");
+  for (const method of methods)
+    t.true(
+      log.includes(`control method failed method=${method} error=${JSON.stringify(sentence)}`),
+      `${method}: ${log.slice(-3000)}`,
+    );
+}
+
+serial(`cluster errors - Redis out of memory: tsctl, the log and the users${why}`, async (t) => {
+  const { redis } = t.context;
+  const ann = await register(t.context.a, t.context.open, "ann");
+  const bob = await register(t.context.b, t.context.open, "bob");
+  await rpc(t.context.a, "bans.add", { target: "10.9.8.7" });
+  await redis.cli("config", "set", "maxmemory", "1");
+  try {
+    const sentence = "the cluster's Redis refuses writes: out of memory (maxmemory)";
+    await refused(t, ["announce", "hello"], sentence);
+    await refused(t, ["ban", "10.1.1.1"], sentence);
+    await refused(t, ["mute", "bob", "--for", "1h"], sentence);
+    // Reads still work.
+    t.is((await t.context.a.tsctl(["who"])).code, 0);
+    t.is((await t.context.a.tsctl(["bans"])).code, 0);
+    t.is((await t.context.a.tsctl(["identities", "list"])).code, 0);
+    await usersSeePoliteLines(t, ann, "oom");
+    logHasOneLinePerFault(t, sentence, ["chat.announce", "bans.add", "users.mute"]);
+  } finally {
+    await redis.cli("config", "set", "maxmemory", "0");
+  }
+  const back = await chatWorksAgain(ann, bob, "oom");
+  t.regex(back, /^<ann> oom back \d+$/);
+  t.notRegex(bob.all, /oom: not to be delivered/);
+});
+
+serial(`cluster errors - Redis a read-only replica: tsctl, the log and the users${why}`, async (t) => {
+  const { redis } = t.context;
+  const ann = await register(t.context.a, t.context.open, "ann2");
+  const bob = await register(t.context.b, t.context.open, "bob2");
+  const nowhere = await freePort();
+  await redis.cli("replicaof", "127.0.0.1", String(nowhere));
+  try {
+    const sentence = "the cluster's Redis refuses writes: it is a read-only replica (READONLY)";
+    await refused(t, ["announce", "hello"], sentence);
+    await refused(t, ["ban", "10.1.1.2"], sentence);
+    await refused(t, ["kick", "bob2"], sentence);
+    await refused(t, ["identities", "wipe", "--yes"], sentence);
+    await refused(t, ["unban", "10.9.8.7"], sentence);
+    t.is((await t.context.a.tsctl(["who"])).code, 0);
+    await usersSeePoliteLines(t, ann, "ro");
+    logHasOneLinePerFault(t, sentence, ["chat.announce", "bans.add", "users.kick", "identities.wipe"]);
+  } finally {
+    await redis.cli("replicaof", "no", "one");
+  }
+  const back = await chatWorksAgain(ann, bob, "ro");
+  t.regex(back, /^<ann2> ro back \d+$/);
+  t.notRegex(bob.all, /ro: not to be delivered/);
+});
+
+serial(`cluster errors - Redis down: tsctl, status, the log and the users${why}`, async (t) => {
+  const { redis } = t.context;
+  const ann = await register(t.context.a, t.context.open, "ann3");
+  const bob = await register(t.context.b, t.context.open, "bob3");
+  await redis.shutdown();
+  try {
+    const sentence = `the cluster's Redis cannot be reached (redis://127.0.0.1:${redis.port}): connection refused`;
+    // The first calls may meet the connection as it closes: wait until the daemon has tried to reconnect.
+    await waitFor(
+      async () => (await t.context.a.tsctl(["who"])).stderr === `tsctl: ${sentence}\n`,
+      15_000,
+      "who to say the connection is refused",
+    );
+    for (const args of [
+      ["who"],
+      ["kick", "bob3"],
+      ["announce", "hello"],
+      ["identities", "list"],
+      ["identities", "wipe", "--yes"],
+      ["bans"],
+      ["ban", "10.1.1.3"],
+      ["unban", "10.9.8.7"],
+      ["mute", "bob3"],
+      ["unmute", "bob3"],
+    ])
+      await refused(t, args, sentence);
+    const status = await t.context.a.tsctl(["status"]);
+    t.is(status.code, 0);
+    t.regex(
+      status.stdout,
+      new RegExp(`cluster tsd: redis redis://127\\.0\\.0\\.1:${redis.port} NOT answering`),
+    );
+    const json = JSON.parse((await t.context.a.tsctl(["status", "--json"])).stdout);
+    t.false(json.cluster.redis.connected);
+    await usersSeePoliteLines(t, ann, "down");
+    logHasOneLinePerFault(t, sentence, [
+      "users.list",
+      "users.kick",
+      "chat.announce",
+      "identities.list",
+      "identities.wipe",
+      "bans.list",
+      "bans.add",
+      "bans.remove",
+      "users.mute",
+      "users.unmute",
+    ]);
+    t.true(
+      logText(t.context.a).includes(
+        `Redis connection lost; reconnecting url=redis://127.0.0.1:${redis.port}`,
+      ),
+    );
+  } finally {
+    await redis.start();
+  }
+  const back = await chatWorksAgain(ann, bob, "down");
+  t.regex(back, /^<ann3> down back \d+$/);
+  t.notRegex(bob.all, /down: not to be delivered/);
+  for (const daemon of [t.context.a, t.context.b]) {
+    const log = logText(daemon);
+    t.notRegex(log, /^\s+at /m, "no stack trace lines in either daemon's log");
+    t.notRegex(log, RAW);
+  }
+});
