@@ -202,7 +202,8 @@ export class Daemon {
     const threads = this.opts.workers * this.opts.threads;
     // Each port bound alone first: a port in use stops the start here, naming it.
     const ports = await claimPorts(this.opts.host, asked);
-    const listeners = new Listeners(this.opts.host, ports, threads, () => this.isOpen());
+    // Echo is served by one thread of each worker process (ECHO_THREAD).
+    const listeners = new Listeners(this.opts.host, ports, threads, () => this.isOpen(), this.opts.workers);
     const supervisor = this.createSupervisor(listeners, logger);
     const events = threadEvents({
       log: this.log,

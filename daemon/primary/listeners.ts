@@ -80,15 +80,22 @@ export class Listeners {
 
   /**
    * ports: each service's port as asked for (0: any); threads: how many session threads in
-   * all; isOpen: whether the listeners are to be open now (not paused, not stopping).
+   * all; isOpen: whether the listeners are to be open now (not paused, not stopping);
+   * echoListeners: how many threads listen for echo (one per worker process, ECHO_THREAD).
    */
-  constructor(host: string, ports: ListenPorts, threads: number, isOpen: () => boolean) {
+  constructor(
+    host: string,
+    ports: ListenPorts,
+    threads: number,
+    isOpen: () => boolean,
+    echoListeners = threads,
+  ) {
     this.host = host;
     this.services = (Object.entries(ports) as [ServiceName, number][]).map(([name, port]) => ({
       name,
       port,
     }));
-    this.expected = threads * this.services.length;
+    this.expected = this.services.reduce((n, s) => n + (s.name === "echo" ? echoListeners : threads), 0);
     this.isOpen = isOpen;
     // A listen error after start has nobody waiting: it is logged where it is reported.
     this.ready.promise.catch(() => {});

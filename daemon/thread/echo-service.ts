@@ -3,6 +3,16 @@ import { ConnectionIds, connectionLog } from "./connection-ids.ts";
 import { closeWithin, type Service, type ThreadLog } from "./service.ts";
 
 /**
+ * The session thread of each worker process that serves echo; the others do not listen for it.
+ * Echo's work per byte is the kernel's (a CPU profile of ping-pong: 52 % in the write syscall, 6 %
+ * in JavaScript), so what decides its latency is how many event loops share a core: two loops of
+ * one process, each with half the connections, are time-sliced by the kernel and a connection
+ * waits out the other loop's slice (p99 3-4x one loop's on one core). One loop per process serves
+ * echo as the bare Node server does; --workers spreads it over cores.
+ */
+export const ECHO_THREAD = 1;
+
+/**
  * EchoService is RFC 862: every byte back, unchanged and in order. pipe() gives backpressure
  * for free: a client that sends without reading fills its socket's buffer, which pauses our
  * reads of it, so server memory per client stays at the stream high-water marks.

@@ -12,7 +12,7 @@ import type {
 } from "../../protocol/hub-messages.ts";
 import { ChatService } from "./chat/chat-service.ts";
 import { connectionsPerThread } from "./descriptor-budget.ts";
-import { EchoService } from "./echo-service.ts";
+import { ECHO_THREAD, EchoService } from "./echo-service.ts";
 import { HubLink, HubRequestFailed } from "./hub-link.ts";
 import type { AccountStore } from "../shared/account-store.ts";
 import { IdentityStore } from "../shared/identity-store.ts";
@@ -93,7 +93,8 @@ interface Listener {
 }
 const listeners: Listener[] = [];
 if (config.chatPort !== null) listeners.push({ service: chat, port: config.chatPort, server: null });
-if (config.echoPort !== null) listeners.push({ service: echo, port: config.echoPort, server: null });
+if (config.echoPort !== null && thread === ECHO_THREAD)
+  listeners.push({ service: echo, port: config.echoPort, server: null });
 const tlsChat =
   config.tlsPort === null
     ? null
