@@ -27,7 +27,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);
@@ -39,7 +39,7 @@ function freePort(): Promise<number> {
 }
 
 /** Starts a process and resolves once a line of its stdout matches ready; returns the match. */
-function startProcess(
+export function startProcess(
   cmd: string,
   args: string[],
   ready: RegExp,
@@ -66,7 +66,7 @@ function startProcess(
   });
 }
 
-async function stopProcess(proc: ChildProcess): Promise<void> {
+export async function stopProcess(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const gone = new Promise((resolve) => proc.once("exit", resolve));
   try {

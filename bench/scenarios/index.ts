@@ -3,6 +3,7 @@
 import type { Scenario } from "../types.ts";
 import { chatFanout100, chatFanout1000, chatIdle, chatSignin } from "./chat.ts";
 import { cluster } from "./cluster.ts";
+import { clusterRedis } from "./cluster-redis.ts";
 import { echoBulk, echoPingpong } from "./echo.ts";
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -13,4 +14,5 @@ export const SCENARIOS: readonly Scenario[] = [
   chatIdle,
   chatSignin,
   cluster,
+  clusterRedis,
 ];
