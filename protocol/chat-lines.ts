@@ -201,6 +201,9 @@ export function signInsPaused(name: string, retryAfterMs: number): string {
 export const ACCOUNTS_UNAVAILABLE = "! accounts are unavailable right now; try again later\r\n";
 /** In a cluster whose Redis cannot be reached: the line was not sent (and will not be later). */
 export const CHAT_UNAVAILABLE = "! the chat cannot be reached right now; your line was not sent\r\n";
+/** In a cluster: the connection to Redis was lost as the line was sent, and Redis has not answered since to say whether it got it. */
+export const CHAT_MAYBE_UNSENT =
+  "! the chat cannot be reached right now; your line may not have been sent\r\n";
 /** In a cluster whose Redis cannot be reached: a sign-in cannot complete now. */
 export const SIGN_IN_UNAVAILABLE = "! signing in is not possible right now; try again later\r\n";
 /** A registration that could not be written: no account was made. */

@@ -52,6 +52,15 @@ export class ClusterKeys {
     return `${this.prefix}failed:${key}:${address}`;
   }
 
+  /**
+   * What a daemon's process published (its boot id, the highest line number that reached the
+   * stream) and the fence (no line numbered at or below it is published any more): how a line
+   * whose answer a lost connection cut off is found out (chat-publisher.ts).
+   */
+  published(id: string): string {
+    return `${this.prefix}published:${id}`;
+  }
+
   /** The keys of the members a node holds. */
   members(id: string): string {
     return `${this.prefix}members:${id}`;

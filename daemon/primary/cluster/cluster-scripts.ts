@@ -37,6 +37,47 @@ return prev or false
 `);
 
 /**
+ * publish a chat line: KEYS events, published (of this node); ARGV event JSON, maxlen, boot, n.
+ * The line numbered n of this process (boot) goes on the stream and n is kept as published, in
+ * one step, unless the fence has passed n (OUTCOME gave up on it): then nothing is written and the
+ * answer is false. Answers the entry's id.
+ */
+export const PUBLISH_LINE = new Script(`
+local cur = redis.call('HMGET', KEYS[2], 'boot', 'seq', 'fence')
+local n = tonumber(ARGV[4])
+if cur[1] == ARGV[3] and tonumber(cur[3] or '0') >= n then return false end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
+local seq = n
+if cur[1] == ARGV[3] then
+  seq = math.max(n, tonumber(cur[2] or '0'))
+else
+  redis.call('DEL', KEYS[2])
+end
+redis.call('HSET', KEYS[2], 'boot', ARGV[3], 'seq', seq)
+return id
+`);
+
+/**
+ * outcome: KEYS published (of this node); ARGV boot, fence. After a connection was lost with lines
+ * in flight: answers the highest line number of this process that reached the stream (0: none),
+ * and raises the fence to ARGV[2], so a line at or below it that reaches Redis late (a stale TCP
+ * segment) is refused by PUBLISH_LINE: once answered, each line's outcome is final.
+ */
+export const OUTCOME = new Script(`
+local cur = redis.call('HMGET', KEYS[1], 'boot', 'seq', 'fence')
+local landed = 0
+local fence = tonumber(ARGV[2])
+if cur[1] == ARGV[1] then
+  landed = tonumber(cur[2] or '0')
+  fence = math.max(fence, tonumber(cur[3] or '0'))
+else
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'boot', ARGV[1], 'seq', landed, 'fence', fence)
+return landed
+`);
+
+/**
  * leave: KEYS online, events; ARGV prefix, key, node, sid, left event, maxlen.
  * Only the session that holds the name leaves (a taken-over one has nothing left to leave).
  */

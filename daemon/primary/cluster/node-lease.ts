@@ -95,7 +95,9 @@ export class NodeLease {
   async release(): Promise<void> {
     const node = this.opts.node;
     await this.redis.call(["ZREM", this.keys.nodes, node]).catch(() => {});
-    await this.redis.call(["DEL", this.keys.node(node), this.keys.members(node)]).catch(() => {});
+    await this.redis
+      .call(["DEL", this.keys.node(node), this.keys.members(node), this.keys.published(node)])
+      .catch(() => {});
   }
 
   /**

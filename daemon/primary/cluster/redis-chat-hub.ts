@@ -3,6 +3,7 @@ import type { AddressBanRule } from "../../../protocol/ban-target.ts";
 import {
   announceLine,
   bannedLine,
+  CHAT_MAYBE_UNSENT,
   CHAT_UNAVAILABLE,
   kickedLine,
   mutedLine,
@@ -43,6 +44,7 @@ import { SharedThrottle } from "./shared-throttle.ts";
 import { StreamReader } from "./stream-reader.ts";
 
 export type { ClusterNode } from "./node-lease.ts";
+export { BEAT_INTERVAL_MS, LEASE_MS, STALL_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
 export { NodeIdInUse } from "./node-lease.ts";
 
 export interface ClusterStatus {
@@ -108,7 +110,7 @@ export class RedisChatHub implements ChatHub {
     this.addresses = new AddressLimiter(() => this.opts.maxPerAddress);
     this.throttles = new SharedThrottle(opts.redis, opts.keys, opts.registrationsPerHour ?? 0);
     this.presence = new ClusterPresence(opts.redis, opts.keys, opts.node);
-    this.publisher = new ChatPublisher(opts.redis, opts.keys);
+    this.publisher = new ChatPublisher(opts.redis, opts.keys, opts.node, opts.log);
     this.delivery = new LocalDelivery({
       roster: this.roster,
       node: opts.node,
@@ -443,6 +445,7 @@ export class RedisChatHub implements ChatHub {
     this.stopped = true;
     this.lease.stop();
     this.reader.stop();
+    this.publisher.stop();
     await this.moderation.close();
     for (const member of this.roster.members()) {
       this.roster.remove(member);
@@ -454,12 +457,18 @@ export class RedisChatHub implements ChatHub {
 
   // --- inside ---
 
-  /** A chat line or /me: one XADD, never resent; if it fails, only its author hears of it. */
+  /**
+   * A chat line or /me: published once, never resent; if it does not reach the stream, only its
+   * author hears of it, once its outcome is known (chat-publisher.ts).
+   */
   private line(member: Member, h: HistoryEntry): void {
     member.lastActive = h.time;
     const event: ClusterEvent = { t: "line", node: this.node, sid: member.sid, from: member.key, h };
-    this.publisher.publish(event).catch(() => {
-      member.peer.send({ k: "direct", sid: member.sid, line: CHAT_UNAVAILABLE });
+    void this.publisher.line(event).then((outcome) => {
+      // On the stream: delivered to everyone else, so its author hears nothing, as for any line.
+      if (outcome === "sent") return;
+      const line = outcome === "refused" ? CHAT_UNAVAILABLE : CHAT_MAYBE_UNSENT;
+      member.peer.send({ k: "direct", sid: member.sid, line });
     });
     this.presence.touch(member);
   }

@@ -1,0 +1,238 @@
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import anyTest, { type TestFn } from "ava";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
+import { NO_REDIS, register, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
+
+/**
+ * A chat line whose connection to Redis is lost while it is in flight: its author is told it was
+ * not sent only if it never reaches the stream, and then it never does (not even when the lost
+ * bytes reach Redis late); a line that did reach the stream is delivered and its author is told
+ * nothing. Real redis-server, real daemons; the daemon under test talks to Redis through a TCP
+ * proxy that can lose the answers, hold the requests, and cut the connections.
+ */
+interface Context {
+  redis: TestRedis;
+  proxy: CuttingProxy;
+  /** A daemon on Redis directly (the watcher's), and one behind the proxy (the sender's). */
+  direct: RunningDaemon;
+  proxied: RunningDaemon;
+  open: ChatClient[];
+}
+const test = anyTest as TestFn<Context>;
+const serial = NO_REDIS ? test.serial.skip : test.serial;
+const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+
+/** One proxied connection: the daemon's side, Redis's side, and the requests held back. */
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket;
+  held: Buffer[];
+  /** Bytes Redis sent on this connection. */
+  answered: number;
+}
+
+/**
+ * A TCP proxy in front of Redis. "pass" forwards both ways; "lose-answers" forwards the requests
+ * and drops what Redis answers (a command runs, its answer is lost); "hold-requests" keeps the
+ * requests back (a command is sent but has not reached Redis). cutDaemonSide() closes the daemon's
+ * side of every connection (the daemon sees its connections drop and reconnects) and keeps Redis's
+ * side open, so held requests can still reach Redis late (release()).
+ */
+class CuttingProxy {
+  port = 0;
+  /** Connections accepted so far. */
+  accepted = 0;
+  mode: "pass" | "lose-answers" | "hold-requests" = "pass";
+  private readonly server: net.Server;
+  private readonly pairs = new Set<Pair>();
+  private readonly cut: Pair[] = [];
+
+  constructor(target: number) {
+    this.server = net.createServer((client) => {
+      this.accepted++;
+      const upstream = net.connect(target, "127.0.0.1");
+      const pair: Pair = { client, upstream, held: [], answered: 0 };
+      this.pairs.add(pair);
+      client.on("error", () => {});
+      upstream.on("error", () => {});
+      client.on("data", (chunk: Buffer) => {
+        if (this.mode === "hold-requests") pair.held.push(chunk);
+        else upstream.write(chunk);
+      });
+      upstream.on("data", (chunk: Buffer) => {
+        pair.answered += chunk.length;
+        if (this.mode === "pass" && !client.destroyed) client.write(chunk);
+      });
+      client.on("close", () => {
+        this.pairs.delete(pair);
+        if (!this.cut.includes(pair)) upstream.destroy();
+      });
+      upstream.on("close", () => client.destroy());
+    });
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Whether some held request carries text. */
+  holds(text: string): boolean {
+    return [...this.pairs, ...this.cut].some((pair) => Buffer.concat(pair.held).includes(text));
+  }
+
+  /** Closes the daemon's side of every connection; Redis's side stays open until release(). */
+  cutDaemonSide(): void {
+    for (const pair of [...this.pairs]) {
+      this.cut.push(pair);
+      pair.client.destroy();
+    }
+  }
+
+  /**
+   * The held requests of the cut connections reach Redis now, late; resolves once Redis has
+   * answered on each of them (or after 5 s), then closes them.
+   */
+  async release(): Promise<void> {
+    const pairs = this.cut.splice(0).filter((pair) => pair.held.length > 0);
+    const before = pairs.map((pair) => pair.answered);
+    for (const pair of pairs) pair.upstream.write(Buffer.concat(pair.held.splice(0)));
+    await waitFor(
+      () => pairs.every((pair, i) => pair.answered > before[i]! || pair.upstream.destroyed),
+      5000,
+      "Redis answering the late requests",
+    ).catch(() => {});
+    for (const pair of pairs) pair.upstream.destroy();
+  }
+
+  close(): void {
+    this.server.close();
+    for (const pair of [...this.pairs, ...this.cut]) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+  }
+}
+
+/** The proxied daemon's last log line about an outcome found (how long asking Redis took), for the test's log. */
+function outcomeLogged(daemon: RunningDaemon): string {
+  const log = fs.readFileSync(path.join(daemon.logDir, "tsd.log"), "utf8");
+  return log.match(/^.*outcome found.*$/gm)?.pop() ?? "(none logged)";
+}
+
+test.before(async (t) => {
+  t.context.open = [];
+  if (NO_REDIS) return;
+  const redis = new TestRedis();
+  t.context.redis = redis;
+  await redis.start();
+  const proxy = new CuttingProxy(redis.port);
+  t.context.proxy = proxy;
+  await proxy.listen();
+  [t.context.direct, t.context.proxied] = await Promise.all([
+    startNode(redis, "direct"),
+    startNode(proxy, "proxied"),
+  ]);
+});
+
+test.afterEach.always((t) => {
+  for (const client of t.context.open.splice(0)) client.close();
+  if (t.context.proxy) t.context.proxy.mode = "pass";
+});
+
+test.after.always(async (t) => {
+  await Promise.all([t.context.direct?.cleanup(), t.context.proxied?.cleanup()]);
+  t.context.proxy?.close();
+  await t.context.redis?.cleanup();
+});
+
+/**
+ * Once the proxied daemon has connected to Redis again (a new connection through the proxy, and
+ * status says connected), a line of the sender's reaches the watcher; resolves with the ms since
+ * the cut.
+ */
+async function backAfterCut(
+  t: { context: Context },
+  accepted: number,
+  sender: ChatClient,
+  watcher: ChatClient,
+  name: string,
+): Promise<number> {
+  const { proxy, proxied } = t.context;
+  const cutAt = Date.now();
+  await waitFor(() => proxy.accepted > accepted, 20_000, "the proxied daemon to connect again");
+  await waitFor(
+    async () =>
+      (await rpc<{ cluster: { redis: { connected: boolean } } }>(proxied, "status")).cluster.redis.connected,
+    20_000,
+    "the proxied daemon's Redis connection to be ready",
+  );
+  sender.send("after the cut");
+  await watcher.line(`<${name}> after the cut`, 20_000);
+  return Date.now() - cutAt;
+}
+
+serial(
+  `cluster - a line that reached Redis before its answer was lost is delivered, its author told nothing${why}`,
+  async (t) => {
+    const { direct, proxied, proxy, open } = t.context;
+    const watcher = await register(direct, open, "wendy");
+    const sender = await register(proxied, open, "sam");
+    await watcher.line("* sam joined");
+    // Redis knows the publishing script by now (a first EVALSHA's NOSCRIPT answer would be lost too).
+    sender.send("warm");
+    await watcher.line("<sam> warm");
+    proxy.mode = "lose-answers";
+    sender.send("landed but unanswered");
+    // It reached the stream: the watcher's daemon reads it from Redis directly.
+    await watcher.line("<sam> landed but unanswered");
+    proxy.mode = "pass";
+    const accepted = proxy.accepted;
+    proxy.cutDaemonSide();
+    const back = await backAfterCut(t, accepted, sender, watcher, "sam");
+    t.log(`chat back ${back} ms after the cut`);
+    t.log(outcomeLogged(proxied));
+    // Whatever the sender was told about its lines is in by now: it sees the answer to /who after it.
+    sender.send("/who");
+    await sender.line(/^\* \d+ online: /);
+    t.false(/^! /m.test(sender.all), `the author was told: ${sender.all.match(/^! .*$/m)?.[0]}`);
+    t.is((watcher.all.match(/<sam> landed but unanswered/g) ?? []).length, 1, "delivered other than once");
+  },
+);
+
+serial(
+  `cluster - a line cut off before it reached Redis is refused, and never delivered when its bytes arrive late${why}`,
+  async (t) => {
+    const { direct, proxied, proxy, open } = t.context;
+    const watcher = await register(direct, open, "walt");
+    const sender = await register(proxied, open, "sue");
+    await watcher.line("* sue joined");
+    sender.send("warm");
+    await watcher.line("<sue> warm");
+    proxy.mode = "hold-requests";
+    sender.send("held back");
+    await waitFor(() => proxy.holds("held back"), 10_000, "the line to reach the proxy");
+    proxy.mode = "pass";
+    const cutAt = Date.now();
+    const accepted = proxy.accepted;
+    proxy.cutDaemonSide();
+    t.regex(
+      await sender.line(/^! /, 20_000),
+      /^! the chat cannot be reached right now; your line was not sent$/,
+    );
+    t.log(`the author told 'not sent' ${Date.now() - cutAt} ms after the cut`);
+    t.log(outcomeLogged(proxied));
+    // The held request reaches Redis now, after the daemon has asked what became of it.
+    await proxy.release();
+    await backAfterCut(t, accepted, sender, watcher, "sue");
+    t.false(watcher.all.includes("<sue> held back"), "a line refused as not sent was delivered");
+    t.is((sender.all.match(/^! /gm) ?? []).length, 1, "the author was told more than once");
+  },
+);
