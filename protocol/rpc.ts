@@ -142,7 +142,8 @@ export interface StatusResult {
 /** The cluster as status shows it: lastSeenSeconds is the time since that daemon's last heartbeat. */
 export interface ClusterStatus {
   name: string;
-  redis: { url: string; connected: boolean };
+  /** fault: what is wrong with Redis now (down, refusing writes), one sentence; absent when nothing is. */
+  redis: { url: string; connected: boolean; fault?: string };
   nodes: { id: string; host: string; pid: number; users: number; lastSeenSeconds: number }[];
 }
 

@@ -31,6 +31,7 @@ export const status: CtlCommand = {
     if (cluster)
       lines.push(
         `cluster ${cluster.name}: redis ${cluster.redis.url} ${cluster.redis.connected ? "answering" : "NOT answering"}; ${cluster.nodes.length} daemons`,
+        ...(cluster.redis.fault ? [`  fault: ${cluster.redis.fault}`] : []),
         ...cluster.nodes.map(
           (n) =>
             `  node ${n.id}  host ${n.host}  pid ${n.pid}  users ${n.users}  last heartbeat ${n.lastSeenSeconds} s ago`,

@@ -159,7 +159,7 @@ export class RedisChatHub implements ChatHub {
   clusterStatus(): ClusterStatus {
     return {
       name: this.opts.cluster,
-      redis: { url: this.redis.url, connected: this.redis.connected },
+      redis: this.redis.status(),
       nodes: this.lease.nodes(),
     };
   }

@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import {
   connectionReason,
   RedisFault,
+  RedisNotServing,
   RedisRefusesTsd,
+  RedisRefusesWrites,
   RedisUnreachable,
   redisFault,
 } from "./redis-faults.ts";
@@ -76,6 +78,16 @@ function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** retries, 1000);
 }
 
+/** Redis as status shows it: fault is what is wrong now, in one sentence, absent when nothing is. */
+export interface RedisStatus {
+  url: string;
+  connected: boolean;
+  fault?: string;
+}
+
+/** Commands whose success shows that Redis takes writes again (the heartbeat is a script, every second). */
+const WRITES = new Set(["EVALSHA", "EVAL", "XADD"]);
+
 /** The client library's class of Redis reply errors, kept once the library is loaded (faults are told from it). */
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -97,6 +109,8 @@ export class RedisLink {
   private replyError: ErrorClass | null = null;
   /** What the last failed connection attempt met (ECONNREFUSED...): why a command was refused offline. */
   private lastConnectionError: unknown = null;
+  /** A refusal Redis keeps giving (OOM, READONLY, LOADING, WRONGPASS...) until a write goes through again. */
+  private standing: RedisFault | null = null;
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
@@ -115,6 +129,15 @@ export class RedisLink {
 
   get connected(): boolean {
     return this.client?.isReady === true;
+  }
+
+  /** For status: the URL (no password), whether Redis answers, and what is wrong with it now. */
+  status(): RedisStatus {
+    const connected = this.connected;
+    let fault = this.standing?.message;
+    if (!connected)
+      fault = `the cluster's Redis cannot be reached (${this.url}): ${connectionReason(this.lastConnectionError)}`;
+    return fault === undefined ? { url: this.url, connected } : { url: this.url, connected, fault };
   }
 
   /**
@@ -174,9 +197,18 @@ export class RedisLink {
   /** One command; a failure the operator must expect becomes its RedisFault. */
   private async send(client: Client, args: string[]): Promise<RedisReply> {
     try {
-      return (await client.sendCommand(args)) as RedisReply;
+      const reply = (await client.sendCommand(args)) as RedisReply;
+      if (this.standing && WRITES.has(args[0]!)) this.standing = null;
+      return reply;
     } catch (error) {
-      throw this.fault(error) ?? error;
+      const fault = this.fault(error);
+      if (
+        fault instanceof RedisRefusesWrites ||
+        fault instanceof RedisNotServing ||
+        fault instanceof RedisRefusesTsd
+      )
+        this.standing = fault;
+      throw fault ?? error;
     }
   }
 
