@@ -3,7 +3,8 @@
 // Redis commands a daemon sends, with the project's own keys, scripts and constants, but without a
 // daemon's work per user (sessions, fan-out), so that Redis and not the daemons is what saturates.
 //
-// Per simulated daemon: one command connection (the chat lines, pipelined: what is due each
+// Per simulated daemon: one command connection (the chat lines, each sent by the cluster's own
+// ChatPublisher.line, so the script and arguments are what ships; pipelined: what is due each
 // millisecond goes in one write, as node-redis pipelines the commands of one event-loop turn; the
 // heartbeat BEAT every second; the moderation version check; a sender's PATCH at most every 5 s)
 // and one reader connection (XREAD BLOCK 1000 COUNT 1000 from its cursor, the next read sent as
@@ -25,7 +26,7 @@ import {
   STALL_MS,
   STREAM_MAXLEN,
 } from "../daemon/primary/cluster/cluster-limits.ts";
-import { BEAT, CLAIM_NODE, JOIN, PATCH } from "../daemon/primary/cluster/cluster-scripts.ts";
+import { BEAT, JOIN, PATCH } from "../daemon/primary/cluster/cluster-scripts.ts";
 import type { RedisLink, Script } from "../daemon/primary/cluster/redis-link.ts";
 import { MODERATION_POLL_MS } from "../daemon/primary/cluster/redis-moderation.ts";
 
@@ -337,6 +338,9 @@ class CommandLink {
     socket.on("data", (chunk: Buffer) => this.onReplies(chunk));
   }
 
+  /** Always: the bench never loses its connection (ChatPublisher asks only after a lost one). */
+  readonly connected = true;
+
   call(args: readonly (string | number)[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
@@ -414,17 +418,20 @@ class SimNode {
     this.id = id;
     this.keys = keys;
     this.link = new CommandLink(cmd);
-    this.publisher = new ChatPublisher(this.link as unknown as RedisLink, keys);
+    this.publisher = new ChatPublisher(this.link as unknown as RedisLink, keys, id);
     this.readerSocket = reader;
     this.senderKeys = senders;
     this.step = step;
     reader.on("data", (chunk: Buffer) => this.onReadReply(chunk));
   }
 
-  /** Claims its node id and signs its senders in, as a daemon does at start and at each sign-in. */
+  /**
+   * Signs its senders in, as a daemon does at each sign-in. (The node id's claim at a daemon's
+   * start is left out: once per process, and its arguments are C1's to change; the first BEAT
+   * takes the lease.)
+   */
   async start(): Promise<void> {
     const k = this.keys;
-    await this.link.eval(CLAIM_NODE, [k.nodes, k.online, k.events], [k.prefix, this.id, STREAM_MAXLEN]);
     for (const key of this.senderKeys) {
       const sid = `${this.id}-${key}`;
       const joined: ClusterEvent = { t: "line", joined: key, node: this.id, sid };
@@ -515,9 +522,11 @@ class SimNode {
         h: { time: Math.round(wall + due), name: key, text: `${MARK}${due.toFixed(3)}~ ${"x".repeat(40)}` },
       };
       const step = this.step;
-      this.publisher.publish(event).then(
-        () => {
-          if (this.step === step) this.acked();
+      this.publisher.line(event).then(
+        (outcome) => {
+          if (this.step !== step) return;
+          if (outcome === "sent") this.acked();
+          else this.failed(new RedisReplyError(`a line was ${outcome}`));
         },
         (error: Error) => {
           if (this.step === step) this.failed(error);

@@ -1,6 +1,6 @@
 // cluster-redis: the ceiling of one Redis under a tsd cluster. One redis-server (AOF on, as
 // docs/cluster.md asks) gets exactly the commands N daemons send per chat line (the line as
-// ChatPublisher sends it, N readers each reading every entry with XREAD BLOCK from its cursor, the
+// ChatPublisher.line sends it: the PUBLISH_LINE script, N readers each reading every entry with XREAD BLOCK from its cursor, the
 // heartbeats, the moderation check, the senders' activity writes), from bench/cluster-redis-gen.ts:
 // a generator without the daemons' per-user work. The offered rate steps up; each step reports the
 // rate Redis answered, the send-to-read latency every reader saw, Redis's CPU (INFO cpu) and the
@@ -210,7 +210,7 @@ export const clusterRedis: Scenario = {
         r.maxMs.toFixed(0),
         r.redisMainCores.toFixed(2),
         r.redisCores.toFixed(2),
-        r.achieved > 0 ? ((1e6 * r.redisMainCores) / r.achieved).toFixed(1) : "",
+        r.achieved > 0 ? ((1e6 * r.redisCores) / r.achieved).toFixed(1) : "",
         r.genCores.toFixed(2),
         `${r.redisWaitCores.toFixed(2)}/${r.genWaitCores.toFixed(2)}`,
         r.load1.toFixed(1),
@@ -258,7 +258,7 @@ export const clusterRedis: Scenario = {
         ],
         rows,
       ),
-      "  Redis on: a whole core, or a cgroup quota of that share of one; Redis main: its main thread (every command runs there), all: the process (with the AOF fsync thread), cores from INFO cpu; µs/line: main-thread CPU per answered line; latency: from the line's due time to its read by each reader; read: the lines of the window read by every reader; waited R/g: time Redis's main thread and the generator were runnable but got no CPU (schedstat), cores: other load, and for Redis under a budget also the quota's hold",
+      "  Redis on: a whole core, or a cgroup quota of that share of one; Redis main: its main thread (every command runs there), all: the process (with the AOF fsync thread), cores from INFO cpu; µs/line: the process's CPU per answered line (as in `cluster`); latency: from the line's due time to its read by each reader; read: the lines of the window read by every reader; waited R/g: time Redis's main thread and the generator were runnable but got no CPU (schedstat), cores: other load, and for Redis under a budget also the quota's hold",
       ...verdicts,
       ...skipped,
     ].join("\n");
