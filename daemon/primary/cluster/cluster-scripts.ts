@@ -105,12 +105,13 @@ return 1
 `);
 
 /**
- * claim a node id at start: KEYS nodes, online, events; ARGV prefix, node, maxlen.
+ * claim a node id at start: KEYS nodes, online, events; ARGV prefix, node, maxlen, lease ms, host, pid.
  * A node id whose lease is live is refused (returns -1). Otherwise what a previous process under
  * this id left (it ended without leaving: kill -9, a power cut, and no other daemon reaped it, as
  * when the whole cluster restarts) is reaped as BEAT reaps a dead node: its members removed and
  * announced left, once. Without this the first beat would renew the id's lease and keep them
- * listed for ever. Returns how many were announced left.
+ * listed for ever. Then the lease is taken, with the host and pid, in the same step: of two
+ * daemons started at once under one new id, exactly one gets it. Returns how many were announced left.
  */
 export const CLAIM_NODE = new Script(`
 ${NOW}
@@ -134,6 +135,8 @@ for _, key in ipairs(redis.call('SMEMBERS', set)) do
 end
 redis.call('DEL', set)
 redis.call('DEL', ARGV[1] .. 'node:' .. node)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), node)
+redis.call('HSET', ARGV[1] .. 'node:' .. node, 'host', ARGV[5], 'pid', ARGV[6], 'users', 0, 'seen', now)
 return left
 `);
 

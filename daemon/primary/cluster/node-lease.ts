@@ -126,7 +126,7 @@ export class NodeLease {
       await this.redis.eval(
         CLAIM_NODE,
         [this.keys.nodes, this.keys.online, this.keys.events],
-        [this.keys.prefix, node, STREAM_MAXLEN],
+        [this.keys.prefix, node, STREAM_MAXLEN, LEASE_MS, this.opts.host, process.pid],
       ),
     );
     if (left === -1)

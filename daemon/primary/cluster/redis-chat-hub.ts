@@ -140,13 +140,20 @@ export class RedisChatHub implements ChatHub {
   static async open(opts: RedisChatHubOptions): Promise<RedisChatHub> {
     const hub = new RedisChatHub(opts);
     await hub.lease.claim();
-    await hub.reader.loadHistory((event) => {
-      if (event.t === "line" && event.h) hub.delivery.remember(event.h);
-    });
-    // After the cursor is set: a change made from now on is on the stream past it.
-    await hub.moderation.open();
-    await hub.lease.beat();
-    await hub.reader.start();
+    try {
+      await hub.reader.loadHistory((event) => {
+        if (event.t === "line" && event.h) hub.delivery.remember(event.h);
+      });
+      // After the cursor is set: a change made from now on is on the stream past it.
+      await hub.moderation.open();
+      await hub.lease.beat();
+      await hub.reader.start();
+    } catch (error) {
+      // The id was claimed: let it go at once, so a start again need not wait for the lease.
+      hub.reader.stop();
+      await hub.lease.release();
+      throw error;
+    }
     hub.lease.start();
     return hub;
   }
