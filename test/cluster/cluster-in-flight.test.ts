@@ -1,10 +1,10 @@
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
 import { NO_REDIS, register, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
+import { CuttingProxy } from "./cutting-proxy.ts";
 
 /**
  * A chat line whose connection to Redis is lost while it is in flight: its author is told it was
@@ -24,102 +24,6 @@ interface Context {
 const test = anyTest as TestFn<Context>;
 const serial = NO_REDIS ? test.serial.skip : test.serial;
 const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
-
-/** One proxied connection: the daemon's side, Redis's side, and the requests held back. */
-interface Pair {
-  client: net.Socket;
-  upstream: net.Socket;
-  held: Buffer[];
-  /** Bytes Redis sent on this connection. */
-  answered: number;
-}
-
-/**
- * A TCP proxy in front of Redis. "pass" forwards both ways; "lose-answers" forwards the requests
- * and drops what Redis answers (a command runs, its answer is lost); "hold-requests" keeps the
- * requests back (a command is sent but has not reached Redis). cutDaemonSide() closes the daemon's
- * side of every connection (the daemon sees its connections drop and reconnects) and keeps Redis's
- * side open, so held requests can still reach Redis late (release()).
- */
-class CuttingProxy {
-  port = 0;
-  /** Connections accepted so far. */
-  accepted = 0;
-  mode: "pass" | "lose-answers" | "hold-requests" = "pass";
-  private readonly server: net.Server;
-  private readonly pairs = new Set<Pair>();
-  private readonly cut: Pair[] = [];
-
-  constructor(target: number) {
-    this.server = net.createServer((client) => {
-      this.accepted++;
-      const upstream = net.connect(target, "127.0.0.1");
-      const pair: Pair = { client, upstream, held: [], answered: 0 };
-      this.pairs.add(pair);
-      client.on("error", () => {});
-      upstream.on("error", () => {});
-      client.on("data", (chunk: Buffer) => {
-        if (this.mode === "hold-requests") pair.held.push(chunk);
-        else upstream.write(chunk);
-      });
-      upstream.on("data", (chunk: Buffer) => {
-        pair.answered += chunk.length;
-        if (this.mode === "pass" && !client.destroyed) client.write(chunk);
-      });
-      client.on("close", () => {
-        this.pairs.delete(pair);
-        if (!this.cut.includes(pair)) upstream.destroy();
-      });
-      upstream.on("close", () => client.destroy());
-    });
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** Whether some held request carries text. */
-  holds(text: string): boolean {
-    return [...this.pairs, ...this.cut].some((pair) => Buffer.concat(pair.held).includes(text));
-  }
-
-  /** Closes the daemon's side of every connection; Redis's side stays open until release(). */
-  cutDaemonSide(): void {
-    for (const pair of [...this.pairs]) {
-      this.cut.push(pair);
-      pair.client.destroy();
-    }
-  }
-
-  /**
-   * The held requests of the cut connections reach Redis now, late; resolves once Redis has
-   * answered on each of them (or after 5 s), then closes them.
-   */
-  async release(): Promise<void> {
-    const pairs = this.cut.splice(0).filter((pair) => pair.held.length > 0);
-    const before = pairs.map((pair) => pair.answered);
-    for (const pair of pairs) pair.upstream.write(Buffer.concat(pair.held.splice(0)));
-    await waitFor(
-      () => pairs.every((pair, i) => pair.answered > before[i]! || pair.upstream.destroyed),
-      5000,
-      "Redis answering the late requests",
-    ).catch(() => {});
-    for (const pair of pairs) pair.upstream.destroy();
-  }
-
-  close(): void {
-    this.server.close();
-    for (const pair of [...this.pairs, ...this.cut]) {
-      pair.client.destroy();
-      pair.upstream.destroy();
-    }
-  }
-}
 
 /** The proxied daemon's last log line about an outcome found (how long asking Redis took), for the test's log. */
 function outcomeLogged(daemon: RunningDaemon): string {

@@ -90,9 +90,15 @@ export class ClusterPresence {
     }
   }
 
-  /** The leaves Redis missed, told now. */
+  /** The leaves Redis missed, told now (each unless its session signed in again meanwhile: cancelLeave). */
   async tellPendingLeaves(): Promise<void> {
-    for (const record of [...this.pendingLeaves.values()]) await this.leave(record);
+    for (const record of [...this.pendingLeaves.values()])
+      if (this.pendingLeaves.get(record.sid) === record) await this.leave(record);
+  }
+
+  /** The session signs in again: a leave of it still to be told would take the new sign-in off line. */
+  cancelLeave(sid: string): void {
+    this.pendingLeaves.delete(sid);
   }
 
   /** Takes a member of any node off line (announced left): true if that session still held the name. */

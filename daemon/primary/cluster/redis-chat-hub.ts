@@ -30,7 +30,7 @@ import type { ChatHub, HubPeer } from "../hub/chat-hub.ts";
 import { NameReservations } from "../hub/name-reservations.ts";
 import { type Member, Roster } from "../hub/roster.ts";
 import { primaryCounters } from "../metrics.ts";
-import { ChatPublisher } from "./chat-publisher.ts";
+import { ChatPublisher, mayHaveRun } from "./chat-publisher.ts";
 import type { ClusterEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { type ClusterLog, JOIN_REPLAY, STREAM_MAXLEN } from "./cluster-limits.ts";
@@ -242,6 +242,7 @@ export class RedisChatHub implements ChatHub {
       lastActive: now,
     };
     let previous: RedisReply;
+    this.presence.cancelLeave(sid);
     try {
       previous = await this.presence.join(member);
     } catch (error) {
@@ -250,6 +251,9 @@ export class RedisChatHub implements ChatHub {
         name,
         error: (error as Error).message,
       });
+      // The join may have run with its answer lost: its record is taken off line again (now, or
+      // at the next beat that gets through), so no session that is not here stays listed.
+      if (mayHaveRun(error)) void this.presence.leave(this.presence.record(member));
       return { ...none, refused: SIGN_IN_UNAVAILABLE };
     }
     this.reservations.signedIn(sid, key);

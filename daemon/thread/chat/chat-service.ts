@@ -89,7 +89,7 @@ export class ChatService implements Service {
   private joined(session: ChatSession, reply: JoinReply): void {
     if (!this.open.has(session.sid)) return;
     if (reply.refused !== undefined) {
-      session.close("banned", reply.refused);
+      session.joinRefused(reply.refused);
       return;
     }
     threadCounters.signIns++;

@@ -1,7 +1,13 @@
 import { connectionLog } from "../connection-ids.ts";
 import type net from "node:net";
 import { parseInput } from "../../../protocol/chat-input.ts";
-import { errorLine, historyLine, historyOmitted, unknownCommand } from "../../../protocol/chat-lines.ts";
+import {
+  errorLine,
+  historyLine,
+  historyOmitted,
+  SIGN_IN_UNAVAILABLE,
+  unknownCommand,
+} from "../../../protocol/chat-lines.ts";
 import { nameKey } from "../../../protocol/names.ts";
 import type { HistoryEntry, JoinReply } from "../../../protocol/hub-messages.ts";
 import { sanitize } from "../../../protocol/text.ts";
@@ -82,10 +88,7 @@ export class ChatSession implements CommandSession {
       onClose: (reason) => this.onClose(reason),
       name: () => this.name,
     });
-    this.loginTimer = setTimeout(
-      () => this.close("sign-in timeout", errorLine("sign-in timed out")),
-      host.limits.loginTimeoutMs,
-    );
+    this.loginTimer = this.loginTimeout();
     this.signInDialogue = new SignInDialogue(this);
   }
 
@@ -135,11 +138,35 @@ export class ChatSession implements CommandSession {
       { k: "join", sid: this.sid, key, name, address: this.address },
       (reply) => this.host.joined(this, reply),
     );
-    // Refused (a ban): the host has closed the session, and there is no sign-in to record.
+    // Refused: the host has closed the session (a ban) or asked for the name again; no sign-in to record.
     if (joined.refused !== undefined) return;
     this.identities.recordLogin(key, this.address).catch((error: Error) => {
       this.log("warn", "could not record the sign-in in the identity file", { error: error.message });
     });
+  }
+
+  /**
+   * The hub refused the join. A ban closes the session; a cluster whose Redis is away cannot take
+   * the sign-in now: the user is told so and asked for a name again, on the same connection.
+   */
+  joinRefused(line: string): void {
+    if (line !== SIGN_IN_UNAVAILABLE) {
+      this.close("banned", line);
+      return;
+    }
+    this.name = null;
+    this.key = null;
+    this.ignores.clear();
+    this.loginTimer = this.loginTimeout();
+    this.signInDialogue.askAgain(line);
+  }
+
+  /** A sign-in not done within the login timeout closes the connection. */
+  private loginTimeout(): NodeJS.Timeout {
+    return setTimeout(
+      () => this.close("sign-in timeout", errorLine("sign-in timed out")),
+      this.host.limits.loginTimeoutMs,
+    );
   }
 
   /** Replaces the ignore list (names, from the account) and tells the host. */

@@ -105,6 +105,11 @@ export class SignInDialogue {
     );
   }
 
+  /** The sign-in could not complete now (a cluster whose Redis is away): says so and asks for a name again. */
+  askAgain(line: string): void {
+    this.refuse(line);
+  }
+
   /** Says why the name will not do, and asks for one again. */
   private refuse(line: string): void {
     this.io.send(line);
