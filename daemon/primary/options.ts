@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import yargs, { type Options } from "yargs";
 import { checkName } from "../../protocol/names.ts";
 import { type LogLevel, WORKER_CONFIG_ENV } from "../../protocol/hub-messages.ts";
@@ -61,10 +62,12 @@ export type OptionValues = Record<string, string | number | boolean | string[] |
  * Defaults measured on a 2-core machine with `npm run bench` (docs/architecture.md): one
  * process with two session threads gave the most echo messages/s and the lowest p99 there
  * (two event loops, one process's memory); two processes of one thread each, plus the
- * primary, fought over the same two cores (p99 x2.7). On bigger machines raise --workers.
+ * primary, fought over the same two cores (p99 x2.7). A process allowed one CPU (a 1-core VPS,
+ * taskset, a cgroup cpuset) gets one thread: two loops time-sliced on one core cost fan-out
+ * latency (p99 x2.7-3.9, docs/performance.md). On bigger machines raise --workers.
  */
 export const DEFAULT_WORKERS = 1;
-export const DEFAULT_THREADS = 2;
+export const DEFAULT_THREADS = Math.min(2, os.availableParallelism());
 
 /**
  * A whole number as a flag, a TSD_* variable or a JSON file gives it: a JSON number, or decimal
@@ -148,6 +151,7 @@ export const DAEMON_OPTIONS = {
   workers: { default: DEFAULT_WORKERS, coerce: positive("workers", 1, 64), describe: "worker processes" },
   threads: {
     default: DEFAULT_THREADS,
+    defaultDescription: "2; 1 where the process may use one CPU only",
     coerce: positive("threads", 1, 64),
     describe: "session threads per worker",
   },

@@ -105,8 +105,8 @@ export class MetricsReporter {
   }
 
   /**
-   * Answers the hub's request seq once the lines queued before it are written (their flush was
-   * scheduled first), so the totals count everything the hub sent before it asked.
+   * Answers the hub's request seq once the lines queued before it are written (the thread flushes
+   * its chat batch before it calls this), so the totals count everything the hub sent before it asked.
    */
   answer(seq: number): void {
     setImmediate(() => this.send(this.report(seq)));

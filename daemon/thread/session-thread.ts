@@ -233,7 +233,11 @@ const HUB_COMMANDS: { [K in HubCommand["k"]]: (message: Extract<HubCommand, { k:
   },
   shutdown: (message) => void shutdown(message.graceMs),
   bans: (message) => chat.setBans(message.rules),
-  metrics: (message) => metrics.answer(message.seq),
+  metrics: (message) => {
+    // The lines the hub sent before it asked are written (and counted) before the answer.
+    chat.flushPending();
+    metrics.answer(message.seq);
+  },
   settings: (message) => {
     applyLiveLimits(config, limits, message.limits);
     maxLevel = LEVELS[config.logLevel];

@@ -146,3 +146,21 @@ test("chat session - a thread that loses its hub link: its users are announced l
   bob.send("/who");
   t.is(await bob.line(/online/), "* 1 online: bob");
 });
+
+test("chat session - a session's own reply never overtakes a line the hub sent before it (the thread's batch goes first)", async (t) => {
+  const hub = await TestHub.start(t);
+  const one = await ChatThread.start(t, hub, 1);
+  const alice = await user(t, one, "alice");
+  // The hub's lines wait for the thread's next flush; a reply written meanwhile (here the
+  // session's own send, as a command's answer is written) must not reach the client first.
+  const sessions = (one.service as unknown as { signedIn: Map<string, { send(data: string): void }> })
+    .signedIn;
+  t.is(sessions.size, 1);
+  const [alicesSession] = sessions.values();
+  for (let round = 1; round <= 20; round++) {
+    one.service.deliver({ k: "deliver", line: `* first ${round}\r\n`, except: null });
+    alicesSession!.send(`* then the reply ${round}\r\n`);
+    t.is(await alice.line(/^\* (first|then)/), `* first ${round}`);
+    t.is(await alice.line(/^\* (first|then)/), `* then the reply ${round}`);
+  }
+});

@@ -7,7 +7,7 @@ import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-mes
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
 import type { Service } from "../service.ts";
-import { SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
+import { FLUSH_SPACING_MS, SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
 import { countChatBytes, linesIn, threadCounters } from "../metrics.ts";
 
 /**
@@ -21,13 +21,21 @@ export class ChatService implements Service {
   private readonly signedIn = new Map<string, ChatSession>();
   /** The signed-in sessions that ignore someone, with the keys they ignore: only these get filtered writes. */
   private readonly ignoring = new Map<string, ReadonlySet<string>>();
-  private readonly host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">;
+  private readonly host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged" | "flushPending">;
   /** What every session of this service is given: one object for all, not one (and three closures) per session. */
   private readonly sessionHost: SessionHost;
   /** Names the connections: a session's sid is its connection's id (w1t2-17), in the thread's and the hub's lines alike. */
   private readonly ids: ConnectionIds;
   private readonly changed: () => void;
   private pending: Outgoing[] = [];
+  /** A flush of `pending` is scheduled (an immediate or a timer). */
+  private flushScheduled = false;
+  /** When the last flush ran (performance.now()): flushes are at least FLUSH_SPACING_MS apart. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private readonly scheduledFlush = () => {
+    this.flushScheduled = false;
+    this.flush();
+  };
   /** Sessions that joined while this turn's lines were queued, with how many were queued then. */
   private readonly joinedMidTurn = new Map<string, number>();
   /** The address bans in force, as the hub last sent them: a banned address is refused as it connects. */
@@ -37,7 +45,7 @@ export class ChatService implements Service {
   private bannedSinceLog = 0;
 
   constructor(
-    host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged">,
+    host: Omit<SessionHost, "joined" | "ended" | "ignoresChanged" | "flushPending">,
     ids: ConnectionIds | string,
     changed: () => void,
   ) {
@@ -49,7 +57,13 @@ export class ChatService implements Service {
       joined: (s, reply) => this.joined(s, reply),
       ignoresChanged: (s) => this.ignoresChanged(s),
       ended: (s) => this.ended(s),
+      flushPending: () => this.flushPending(),
     };
+  }
+
+  /** Writes the lines batched so far now, instead of at the next scheduled flush. */
+  flushPending(): void {
+    if (this.pending.length > 0) this.flush();
   }
 
   get sessions(): number {
@@ -98,6 +112,7 @@ export class ChatService implements Service {
     // The hub sends the names in /who's order.
     session.send(onlineLine(reply.online, reply.away, true));
     this.signedIn.set(session.sid, session);
+    session.io.batched = true;
     if (this.pending.length > 0) this.joinedMidTurn.set(session.sid, this.pending.length);
     this.setIgnores(session);
   }
@@ -162,15 +177,23 @@ export class ChatService implements Service {
 
   /**
    * Lines from the hub wait until the event loop has handled every hub message of this turn
-   * (setImmediate runs after the poll phase); then each session gets one write.
+   * (setImmediate runs after the poll phase), and at most FLUSH_SPACING_MS after the previous
+   * flush; then each session gets one write. A line after a quiet spell goes out in its own turn;
+   * under a steady stream the lines of a few milliseconds share each session's write, which is
+   * what a write costs (a loopback or network send per write, whatever its size).
    */
   private queue(item: Outgoing): void {
     this.pending.push(item);
-    if (this.pending.length === 1) setImmediate(() => this.flush());
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    const wait = this.lastFlushAt + FLUSH_SPACING_MS - performance.now();
+    if (wait < 1) setImmediate(this.scheduledFlush);
+    else setTimeout(this.scheduledFlush, wait);
   }
 
   private flush(): void {
     if (this.pending.length === 0) return;
+    this.lastFlushAt = performance.now();
     const batch = this.pending;
     this.pending = [];
     const { shared, own } = planWrites(batch, this.ignoring);
@@ -180,7 +203,7 @@ export class ChatService implements Service {
     for (const [sid, session] of this.signedIn) {
       const data = late?.has(sid) ? late.get(sid) : own.has(sid) ? own.get(sid) : shared;
       if (!data) continue;
-      session.send(data);
+      session.deliver(data);
       // Lines delivered, one per recipient: the shared buffer's are counted once for all its writes.
       if (data === shared) sharedWrites++;
       else threadCounters.messagesOut += linesIn(data);

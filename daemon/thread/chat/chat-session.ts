@@ -44,6 +44,8 @@ export interface SessionHost {
   /** The session's ignore list changed: the host filters its lines from now on (or stops). */
   ignoresChanged(session: ChatSession): void;
   ended(session: ChatSession): void;
+  /** Writes the lines the thread has batched, now: called before a session writes anything else. */
+  flushPending: () => void;
 }
 
 /**
@@ -87,6 +89,7 @@ export class ChatSession implements CommandSession {
       onLine: (text) => this.onChat(text),
       onClose: (reason) => this.onClose(reason),
       name: () => this.name,
+      beforeWrite: host.flushPending,
     });
     this.loginTimer = this.loginTimeout();
     this.signInDialogue = new SignInDialogue(this);
@@ -103,6 +106,11 @@ export class ChatSession implements CommandSession {
   /** Writes to the client, closing the connection once it has more than the output limit queued. */
   send(data: string | Buffer): void {
     this.io.send(data);
+  }
+
+  /** Writes the thread's batched lines for this session (ChatService's flush). */
+  deliver(data: Buffer): void {
+    this.io.deliver(data);
   }
 
   /** Sends a last line and closes; the reason goes to the log. */

@@ -32,6 +32,11 @@ export interface SessionIOOptions {
   onClose: (reason: string) => void;
   /** The user's name for the log, once known. */
   name: () => string | null;
+  /**
+   * Runs before anything but the thread's batch is written to a session that gets the batch
+   * (batched): those lines go out first, so a reply never overtakes a line the hub sent before it.
+   */
+  beforeWrite: () => void;
 }
 
 /** The answer to telnet's IAC AYT ("are you there?"), at most one per read. */
@@ -50,6 +55,8 @@ type Queued = Uint8Array | typeof TOO_LONG;
  */
 export class SessionIO implements Prompter {
   readonly address: string;
+  /** Signed in: the thread's batched lines reach this session (deliver), so its other writes wait for them. */
+  batched = false;
   private readonly socket: net.Socket;
   private readonly opts: SessionIOOptions;
   private readonly telnet = new TelnetFilter();
@@ -107,8 +114,20 @@ export class SessionIO implements Prompter {
     this.write(data);
   }
 
-  /** Writes, and cuts the client off once more than the output limit waits for it to read. */
+  /** Writes the thread's batched lines for this session: as send, without flushing the batch first. */
+  deliver(data: Buffer): void {
+    if (this.closedNow || this.socket.destroyed) return;
+    this.openPrompt = null;
+    this.put(data);
+  }
+
   private write(data: string | Uint8Array): void {
+    if (this.batched) this.opts.beforeWrite();
+    this.put(data);
+  }
+
+  /** Writes, and cuts the client off once more than the output limit waits for it to read. */
+  private put(data: string | Uint8Array): void {
     this.socket.write(data);
     if (this.socket.writableLength > this.opts.limits.outputLimit) {
       this.opts.log("warn", "output limit reached; disconnecting a client that does not read", {
