@@ -164,8 +164,11 @@ serial(`cluster errors - Redis out of memory: tsctl, the log and the users${why}
   } finally {
     await redis.cli("config", "set", "maxmemory", "0");
   }
-  await statusSays(t, undefined);
+  const healed = Date.now();
   const back = await chatWorksAgain(ann, bob, "oom");
+  const chatBack = Date.now() - healed;
+  await statusSays(t, undefined);
+  t.log(`chat back ${chatBack} ms, status clear ${Date.now() - healed} ms after Redis was healed`);
   t.regex(back, /^<ann> oom back \d+$/);
   t.notRegex(bob.all, /oom: not to be delivered/);
 });
@@ -190,8 +193,11 @@ serial(`cluster errors - Redis a read-only replica: tsctl, the log and the users
   } finally {
     await redis.cli("replicaof", "no", "one");
   }
-  await statusSays(t, undefined);
+  const healed = Date.now();
   const back = await chatWorksAgain(ann, bob, "ro");
+  const chatBack = Date.now() - healed;
+  await statusSays(t, undefined);
+  t.log(`chat back ${chatBack} ms, status clear ${Date.now() - healed} ms after Redis was healed`);
   t.regex(back, /^<ann2> ro back \d+$/);
   t.notRegex(bob.all, /ro: not to be delivered/);
 });
@@ -249,8 +255,11 @@ serial(`cluster errors - Redis down: tsctl, status, the log and the users${why}`
   } finally {
     await redis.start();
   }
-  await statusSays(t, undefined);
+  const healed = Date.now();
   const back = await chatWorksAgain(ann, bob, "down");
+  const chatBack = Date.now() - healed;
+  await statusSays(t, undefined);
+  t.log(`chat back ${chatBack} ms, status clear ${Date.now() - healed} ms after Redis was healed`);
   t.regex(back, /^<ann3> down back \d+$/);
   t.notRegex(bob.all, /down: not to be delivered/);
   for (const daemon of [t.context.a, t.context.b]) {
@@ -259,3 +268,38 @@ serial(`cluster errors - Redis down: tsctl, status, the log and the users${why}`
     t.notRegex(log, RAW);
   }
 });
+
+serial(
+  `cluster errors - Redis stalled (SIGSTOP): status says it has not answered for N s${why}`,
+  async (t) => {
+    const { redis } = t.context;
+    const pid = Number(/process_id:(\d+)/.exec(await redis.cli("info", "server"))?.[1]);
+    t.true(pid > 0);
+    const ann = await register(t.context.a, t.context.open, "ann4");
+    const bob = await register(t.context.b, t.context.open, "bob4");
+    process.kill(pid, "SIGSTOP");
+    try {
+      const said = new RegExp(
+        `^the cluster's Redis has not answered for \\d+ s \\(redis://127\\.0\\.0\\.1:${redis.port}\\)$`,
+      );
+      const status = await waitFor(
+        async () => {
+          const json = JSON.parse((await t.context.a.tsctl(["status", "--json"])).stdout);
+          return said.test(json.cluster.redis.fault ?? "") ? json : null;
+        },
+        15_000,
+        "status to say Redis has not answered",
+      );
+      t.true(status.cluster.redis.connected, "the connection is still open");
+      const human = await t.context.a.tsctl(["status"]);
+      t.regex(human.stdout, /\n {2}fault: the cluster's Redis has not answered for \d+ s /);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const healed = Date.now();
+    await chatWorksAgain(ann, bob, "stall");
+    await statusSays(t, undefined);
+    t.log(`status clear ${Date.now() - healed} ms after SIGCONT`);
+    t.notRegex(logText(t.context.a), /^\s+at /m);
+  },
+);

@@ -88,6 +88,9 @@ export interface RedisStatus {
 /** Commands whose success shows that Redis takes writes again (the heartbeat is a script, every second). */
 const WRITES = new Set(["EVALSHA", "EVAL", "XADD"]);
 
+/** A command unanswered this long (no blocking read is among them) means Redis stalls: status says so. */
+const STALL_SHOWN_MS = 2000;
+
 /** The client library's class of Redis reply errors, kept once the library is loaded (faults are told from it). */
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -111,6 +114,9 @@ export class RedisLink {
   private lastConnectionError: unknown = null;
   /** A refusal Redis keeps giving (OOM, READONLY, LOADING, WRONGPASS...) until a write goes through again. */
   private standing: RedisFault | null = null;
+  /** When each command on the commands connection still waiting for its answer was sent, by a number of its own. */
+  private readonly waiting = new Map<number, number>();
+  private sent = 0;
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
@@ -135,6 +141,9 @@ export class RedisLink {
   status(): RedisStatus {
     const connected = this.connected;
     let fault = this.standing?.message;
+    const oldest = this.waiting.values().next().value;
+    if (oldest !== undefined && Date.now() - oldest > STALL_SHOWN_MS)
+      fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - oldest) / 1000)} s (${this.url})`;
     if (!connected)
       fault = `the cluster's Redis cannot be reached (${this.url}): ${connectionReason(this.lastConnectionError)}`;
     return fault === undefined ? { url: this.url, connected } : { url: this.url, connected, fault };
@@ -168,7 +177,9 @@ export class RedisLink {
           "not connected",
         ),
       );
-    return this.send(client, args.map(String));
+    const id = this.sent++;
+    this.waiting.set(id, Date.now());
+    return this.send(client, args.map(String)).finally(() => this.waiting.delete(id));
   }
 
   /** Runs a script by its SHA1; after NOSCRIPT (a restarted Redis) sends it whole. Not retried otherwise. */
