@@ -11,7 +11,7 @@ import { writeDocsTables } from "./docs-tables.ts";
 import { ensureLoadgen, killLoadgens, loadgenBinary } from "./loadgen.ts";
 import { planPinning } from "./proc.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
-import { repoRoot, SERVERS, stopAllServers } from "./servers.ts";
+import { profileTsdInto, repoRoot, SERVERS, stopAllServers } from "./servers.ts";
 import type { BenchContext, BenchOptions, ScenarioReport } from "./types.ts";
 
 const usage = `usage: npm run bench -- [scenario...] [options]
@@ -31,6 +31,8 @@ options:
   --no-pin          do not pin the load generator and servers to CPUs
   --write-docs      write the measured tables into docs/performance.md (chat-idle,
                     chat-fanout-1000), between their <!-- bench:NAME begin/end --> markers
+  --cpu-prof DIR    start tsd under node --cpu-prof: one .cpuprofile per process and
+                    session thread in DIR, written as each ends
   -h, --help        this text
 `;
 
@@ -59,6 +61,7 @@ const { values, positionals } = (() => {
         quick: { type: "boolean", default: false },
         "no-pin": { type: "boolean", default: false },
         "write-docs": { type: "boolean", default: false },
+        "cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -106,6 +109,11 @@ const log = (msg: string) => process.stderr.write(`  .. ${msg}\n`);
 
 const started = new Date();
 const pinning = planPinning(!values["no-pin"]);
+if (values["cpu-prof"] !== undefined) {
+  if (values["cpu-prof"] === "") fail("--cpu-prof needs a directory");
+  mkdirSync(values["cpu-prof"], { recursive: true });
+  profileTsdInto(path.resolve(values["cpu-prof"]));
+}
 let loadgen: string;
 try {
   loadgen = ensureLoadgen(log);

@@ -308,6 +308,14 @@ function benchCertificate(dir: string): Promise<{ cert: string; key: string }> {
   );
 }
 
+/** Node options tsd starts with (bench --cpu-prof). */
+let tsdNodeArgs: string[] = [];
+
+/** Starts every tsd of this run under `node --cpu-prof`, its profiles in dir (absolute). */
+export function profileTsdInto(dir: string): void {
+  tsdNodeArgs = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
+}
+
 /**
  * tsd itself, with optional extra arguments (e.g. a different worker shape). tls: chat only
  * over TLS (a fresh self-signed certificate, --plaintext-chat no), its port reported as chat.
@@ -332,6 +340,7 @@ function tsd(id: string, label: string, extraArgs: string[], shape: string, tls 
         tlsArgs.push("--tls-port", "0", "--tls-cert", cert, "--tls-key", key, "--plaintext-chat", "no");
       }
       const args = [
+        ...tsdNodeArgs,
         tsdMain,
         "--host",
         "127.0.0.1",
