@@ -296,11 +296,15 @@ export interface ReserveReply extends OkReply {
 }
 /**
  * History in a reply is bounded in bytes (HISTORY_REPLY_BYTES); `omitted` older records did not
- * fit. `away`: the online names that are away; `motd`: the message of the day, sanitised lines.
+ * fit. `motd`: the message of the day, sanitised lines.
  */
 export interface JoinReply {
-  online: string[];
-  away: string[];
+  /**
+   * The `* N online: ...` line as the user is sent it (onlineLine: /who's order, away users
+   * marked, CR LF): one ready string, not a list of names, so that at 10,000 online a sign-in
+   * costs its thread one string to read and nothing to format; empty when refused.
+   */
+  online: string;
   history: HistoryEntry[];
   omitted: number;
   motd: string[];

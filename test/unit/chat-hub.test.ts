@@ -1,6 +1,7 @@
 import test from "ava";
 import { EmbeddedChatHub, type HistorySink, type HubPeer } from "../../daemon/primary/hub/chat-hub.ts";
 import type { HistoryEntry, HubToThread } from "../../protocol/hub-messages.ts";
+import { onlineLine } from "../../protocol/chat-lines.ts";
 
 class FakePeer implements HubPeer {
   readonly sent: HubToThread[] = [];
@@ -200,6 +201,29 @@ test("chat hub - away: marked and cleared, shown to /who, told to a /msg sender,
   h.away(a, "1.1.2", "gone");
   h.join(a, "1.1.3", "bob", "Bob", "y");
   t.deepEqual(h.awayNames(), [], "a takeover is someone at a keyboard again");
+});
+
+test("chat hub - each join reply's online line is /who's at that moment: after joins, leaves, a takeover, away and back", (t) => {
+  const h = hub();
+  const a = new FakePeer(1, 1);
+  const b = new FakePeer(1, 2);
+  // /who as the thread answers it: the hub's names and away names, formatted there.
+  const who = () => onlineLine(h.who(), h.awayNames());
+  const joined = (peer: FakePeer, sid: string, name: string) => {
+    const reply = h.join(peer, sid, name.toLowerCase(), name, "x");
+    t.is(reply.online, who(), `${name}'s online line`);
+    return reply.online;
+  };
+  t.is(joined(a, "1.1.1", "zed"), "* 1 online: zed\r\n");
+  joined(b, "1.2.1", "Amy");
+  h.away(a, "1.1.1", "lunch");
+  t.is(joined(a, "1.1.2", "bo"), "* 3 online: Amy, bo, zed (away)\r\n", "away users marked");
+  h.leave(b, "1.2.1");
+  t.is(joined(b, "1.2.2", "cy"), "* 3 online: bo, cy, zed (away)\r\n", "a leave");
+  h.away(a, "1.1.1", null);
+  t.is(joined(b, "1.2.3", "Dee"), "* 4 online: bo, cy, Dee, zed\r\n", "back from away");
+  h.peerGone(b);
+  t.is(joined(a, "1.1.3", "BO"), "* 2 online: BO, zed\r\n", "a dead thread's members are gone; a takeover");
 });
 
 test("chat hub - the message of the day goes out with each join reply, as last set", (t) => {

@@ -7,6 +7,7 @@ import {
   CHAT_UNAVAILABLE,
   kickedLine,
   mutedLine,
+  onlineLine,
   privateIn,
   SIGN_IN_UNAVAILABLE,
   SIGNED_IN_ELSEWHERE,
@@ -225,7 +226,7 @@ export class RedisChatHub implements ChatHub {
 
   async join(peer: HubPeer, sid: string, key: string, name: string, address: string): Promise<JoinReply> {
     const refused = this.refusal(key, address);
-    const none = { online: [], away: [], history: [], omitted: 0, motd: [] };
+    const none = { online: "", history: [], omitted: 0, motd: [] };
     if (refused) {
       this.opts.log("info", "sign-in refused: banned", { conn: sid, name, address });
       return { ...none, refused };
@@ -276,8 +277,13 @@ export class RedisChatHub implements ChatHub {
     // line reaches the new session live, every earlier one is in the replay, none in both.
     const replay = this.history(JOIN_REPLAY);
     return {
-      online: online ? sortNames(online.map((r) => r.name)) : this.roster.names(),
-      away: online ? online.filter((r) => r.away !== null).map((r) => r.name) : this.roster.awayNames(),
+      online: online
+        ? onlineLine(
+            sortNames(online.map((r) => r.name)),
+            online.filter((r) => r.away !== null).map((r) => r.name),
+            true,
+          )
+        : onlineLine(this.roster.names(), this.roster.awayNames(), true),
       history: replay.records,
       omitted: replay.omitted,
       motd: this.motd,

@@ -5,6 +5,7 @@ import {
   chatLine,
   kickedLine,
   mutedLine,
+  onlineLine,
   privateIn,
   SIGNED_IN_ELSEWHERE,
 } from "../../../protocol/chat-lines.ts";
@@ -191,7 +192,7 @@ export class EmbeddedChatHub implements ChatHub {
     const refused = this.refusal(key, address);
     if (refused) {
       this.opts.log("info", "sign-in refused: banned", { conn: sid, name, address });
-      return { online: [], away: [], history: [], omitted: 0, motd: [], refused };
+      return { online: "", history: [], omitted: 0, motd: [], refused };
     }
     this.reservations.signedIn(sid, key);
     this.signIns.signedIn(key, address);
@@ -214,8 +215,8 @@ export class EmbeddedChatHub implements ChatHub {
     this.opts.log("info", "sign-in", { conn: sid, name, address, takeover: Boolean(previous) });
     const replay = this.history(JOIN_REPLAY);
     return {
-      online: this.who(),
-      away: this.awayNames(),
+      // One ready line, not the names: at 10,000 online the thread has one string to read, none to format.
+      online: onlineLine(this.who(), this.awayNames(), true),
       history: replay.records,
       omitted: replay.omitted,
       motd: this.motd,

@@ -1,7 +1,7 @@
 import { ConnectionIds } from "../connection-ids.ts";
 import type net from "node:net";
 import { AddressBanList, type AddressBanRule } from "../../../protocol/ban-target.ts";
-import { bannedLine, motdLines, onlineLine, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
+import { bannedLine, motdLines, SHUTTING_DOWN } from "../../../protocol/chat-lines.ts";
 import { OncePer } from "../../../protocol/flood.ts";
 import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-messages.ts";
 import { ChatSession, type SessionHost } from "./chat-session.ts";
@@ -109,8 +109,8 @@ export class ChatService implements Service {
     threadCounters.signIns++;
     session.sendHistory(reply.history, reply.omitted);
     if (reply.motd.length > 0) session.send(motdLines(reply.motd));
-    // The hub sends the names in /who's order.
-    session.send(onlineLine(reply.online, reply.away, true));
+    // The hub sends the line ready: at 10,000 online, one string to read instead of 10,000 names to parse and join.
+    session.send(reply.online);
     this.signedIn.set(session.sid, session);
     session.io.batched = true;
     if (this.pending.length > 0) this.joinedMidTurn.set(session.sid, this.pending.length);
