@@ -71,6 +71,26 @@ test("login batch - sign-ins close together are one write; the latest of an acco
   t.is(writes.length, 2, "flush with nothing pending writes nothing");
 });
 
+test("login batch - after a storm's batch the next one collects for longer; flush writes at once", async (t) => {
+  const writes: ReadonlyMap<string, Login>[] = [];
+  const batch = new LoginBatch(async (logins) => void writes.push(logins), {
+    delayMs: 5,
+    stormSize: 3,
+    stormDelayMs: 60_000,
+  });
+  const storm = ["ann", "bob", "cid"].map((key) => batch.record(key, { at: "1", address: "10.0.0.1" }));
+  await Promise.all(storm);
+  t.is(writes.length, 1);
+  const late = batch.record("dee", { at: "2", address: "10.0.0.2" });
+  // A batch of the ordinary delay, started after it, is written first.
+  const ordinary = new LoginBatch(async () => {}, 5);
+  await ordinary.record("eve", { at: "3", address: "10.0.0.3" });
+  t.is(writes.length, 1, "the batch after a storm's is still collecting");
+  await batch.flush();
+  await late;
+  t.deepEqual([...writes[1]!.keys()], ["dee"], "flush did not wait out the storm delay");
+});
+
 test("address index - the name last signed in from an address; registering counts", (t) => {
   const users = new Map([
     ["ann", user("Ann", { lastAddress: "10.0.0.1", lastLoginAt: "2024-02-01T00:00:00.000Z" })],

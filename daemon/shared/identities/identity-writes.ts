@@ -55,7 +55,7 @@ export class IdentityWrites {
   }
 
   /**
-   * Re-reads the file under its lock (throwing, and writing nothing, if it is corrupt), lets
+   * Reads the file under its lock if it changed (throwing, and writing nothing, if it is corrupt), lets
    * `change` edit a copy of the users, and writes the result if it says it changed.
    */
   mutate<T>(change: IdentityChange<T>): Promise<T> {
@@ -80,8 +80,10 @@ export class IdentityWrites {
       },
     });
     try {
-      const snap = await this.#cache.read();
-      if (snap.error) throw snap.error;
+      // The cached version if the file is still that one (its inode, size and times: a write by
+      // anyone else renames a new inode into place), so a thread that wrote last does not parse
+      // the whole file again for its next change: in a sign-in storm that was a re-read a second.
+      const snap = await this.#cache.current();
       const users = new Map(snap.users);
       const { result, changed } = change(users, snap.stamp !== null, snap);
       if (changed) await this.#write({ users, extra: snap.extra }, () => compromised);
