@@ -29,55 +29,7 @@ import {
 import { BEAT, JOIN, PATCH } from "../daemon/primary/cluster/cluster-scripts.ts";
 import type { RedisLink, Script } from "../daemon/primary/cluster/redis-link.ts";
 import { MODERATION_POLL_MS } from "../daemon/primary/cluster/redis-moderation.ts";
-
-export interface GenConfig {
-  port: number;
-  cluster: string;
-  /** Simulated daemons: each one command connection and one reader of every entry. */
-  nodes: number;
-  /** Senders (users who speak), spread round-robin over the nodes. */
-  senders: number;
-  /** Offered lines/s in all, one step each, in order. */
-  rates: number[];
-  warmupS: number;
-  durationS: number;
-  /** A step whose p99 passes this (ms), or whose achieved rate falls short, ends the ladder. */
-  p99LimitMs: number;
-}
-
-export interface StepFigures {
-  nodes: number;
-  offered: number;
-  /** Lines sent per second of the measured window (less than offered: held back, see below). */
-  sent: number;
-  /** Lines Redis answered per second of the window. */
-  achieved: number;
-  /** Lines the generator held back because over a second's worth were unanswered. */
-  heldBack: number;
-  /** Share of (lines sent in the window x nodes) read by the readers by the end of the drain. */
-  readShare: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** Redis's main thread (the one that runs every command), cores (INFO cpu deltas). */
-  redisMainCores: number;
-  /** The whole redis-server process (with the AOF fsync thread), cores. */
-  redisCores: number;
-  /** This generator's own CPU, cores. */
-  genCores: number;
-  /**
-   * Time spent runnable but waiting for a CPU (/proc/PID/schedstat), cores: Redis's main thread
-   * and the generator's. High: other processes on the machine took the CPU it needed (starved).
-   */
-  redisWaitCores: number;
-  genWaitCores: number;
-  errors: number;
-  firstError: string | null;
-  /** The readers caught up with every line within the drain bound. */
-  drained: boolean;
-  windowS: number;
-  load1: number;
-}
+import { disturbed, type GenConfig, pastBound, type StepFigures } from "./cluster-redis-steps.ts";
 
 /** How long a step waits, after its window, for every line to be answered and read. */
 const DRAIN_MS = 10_000;
@@ -621,6 +573,19 @@ function runQueueWait(file: string): number {
   }
 }
 
+/** Seconds the cgroup's quota held its processes back (cgroup v1 throttled_time, v2 throttled_usec); 0 without one. */
+function throttled(stat: string | undefined): number {
+  if (!stat) return 0;
+  try {
+    const text = readFileSync(stat, "latin1");
+    const ns = /^throttled_time (\d+)/m.exec(text)?.[1];
+    if (ns !== undefined) return Number(ns) / 1e9;
+    return Number(/^throttled_usec (\d+)/m.exec(text)?.[1] ?? 0) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 async function redisCpu(setup: Requester): Promise<[number, number]> {
   const info = String(await setup.ok(["INFO", "cpu"]));
   const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, "m").exec(info)?.[1] ?? Number.NaN);
@@ -673,16 +638,23 @@ async function runStep(
     }
   })();
   await sleep(config.warmupS * 1000);
-  const redisSchedstat = `/proc/${redisPid}/schedstat`;
-  const waits0 = [runQueueWait(redisSchedstat), runQueueWait("/proc/self/schedstat")];
-  const cpu0 = process.cpuUsage();
+  // The main threads: every command of Redis runs on its main thread, every line here on ours.
+  const redisSchedstat = `/proc/${redisPid}/task/${redisPid}/schedstat`;
+  const genSchedstat = `/proc/self/task/${process.pid}/schedstat`;
+  // Each figure over its own interval: Redis's from one INFO reply to the other (an overloaded
+  // Redis answers late), its waits read as each reply comes; the generator's at the window's edges.
   const [main0, all0] = await redisCpu(setup);
+  const redis0 = [now(), runQueueWait(redisSchedstat), throttled(config.budgetStat)];
+  const genWait0 = runQueueWait(genSchedstat);
+  const cpu0 = process.cpuUsage();
   step.windowStart = now();
   await sleep(config.durationS * 1000);
   step.windowEnd = now();
-  const [main1, all1] = await redisCpu(setup);
   const cpu = process.cpuUsage(cpu0);
-  const waits1 = [runQueueWait(redisSchedstat), runQueueWait("/proc/self/schedstat")];
+  const genWait1 = runQueueWait(genSchedstat);
+  const [main1, all1] = await redisCpu(setup);
+  const redis1 = [now(), runQueueWait(redisSchedstat), throttled(config.budgetStat)];
+  const redisS = (redis1[0]! - redis0[0]!) / 1000;
   const windowS = (step.windowEnd - step.windowStart) / 1000;
   step.sending = false;
   await sender;
@@ -706,11 +678,13 @@ async function runStep(
     p50Ms: percentile(step.histogram, reads, 0.5),
     p99Ms: percentile(step.histogram, reads, 0.99),
     maxMs: step.maxMs,
-    redisMainCores: (main1 - main0) / windowS,
-    redisCores: (all1 - all0) / windowS,
+    redisMainCores: (main1 - main0) / redisS,
+    redisCores: (all1 - all0) / redisS,
     genCores: (cpu.user + cpu.system) / 1e6 / windowS,
-    redisWaitCores: (waits1[0]! - waits0[0]!) / windowS,
-    genWaitCores: (waits1[1]! - waits0[1]!) / windowS,
+    redisWaitCores: (redis1[1]! - redis0[1]!) / redisS,
+    genWaitCores: (genWait1 - genWait0) / windowS,
+    redisThrottledCores: (redis1[2]! - redis0[2]!) / redisS,
+    retried: 0,
     errors: step.errors,
     firstError: step.firstError,
     drained,
@@ -749,11 +723,18 @@ async function main(): Promise<void> {
     for (const node of nodes) node.checkModeration();
   }, MODERATION_POLL_MS);
   try {
+    let retries = config.retries;
     for (const rate of config.rates) {
-      const figures = await runStep(config, nodes, setup, redisPid, rate);
+      let figures = await runStep(config, nodes, setup, redisPid, rate);
+      for (let retried = 1; retries > 0 && pastBound(figures, config) && disturbed(figures); retried++) {
+        retries--;
+        process.stderr.write(`${rate} lines/s: past the bound while starved by other load; again\n`);
+        // The backlog of the disturbed try is read (or trimmed) before the next one.
+        await sleep(2000);
+        figures = { ...(await runStep(config, nodes, setup, redisPid, rate)), retried };
+      }
       process.stdout.write(`${JSON.stringify({ step: figures })}\n`);
-      const short = figures.achieved < 0.97 * figures.offered;
-      if (figures.p99Ms > config.p99LimitMs || short || !figures.drained) break;
+      if (pastBound(figures, config)) break;
     }
   } finally {
     clearInterval(beats);

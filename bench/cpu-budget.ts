@@ -61,6 +61,11 @@ export class CpuBudget {
     writeFileSync(path.join(this.dir, "cgroup.procs"), String(pid));
   }
 
+  /** Its cpu.stat: how long the quota held its processes back. */
+  get statFile(): string {
+    return path.join(this.dir, "cpu.stat");
+  }
+
   /** Removes the cgroup; its processes must have ended. */
   remove(): void {
     try {
