@@ -89,7 +89,7 @@ serial(
     const { direct, proxied, proxy, open } = t.context;
     const watcher = await register(direct, open, "wendy");
     const sender = await register(proxied, open, "sam");
-    await watcher.line("* sam joined");
+    await watcher.announced("sam", "joined");
     // Redis knows the publishing script by now (a first EVALSHA's NOSCRIPT answer would be lost too).
     sender.send("warm");
     await watcher.line("<sam> warm");
@@ -117,7 +117,7 @@ serial(
     const { direct, proxied, proxy, open } = t.context;
     const watcher = await register(direct, open, "walt");
     const sender = await register(proxied, open, "sue");
-    await watcher.line("* sue joined");
+    await watcher.announced("sue", "joined");
     sender.send("warm");
     await watcher.line("<sue> warm");
     proxy.mode = "hold-requests";

@@ -151,7 +151,7 @@ serial(`cluster moderation - a mute made on B holds for the user on C; unmute on
   const { open } = t.context;
   const mia = await register(c, open, "mia");
   const wes = await register(a, open, "wes");
-  await mia.line("* wes joined");
+  await mia.announced("wes", "joined");
   const mutedAnswers = () => mia.all.split("! you are muted").length - 1;
   /** mia says line: "muted" when she is answered so, "heard" when wes gets it; bounded. */
   const say = (line: string, heard: string): Promise<"muted" | "heard"> => {

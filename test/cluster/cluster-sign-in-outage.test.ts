@@ -88,7 +88,7 @@ serial(
     await redis.start();
     await redisReady(proxied);
     t.regex(await signInAtPrompt(rita, "rita"), /^\* \d+ online: /);
-    await watcher.line("* rita joined");
+    await watcher.announced("rita", "joined");
     t.is((await who(watcher)).filter((name) => name === "rita").length, 1);
     t.false(rita.closed);
   },
@@ -104,19 +104,19 @@ serial(
     await rex.typeRegistration("rex", "secret-pw1");
     await joinSent;
     // The join ran: the cluster announced rex; the daemon never heard back.
-    await watcher.line("* rex joined");
+    await watcher.announced("rex", "joined");
     proxy.mode = "pass";
     const cutAt = Date.now();
     proxy.cutDaemonSide();
     t.is(await rex.line(/^! /, 20_000), REFUSED);
     await rex.loginPrompt();
     // rex is not signed in anywhere: taken off line again, announced left once.
-    await watcher.line("* rex left", 20_000);
+    await watcher.announced("rex", "left", 20_000);
     t.log(`the join whose answer was lost taken back ${Date.now() - cutAt} ms after the cut`);
     t.false((await who(watcher)).includes("rex"), "rex listed online without a session");
     await redisReady(proxied);
     await signInAtPrompt(rex, "rex");
-    await watcher.line("* rex joined");
+    await watcher.announced("rex", "joined");
     t.is((await who(watcher)).filter((name) => name === "rex").length, 1);
   },
 );

@@ -1,12 +1,7 @@
-import {
-  actionLine,
-  chatLine,
-  joinedLine,
-  kickedLine,
-  leftLine,
-  SIGNED_IN_ELSEWHERE,
-} from "../../../protocol/chat-lines.ts";
+import { actionLine, chatLine, kickedLine, SIGNED_IN_ELSEWHERE } from "../../../protocol/chat-lines.ts";
 import type { HistoryEntry, HubToThread } from "../../../protocol/hub-messages.ts";
+import { nameKey } from "../../../protocol/names.ts";
+import { PresenceNotices } from "../hub/presence-notices.ts";
 import type { Roster } from "../hub/roster.ts";
 import type { ClusterEvent } from "./cluster-events.ts";
 
@@ -22,6 +17,11 @@ export class LocalDelivery {
   private readonly historyKeep: number;
   private readonly moderationChanged: () => void;
   private readonly ring: HistoryEntry[] = [];
+  /**
+   * Joins and leaves: one by one, or in a storm one combined line a second, as the embedded hub
+   * tells them. Each daemon combines what it reads, so each user is announced once on each.
+   */
+  private readonly notices = new PresenceNotices((line, except) => this.broadcast(line, except || null));
 
   constructor(opts: { roster: Roster; node: string; historyKeep: number; moderationChanged: () => void }) {
     this.roster = opts.roster;
@@ -53,6 +53,8 @@ export class LocalDelivery {
       case "line": {
         const except = event.node === this.node ? (event.sid ?? null) : null;
         if (event.h) {
+          // A join of the speaker's still waiting in a storm goes out before the line.
+          if (event.from !== undefined) this.notices.speaking(event.from);
           this.remember(event.h);
           const line = event.h.action
             ? actionLine(event.h.name, event.h.text)
@@ -60,12 +62,15 @@ export class LocalDelivery {
           this.broadcast(line, except, event.from);
           return;
         }
-        const line =
-          event.line ??
-          (event.joined !== undefined
-            ? joinedLine(event.joined)
-            : leftLine(event.left ?? "?", event.reason || undefined));
-        this.broadcast(line, except);
+        if (event.line !== undefined) {
+          this.broadcast(event.line, except);
+          return;
+        }
+        // A session id means something only on its own node ("": nobody is left out).
+        if (event.joined !== undefined)
+          this.notices.joined(nameKey(event.joined), event.joined, except ?? "");
+        else if (event.left !== undefined)
+          this.notices.left(nameKey(event.left), event.left, except ?? "", event.reason || undefined);
         return;
       }
       case "drop":
