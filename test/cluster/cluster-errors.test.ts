@@ -83,7 +83,11 @@ async function usersSeePoliteLines(
 }
 
 /** tsctl status names the fault (--json: cluster.redis.fault) while it lasts (the heartbeat meets it within a second). */
-async function statusSays(t: ExecutionContext<Context>, fault: string | undefined): Promise<void> {
+async function statusSays(
+  t: ExecutionContext<Context>,
+  fault: string | undefined,
+  connected = !fault?.includes("cannot be reached"),
+): Promise<void> {
   const status = await waitFor(
     async () => {
       const json = JSON.parse((await t.context.a.tsctl(["status", "--json"])).stdout);
@@ -92,7 +96,7 @@ async function statusSays(t: ExecutionContext<Context>, fault: string | undefine
     15_000,
     `status to say ${fault ?? "nothing is wrong"}`,
   );
-  t.is(status.cluster.redis.connected, !fault?.includes("cannot be reached"));
+  t.is(status.cluster.redis.connected, connected);
   const human = await t.context.a.tsctl(["status"]);
   t.is(human.code, 0);
   if (fault) t.true(human.stdout.includes(`\n  fault: ${fault}\n`), human.stdout);
@@ -301,5 +305,35 @@ serial(
     await statusSays(t, undefined);
     t.log(`status clear ${Date.now() - healed} ms after SIGCONT`);
     t.notRegex(logText(t.context.a), /^\s+at /m);
+  },
+);
+
+serial(
+  `cluster errors - Redis's password changed under running daemons: NOAUTH in one sentence${why}`,
+  async (t) => {
+    const { redis } = t.context;
+    const ann = await register(t.context.a, t.context.open, "ann5");
+    const bob = await register(t.context.b, t.context.open, "bob5");
+    const password = "changed-Pw5";
+    await redis.cli("config", "set", "requirepass", password);
+    const asAdmin = ["-a", password, "--no-auth-warning"];
+    try {
+      await redis.cli(...asAdmin, "client", "kill", "type", "normal");
+      const sentence = `the cluster's Redis (redis://127.0.0.1:${redis.port}) refuses tsd: it needs a password and the URL gives none (NOAUTH)`;
+      await waitFor(
+        async () => (await t.context.a.tsctl(["who"])).stderr === `tsctl: ${sentence}\n`,
+        15_000,
+        "who to say Redis wants a password",
+      );
+      await refused(t, ["who"], sentence);
+      await refused(t, ["announce", "hello"], sentence);
+      // Not connected: each reconnection is refused.
+      await statusSays(t, sentence, false);
+      t.notRegex(logText(t.context.a), /^\s+at /m);
+    } finally {
+      await redis.cli(...asAdmin, "config", "set", "requirepass", "");
+    }
+    await chatWorksAgain(ann, bob, "auth");
+    await statusSays(t, undefined);
   },
 );

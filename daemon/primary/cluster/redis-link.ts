@@ -145,7 +145,9 @@ export class RedisLink {
     if (oldest !== undefined && Date.now() - oldest > STALL_SHOWN_MS)
       fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - oldest) / 1000)} s (${this.url})`;
     if (!connected)
-      fault = `the cluster's Redis cannot be reached (${this.url}): ${connectionReason(this.lastConnectionError)}`;
+      fault =
+        this.refusalAtConnect()?.message ??
+        `the cluster's Redis cannot be reached (${this.url}): ${connectionReason(this.lastConnectionError)}`;
     return fault === undefined ? { url: this.url, connected } : { url: this.url, connected, fault };
   }
 
@@ -224,11 +226,25 @@ export class RedisLink {
   }
 
   private fault(error: unknown, lastConnectionError: unknown = this.lastConnectionError): RedisFault | null {
-    return redisFault(error, {
+    const fault = redisFault(error, {
       url: this.url,
-      isReply: this.replyError !== null && error instanceof this.replyError,
+      isReply: this.isReply(error),
       lastConnectionError,
     });
+    // Offline because Redis refused the reconnection (its password changed): that is the fault.
+    if (fault instanceof RedisUnreachable && lastConnectionError !== null)
+      return this.refusalAtConnect() ?? fault;
+    return fault;
+  }
+
+  /** The refusal Redis answered the last connection attempt with (WRONGPASS, NOAUTH, LOADING...), if it did. */
+  private refusalAtConnect(): RedisFault | null {
+    const last = this.lastConnectionError;
+    return this.isReply(last) ? redisFault(last, { url: this.url, isReply: true }) : null;
+  }
+
+  private isReply(error: unknown): boolean {
+    return this.replyError !== null && error instanceof this.replyError;
   }
 
   private async open(role: string, timeoutMs: number): Promise<Client> {
@@ -268,6 +284,7 @@ export class RedisLink {
       });
     });
     client.on("ready", () => {
+      this.lastConnectionError = null;
       if (role === "commands" && this.down) {
         this.down = false;
         this.opts.log("info", "Redis connection back", { url: this.url });
