@@ -112,6 +112,32 @@ serial(
 );
 
 serial(
+  `cluster - a private message that reached Redis before its answer was lost: received, its sender not told it failed${why}`,
+  async (t) => {
+    const { direct, proxied, proxy, open } = t.context;
+    const receiver = await register(direct, open, "wanda");
+    const sender = await register(proxied, open, "seb");
+    await receiver.announced("seb", "joined");
+    sender.send("/msg wanda warm");
+    await receiver.line("*seb* warm");
+    await sender.line("-> *wanda* warm");
+    // The answers are lost from the message's own command on (its recipient's look-up is answered).
+    const published = proxy.when("landed but unanswered", "lose-answers");
+    sender.send("/msg wanda landed but unanswered");
+    await published;
+    await receiver.line("*seb* landed but unanswered");
+    proxy.mode = "pass";
+    const accepted = proxy.accepted;
+    proxy.cutDaemonSide();
+    // The sender's copy once Redis has said the message is on the stream, never a refusal.
+    t.is(await sender.line(/^(! |-> )/, 20_000), "-> *wanda* landed but unanswered");
+    await backAfterCut(t, accepted, sender, receiver, "seb");
+    t.false(/^! /m.test(sender.all), `the sender was told: ${sender.all.match(/^! .*$/m)?.[0]}`);
+    t.is((receiver.all.match(/\*seb\* landed but unanswered/g) ?? []).length, 1, "received other than once");
+  },
+);
+
+serial(
   `cluster - a line cut off before it reached Redis is refused, and never delivered when its bytes arrive late${why}`,
   async (t) => {
     const { direct, proxied, proxy, open } = t.context;

@@ -105,7 +105,7 @@ export class ChatPublisher {
     this.log = log;
   }
 
-  /** An event other than a chat line (a private message, a drop, an announcement): one XADD. */
+  /** An event other than a user's line (a drop, an announcement): one XADD. */
   publish(event: ClusterEvent): Promise<RedisReply> {
     return this.redis.call([
       "XADD",
@@ -119,7 +119,7 @@ export class ChatPublisher {
     ]);
   }
 
-  /** A chat line or /me: resolves with its outcome, found out before anyone is told. */
+  /** A chat line, /me or private message: resolves with its outcome, found out before anyone is told. */
   async line(event: ClusterEvent): Promise<LineOutcome> {
     const n = ++this.sent;
     if (this.asking && this.redis.connected) {

@@ -333,11 +333,10 @@ export class RedisChatHub implements ChatHub {
       local.peer.send({ k: "direct", sid: local.sid, line, from: author });
     } else {
       const event: ClusterEvent = { t: "direct", node: target.node, sid: target.sid, line, from: author };
-      try {
-        await this.publisher.publish(event);
-      } catch {
-        return { ok: false, refused: CHAT_UNAVAILABLE };
-      }
+      // As a chat line: its outcome found out before the sender is told (chat-publisher.ts).
+      const outcome = await this.publisher.line(event);
+      if (outcome !== "sent")
+        return { ok: false, refused: outcome === "refused" ? CHAT_UNAVAILABLE : CHAT_MAYBE_UNSENT };
     }
     return target.away === null
       ? { ok: true, name: target.name }
