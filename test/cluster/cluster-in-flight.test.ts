@@ -138,6 +138,36 @@ serial(
 );
 
 serial(
+  `cluster - a line cut off in flight while Redis stays away past the wait: its author told it may not have been sent${why}`,
+  async (t) => {
+    const { direct, proxied, proxy, open } = t.context;
+    const watcher = await register(direct, open, "wim");
+    const sender = await register(proxied, open, "sal");
+    await watcher.announced("sal", "joined");
+    sender.send("warm");
+    await watcher.line("<sal> warm");
+    const published = proxy.when("lost for long", "lose-answers");
+    sender.send("lost for long");
+    await published;
+    await watcher.line("<sal> lost for long");
+    // Redis stays out of the daemon's reach for longer than it waits for an answer.
+    proxy.refusing = true;
+    proxy.mode = "pass";
+    const cutAt = Date.now();
+    proxy.cutDaemonSide();
+    t.is(
+      await sender.line(/^! /, 30_000),
+      "! the chat cannot be reached right now; your line may not have been sent",
+    );
+    t.log(`the author told 'may not have been sent' ${Date.now() - cutAt} ms after the cut`);
+    const accepted = proxy.accepted;
+    proxy.refusing = false;
+    await backAfterCut(t, accepted, sender, watcher, "sal");
+    t.is((sender.all.match(/^! /gm) ?? []).length, 1, "the author was told more than once");
+  },
+);
+
+serial(
   `cluster - a line cut off before it reached Redis is refused, and never delivered when its bytes arrive late${why}`,
   async (t) => {
     const { direct, proxied, proxy, open } = t.context;

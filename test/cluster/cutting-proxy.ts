@@ -19,9 +19,11 @@ interface Pair {
  */
 export class CuttingProxy {
   port = 0;
-  /** Connections accepted so far. */
+  /** Connections accepted (and forwarded) so far. */
   accepted = 0;
   mode: "pass" | "lose-answers" | "hold-requests" = "pass";
+  /** New connections are closed at once (Redis looks down to the daemon). */
+  refusing = false;
   private readonly server: net.Server;
   private readonly pairs = new Set<Pair>();
   private readonly cut: Pair[] = [];
@@ -29,6 +31,10 @@ export class CuttingProxy {
 
   constructor(target: number) {
     this.server = net.createServer((client) => {
+      if (this.refusing) {
+        client.destroy();
+        return;
+      }
       this.accepted++;
       const upstream = net.connect(target, "127.0.0.1");
       const pair: Pair = { client, upstream, held: [], answered: 0 };

@@ -37,6 +37,12 @@ return prev or false
 `);
 
 /**
+ * A node's published record outlives its last line by a day: long past any question about a line
+ * in flight, and gone in the end for a node id that is never used again (a default one, killed).
+ */
+const PUBLISHED_KEEP_MS = 86_400_000;
+
+/**
  * publish a chat line: KEYS events, published (of this node); ARGV event JSON, maxlen, boot, n.
  * The line numbered n of this process (boot) goes on the stream and n is kept as published, in
  * one step, unless the fence has passed n (OUTCOME gave up on it): then nothing is written and the
@@ -54,6 +60,7 @@ else
   redis.call('DEL', KEYS[2])
 end
 redis.call('HSET', KEYS[2], 'boot', ARGV[3], 'seq', seq)
+redis.call('PEXPIRE', KEYS[2], ${PUBLISHED_KEEP_MS})
 return id
 `);
 
@@ -74,6 +81,7 @@ else
   redis.call('DEL', KEYS[1])
 end
 redis.call('HSET', KEYS[1], 'boot', ARGV[1], 'seq', landed, 'fence', fence)
+redis.call('PEXPIRE', KEYS[1], ${PUBLISHED_KEEP_MS})
 return landed
 `);
 
