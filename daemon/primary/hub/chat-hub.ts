@@ -5,7 +5,6 @@ import {
   chatLine,
   kickedLine,
   mutedLine,
-  onlineLine,
   privateIn,
   SIGNED_IN_ELSEWHERE,
 } from "../../../protocol/chat-lines.ts";
@@ -216,7 +215,7 @@ export class EmbeddedChatHub implements ChatHub {
     const replay = this.history(JOIN_REPLAY);
     return {
       // One ready line, not the names: at 10,000 online the thread has one string to read, none to format.
-      online: onlineLine(this.who(), this.awayNames(), true),
+      online: this.roster.onlineLine(),
       history: replay.records,
       omitted: replay.omitted,
       motd: this.motd,
@@ -286,7 +285,7 @@ export class EmbeddedChatHub implements ChatHub {
     const member = this.roster.session(sid);
     if (!member) return { was: null };
     const was = member.away;
-    member.away = text;
+    this.roster.setAway(member, text);
     member.lastActive = this.now();
     return { was };
   }

@@ -1,4 +1,5 @@
 import { compareCodePoints, nameKey } from "../../../protocol/names.ts";
+import { OnlineText } from "../../../protocol/online-text.ts";
 import type { HubPeer } from "./hub-peer.ts";
 
 /** A signed-in session. */
@@ -29,6 +30,8 @@ export class Roster {
    * (at 10,000 members a sort with its case folding cost milliseconds per sign-in).
    */
   readonly #sorted: Member[] = [];
+  /** The online line's text, changed with #sorted: a sign-in's line is then a copy of it. */
+  readonly #text = new OnlineText();
 
   get size(): number {
     return this.#byKey.size;
@@ -51,7 +54,9 @@ export class Roster {
     this.#bySid.set(member.sid, member);
     this.#byKey.set(member.key, member);
     this.#membersPerPeer.set(member.peer, (this.#membersPerPeer.get(member.peer) ?? 0) + 1);
-    this.#sorted.splice(this.#position(member), 0, member);
+    const at = this.#position(member);
+    this.#sorted.splice(at, 0, member);
+    this.#text.insert(member.name, member.away !== null, this.#sorted[at + 1]?.name ?? null);
   }
 
   remove(member: Member): void {
@@ -64,11 +69,24 @@ export class Roster {
     ) {
       if (this.#sorted[i] !== member) continue;
       this.#sorted.splice(i, 1);
+      this.#text.remove(member.name);
       break;
     }
     const n = (this.#membersPerPeer.get(member.peer) ?? 1) - 1;
     if (n <= 0) this.#membersPerPeer.delete(member.peer);
     else this.#membersPerPeer.set(member.peer, n);
+  }
+
+  /** Marks member away with text, or back (null). */
+  setAway(member: Member, text: string | null): void {
+    const changed = (member.away === null) !== (text === null);
+    member.away = text;
+    if (changed && this.#bySid.get(member.sid) === member) this.#text.setAway(member.name, text !== null);
+  }
+
+  /** `* N online: a, b (away), c` as /who shows it now (protocol/chat-lines.ts onlineLine), at the cost of a copy. */
+  onlineLine(): string {
+    return this.#text.line;
   }
 
   /** peer's members, in sign-in order. */
