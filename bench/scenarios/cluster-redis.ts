@@ -8,11 +8,12 @@
 // short of the offered one, or whose lines are not all read; Redis's CPU at its budget there says
 // Redis, not the generator, was the limit.
 //
-// Redis answers a pipelined line for a few microseconds of its CPU, less than the generator spends
-// on it: with a whole core Redis is not the limit on a 2-core machine (the generator's core runs
-// out first; the table says so). The series with a budget run redis-server in a cgroup allowed a
-// quarter of a core (bench/cpu-budget.ts; needs root): there Redis is the limit, measured, and a
-// whole core's ceiling is that rate scaled by 4, which the report labels as scaled.
+// The generator spends about half of Redis's CPU per line, so with a whole core Redis would be
+// the limit on a quiet 2-core machine, near 1.0 core; on a shared one the neighbours take CPU from
+// both first (the run-queue wait columns say so). The series with a budget run redis-server in a
+// cgroup allowed a quarter of a core (bench/cpu-budget.ts; needs root, else skipped with the
+// reason): a limit Redis reaches first even on a busy machine. A whole core's ceiling is then that
+// rate times 4, which the report labels as scaled.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
