@@ -16,7 +16,9 @@ export interface GenConfig {
   p99LimitMs: number;
   /** The cpu.stat of Redis's CPU budget (bench/cpu-budget.ts), if it has one: its quota's hold is read from it. */
   budgetStat?: string;
-  /** A step past the bound while other load took a fifth of a core from Redis or the generator is run again, this many times per series at most. */
+  /** Redis's CPU budget in cores (1: a whole core). */
+  redisCores: number;
+  /** A step past the bound that cannot be Redis's limit (see notRedisLimit) is run again, this many times per series at most. */
   retries: number;
 }
 
@@ -48,7 +50,7 @@ export interface StepFigures {
   genWaitCores: number;
   /** Time Redis was held by its budget's quota, cores (0 without a budget): part of redisWaitCores. */
   redisThrottledCores: number;
-  /** How many earlier tries of this step were dropped as disturbed by other load. */
+  /** How many earlier tries of this step were dropped (past the bound, but not by Redis: notRedisLimit). */
   retried: number;
   errors: number;
   firstError: string | null;
@@ -66,4 +68,13 @@ export function pastBound(step: StepFigures, config: { p99LimitMs: number }): bo
 /** Other load took at least a fifth of a core from Redis (beyond its budget's own hold) or from the generator. */
 export function disturbed(step: StepFigures): boolean {
   return step.redisWaitCores - step.redisThrottledCores >= 0.2 || step.genWaitCores >= 0.2;
+}
+
+/**
+ * A step past the bound that says nothing of Redis's ceiling: other load took the CPU, or Redis
+ * used under half of its core or budget (a passing stall: one 100 ms hiccup in a few thousand
+ * lines is a p99 over 100 ms at a low rate).
+ */
+export function notRedisLimit(step: StepFigures, redisCores: number): boolean {
+  return disturbed(step) || step.redisCores < 0.5 * redisCores;
 }
