@@ -246,7 +246,6 @@ class Requester {
 
 /** The step's shared counters, reset by each step. */
 class Step {
-  rate = 0;
   start = 0;
   windowStart = Number.POSITIVE_INFINITY;
   windowEnd = Number.POSITIVE_INFINITY;
@@ -603,7 +602,6 @@ async function runStep(
   rate: number,
 ): Promise<StepFigures> {
   const step = new Step();
-  step.rate = rate;
   for (const node of nodes) {
     node.step = step;
     node.stepReads = 0;
