@@ -76,6 +76,16 @@ async function runSeries(
   const dir = mkdtempSync(path.join(os.tmpdir(), "tsd-bench-cluster-redis-"));
   const procs: ChildProcess[] = [];
   let budget: CpuBudget | null = null;
+  // Ctrl-C or the run's watchdog exits the bench at once: Redis, the generator and the
+  // temporary directory go with it (the cgroup is left if Redis has not died yet: named by pid).
+  const killAll = () => {
+    for (const p of procs)
+      try {
+        process.kill(-p.pid!, "SIGKILL");
+      } catch {}
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", killAll);
   const steps: StepFigures[] = [];
   let error: string | null = null;
   try {
@@ -155,6 +165,7 @@ async function runSeries(
     error = (e as Error).message;
   } finally {
     for (const p of procs.reverse()) await stopProcess(p);
+    process.off("exit", killAll);
     budget?.remove();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -175,7 +186,8 @@ function stepSeconds(o: BenchOptions): number {
 export const clusterRedis: Scenario = {
   name: "cluster-redis",
   title: `cluster-redis: one Redis (AOF on) under the commands of ${SERIES.map((s) => `${s.nodes} daemons${s.budget === null ? "" : ` (Redis at ${s.budget} core)`}`).join(", ")}; ${SENDERS} senders; offered ${fmtNumber(RATES[0]!)} to ${fmtNumber(RATES.at(-1)!)} lines/s until p99 > ${P99_LIMIT_MS} ms, Redis answers fewer than offered, or a reader misses lines`,
-  defaultServers: ["redis"],
+  // Starts its own redis-server (AOF on, its settings in the report), not the `redis` peer.
+  defaultServers: [],
   estimateSeconds: (o: BenchOptions) => 10 + SERIES.length * (5 + RATES.length * stepSeconds(o)),
   async run(ctx: BenchContext): Promise<ScenarioReport> {
     if (!which("redis-server")) {
