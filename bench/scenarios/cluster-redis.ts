@@ -162,6 +162,8 @@ async function runSeries(
       });
     });
   } catch (e) {
+    // No budget possible here: the series is skipped with the reason (run() says so).
+    if (e instanceof CpuBudgetUnavailable) throw e;
     error = (e as Error).message;
   } finally {
     for (const p of procs.reverse()) await stopProcess(p);
