@@ -91,6 +91,25 @@ test("login batch - after a storm's batch the next one collects for longer; flus
   t.deepEqual([...writes[1]!.keys()], ["dee"], "flush did not wait out the storm delay");
 });
 
+test("login batch - flush during a batch's write waits for that write (a stop then loses no sign-in record)", async (t) => {
+  const started = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
+  let written = false;
+  const batch = new LoginBatch(async () => {
+    started.resolve();
+    await gate.promise;
+    written = true;
+  }, 5);
+  const recorded = batch.record("ann", { at: "1", address: "10.0.0.1" });
+  await started.promise;
+  const flushed = batch.flush().then(() => written);
+  // Time for a flush that does not wait to resolve, before the write may end.
+  await new Promise((resolve) => setImmediate(resolve));
+  gate.resolve();
+  t.true(await flushed, "flush resolved only once the write was done");
+  await recorded;
+});
+
 test("address index - the name last signed in from an address; registering counts", (t) => {
   const users = new Map([
     ["ann", user("Ann", { lastAddress: "10.0.0.1", lastLoginAt: "2024-02-01T00:00:00.000Z" })],
