@@ -8,12 +8,16 @@ interface Pair {
   held: Buffer[];
   /** Bytes Redis sent on this connection. */
   answered: number;
+  /** Nothing is forwarded on this connection any more, either way, and it stays open (blackHoleOpen()). */
+  blackHoled: boolean;
 }
 
 /**
  * A TCP proxy in front of Redis. "pass" forwards both ways; "lose-answers" forwards the requests
  * and drops what Redis answers (a command runs, its answer is lost); "hold-requests" keeps the
- * requests back (a command is sent but has not reached Redis). cutDaemonSide() closes the daemon's
+ * requests back (a command is sent but has not reached Redis); "frozen" forwards nothing either way
+ * and closes nothing (a frozen middlebox, a pulled cable). blackHoleOpen() does that to the
+ * connections open now only (a middlebox that forgot them): new ones are forwarded. cutDaemonSide() closes the daemon's
  * side of every connection (the daemon sees its connections drop and reconnects) and keeps Redis's
  * side open, so held requests can still reach Redis late (release()).
  */
@@ -21,7 +25,7 @@ export class CuttingProxy {
   port = 0;
   /** Connections accepted (and forwarded) so far. */
   accepted = 0;
-  mode: "pass" | "lose-answers" | "hold-requests" = "pass";
+  mode: "pass" | "lose-answers" | "hold-requests" | "frozen" = "pass";
   /** New connections are closed at once (Redis looks down to the daemon). */
   refusing = false;
   private readonly server: net.Server;
@@ -37,7 +41,7 @@ export class CuttingProxy {
       }
       this.accepted++;
       const upstream = net.connect(target, "127.0.0.1");
-      const pair: Pair = { client, upstream, held: [], answered: 0 };
+      const pair: Pair = { client, upstream, held: [], answered: 0, blackHoled: false };
       this.pairs.add(pair);
       client.on("error", () => {});
       upstream.on("error", () => {});
@@ -48,12 +52,13 @@ export class CuttingProxy {
           this.mode = trigger.mode;
           trigger.seen();
         }
+        if (pair.blackHoled || this.mode === "frozen") return;
         if (this.mode === "hold-requests") pair.held.push(chunk);
         else upstream.write(chunk);
       });
       upstream.on("data", (chunk: Buffer) => {
         pair.answered += chunk.length;
-        if (this.mode === "pass" && !client.destroyed) client.write(chunk);
+        if (this.mode === "pass" && !pair.blackHoled && !client.destroyed) client.write(chunk);
       });
       client.on("close", () => {
         this.pairs.delete(pair);
@@ -85,6 +90,11 @@ export class CuttingProxy {
   /** Whether some held request carries text. */
   holds(text: string): boolean {
     return [...this.pairs, ...this.cut].some((pair) => Buffer.concat(pair.held).includes(text));
+  }
+
+  /** The connections open now forward nothing more, either way, and stay open; new ones are forwarded. */
+  blackHoleOpen(): void {
+    for (const pair of this.pairs) pair.blackHoled = true;
   }
 
   /** Closes the daemon's side of every connection; Redis's side of those holding requests stays open until release(). */

@@ -5,6 +5,7 @@ import {
   RedisNotServing,
   RedisRefusesTsd,
   RedisRefusesWrites,
+  RedisTimedOut,
   RedisUnreachable,
   redisFault,
 } from "./redis-faults.ts";
@@ -91,6 +92,18 @@ const WRITES = new Set(["EVALSHA", "EVAL", "XADD"]);
 /** A command unanswered this long (no blocking read is among them) means Redis stalls: status says so. */
 const STALL_SHOWN_MS = 2000;
 
+/**
+ * A command on the commands connection unanswered this long (the heartbeat sends one every second)
+ * means the link went silent (a frozen middlebox, a pulled cable: no FIN, no RST, and TCP would
+ * wait minutes) or Redis stalls: the two look the same from here. The connection is dropped and
+ * a new one opened, so the paths of a lost connection run (in-flight outcomes, refusals, rejoin).
+ */
+export const SILENT_LINK_MS = 3000;
+/** A new connection that is not ready this long (its handshake unanswered) is dropped and tried again. */
+const OPEN_SILENT_MS = 3000;
+/** How often the commands connection is checked for silence. */
+const WATCH_MS = 250;
+
 /** The client library's class of Redis reply errors, kept once the library is loaded (faults are told from it). */
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -117,6 +130,15 @@ export class RedisLink {
   /** When each command on the commands connection still waiting for its answer was sent, by a number of its own. */
   private readonly waiting = new Map<number, number>();
   private sent = 0;
+  /** Since when Redis has not answered, once a silent connection was dropped; 0 when it answers. */
+  private silentSince = 0;
+  /** Since when the commands client has not been ready (node-redis reconnecting), 0 while it is. */
+  private notReadySince = 0;
+  /** Clients dropped as silent: the commands they had sent fail with RedisTimedOut (they may have run). */
+  private readonly dropped = new WeakSet<Client>();
+  private reopening = false;
+  private closed = false;
+  private watch: NodeJS.Timeout | null = null;
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
@@ -130,6 +152,8 @@ export class RedisLink {
   static async connect(opts: RedisLinkOptions): Promise<RedisLink> {
     const link = new RedisLink(opts);
     link.client = await link.open("commands", opts.connectTimeoutMs);
+    link.watch = setInterval(() => link.watchSilence(), WATCH_MS);
+    link.watch.unref();
     return link;
   }
 
@@ -144,7 +168,9 @@ export class RedisLink {
     const oldest = this.waiting.values().next().value;
     if (oldest !== undefined && Date.now() - oldest > STALL_SHOWN_MS)
       fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - oldest) / 1000)} s (${this.url})`;
-    if (!connected)
+    if (!connected && this.silentSince > 0 && this.lastConnectionError === null)
+      fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - this.silentSince) / 1000)} s (${this.url})`;
+    else if (!connected)
       fault =
         this.refusalAtConnect()?.message ??
         `the cluster's Redis cannot be reached (${this.url}): ${connectionReason(this.lastConnectionError)}`;
@@ -155,8 +181,8 @@ export class RedisLink {
    * A connection of its own for blocking reads (XREAD BLOCK), so they never delay other commands;
    * close() drops it (a read in progress rejects), for a reader that stopped answering.
    */
-  async blockingConnection(): Promise<BlockingConnection> {
-    const client = await this.open("reader", this.opts.connectTimeoutMs);
+  async blockingConnection(timeoutMs = this.opts.connectTimeoutMs): Promise<BlockingConnection> {
+    const client = await this.open("reader", timeoutMs);
     this.blocking.push(client);
     return {
       read: (args) => this.send(client, args),
@@ -198,6 +224,8 @@ export class RedisLink {
   }
 
   close(): void {
+    this.closed = true;
+    if (this.watch) clearInterval(this.watch);
     for (const client of [this.client, ...this.blocking]) {
       try {
         client?.destroy();
@@ -209,11 +237,20 @@ export class RedisLink {
 
   /** One command; a failure the operator must expect becomes its RedisFault. */
   private async send(client: Client, args: string[]): Promise<RedisReply> {
+    const sentBeforeDrop = !this.dropped.has(client);
     try {
       const reply = (await client.sendCommand(args)) as RedisReply;
       if (this.standing && WRITES.has(args[0]!)) this.standing = null;
       return reply;
     } catch (error) {
+      // Sent on a connection dropped since as silent: it may have run (a command sent after the drop
+      // fails as the client library's closed client: never sent).
+      if (sentBeforeDrop && this.dropped.has(client))
+        throw new RedisTimedOut(
+          `the cluster's Redis (${this.url}) did not answer within ${SILENT_LINK_MS / 1000} s`,
+          "no answer in time",
+          { cause: error },
+        );
       const fault = this.fault(error);
       if (
         fault instanceof RedisRefusesWrites ||
@@ -223,6 +260,69 @@ export class RedisLink {
         this.standing = fault;
       throw fault ?? error;
     }
+  }
+
+  /**
+   * A command unanswered for SILENT_LINK_MS on a ready connection: the connection is dropped (its
+   * commands rejected as may-have-run) and a new one opened. A reconnection of the client library
+   * stuck as long (a handshake unanswered) is replaced too.
+   */
+  private watchSilence(): void {
+    const client = this.client;
+    if (this.closed || this.reopening || !client) return;
+    const now = Date.now();
+    if (!client.isReady) {
+      this.notReadySince ||= now;
+      if (now - this.notReadySince >= OPEN_SILENT_MS) this.replace(client);
+      return;
+    }
+    this.notReadySince = 0;
+    const oldest = this.waiting.values().next().value;
+    if (oldest === undefined || now - oldest < SILENT_LINK_MS) return;
+    this.silentSince = oldest;
+    this.lastConnectionError = null;
+    if (!this.down)
+      this.opts.log(
+        "warn",
+        "the cluster's Redis has not answered; dropping the connection and reconnecting",
+        {
+          url: this.url,
+          silentMs: now - oldest,
+        },
+      );
+    this.down = true;
+    this.replace(client);
+  }
+
+  /**
+   * Drops client and opens the commands connection anew, each try bounded, until one is ready or
+   * the link closes. Until then client stays the one commands go to: closed, it refuses them unsent.
+   */
+  private replace(client: Client): void {
+    this.reopening = true;
+    this.dropped.add(client);
+    try {
+      client.destroy();
+    } catch {}
+    void (async () => {
+      try {
+        while (!this.closed) {
+          const triedAt = Date.now();
+          const next = await this.open("commands", OPEN_SILENT_MS).catch(() => null);
+          if (next && this.closed) next.destroy();
+          else if (next) {
+            this.client = next;
+            return;
+          }
+          // A try that waited out its bound is followed at once (a stalled Redis may wake any moment).
+          const wait = 200 - (Date.now() - triedAt);
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait).unref());
+        }
+      } finally {
+        this.notReadySince = 0;
+        this.reopening = false;
+      }
+    })();
   }
 
   private fault(error: unknown, lastConnectionError: unknown = this.lastConnectionError): RedisFault | null {
@@ -285,18 +385,36 @@ export class RedisLink {
     });
     client.on("ready", () => {
       this.lastConnectionError = null;
+      if (role === "commands") this.silentSince = 0;
       if (role === "commands" && this.down) {
         this.down = false;
         this.opts.log("info", "Redis connection back", { url: this.url });
       }
     });
+    // connectTimeout bounds the TCP connect only: a handshake unanswered (a silent link, a stalled
+    // Redis) would wait for ever, so the whole opening is bounded too.
+    let openTimer: NodeJS.Timeout | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      openTimer = setTimeout(
+        () =>
+          reject(
+            new RedisTimedOut(
+              `the cluster's Redis (${this.url}) did not answer within ${Math.round(timeoutMs / 1000)} s`,
+              "no answer in time",
+            ),
+          ),
+        timeoutMs + 1000,
+      );
+    });
     try {
-      await client.connect();
+      await Promise.race([client.connect(), unanswered]);
     } catch (error) {
       try {
         client.destroy();
       } catch {}
       throw this.startFault(lastError ?? error, timeoutMs);
+    } finally {
+      clearTimeout(openTimer);
     }
     starting = false;
     return client;

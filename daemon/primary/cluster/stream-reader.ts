@@ -1,7 +1,10 @@
 import { type ClusterEvent, parseEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { type ClusterLog, READER_STUCK_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
-import type { BlockingConnection, RedisLink, RedisReply } from "./redis-link.ts";
+import { type BlockingConnection, type RedisLink, type RedisReply, SILENT_LINK_MS } from "./redis-link.ts";
+
+/** A read blocks at most this long on Redis (XREAD BLOCK). */
+const READ_BLOCK_MS = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -10,8 +13,9 @@ function sleep(ms: number): Promise<void> {
 /**
  * StreamReader reads the cluster's one stream in order from its cursor, for ever, on a blocking
  * connection of its own, and hands each event to apply. A failed read is tried again from the same
- * cursor, so a reconnecting daemon misses nothing; a read that has not returned for
- * READER_STUCK_MS while Redis answers the heartbeat gets a new connection (checkStuck).
+ * cursor, so a reconnecting daemon misses nothing; a read unanswered SILENT_LINK_MS past its
+ * block (a silent link) drops its connection, and one that has not returned for READER_STUCK_MS
+ * while Redis answers the heartbeat gets a new connection (checkStuck).
  */
 export class StreamReader {
   private readonly redis: RedisLink;
@@ -25,6 +29,8 @@ export class StreamReader {
   /** The reader's connection, and when its last read returned (or it started). */
   private reader: BlockingConnection | null = null;
   private lastRead = Date.now();
+  /** The last read was dropped unanswered (its connection silent). */
+  private silentRead = false;
 
   constructor(opts: {
     redis: RedisLink;
@@ -84,30 +90,47 @@ export class StreamReader {
     this.lastRead = Date.now();
   }
 
+  /** One read from the cursor; its connection is dropped when Redis has not answered SILENT_LINK_MS past the block. */
+  private async readOnce(reader: BlockingConnection): Promise<RedisReply> {
+    const timer = setTimeout(() => {
+      this.silentRead = true;
+      if (this.reader === reader) this.reader = null;
+      reader.close();
+    }, READ_BLOCK_MS + SILENT_LINK_MS);
+    try {
+      return await reader.read([
+        "XREAD",
+        "BLOCK",
+        String(READ_BLOCK_MS),
+        "COUNT",
+        "1000",
+        "STREAMS",
+        this.keys.events,
+        this.cursor,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async readLoop(): Promise<void> {
     let failing = false;
     while (!this.stopped) {
       let reply: RedisReply;
       try {
-        if (!this.reader) this.reader = await this.redis.blockingConnection();
-        reply = await this.reader.read([
-          "XREAD",
-          "BLOCK",
-          "1000",
-          "COUNT",
-          "1000",
-          "STREAMS",
-          this.keys.events,
-          this.cursor,
-        ]);
+        if (!this.reader) this.reader = await this.redis.blockingConnection(SILENT_LINK_MS);
+        reply = await this.readOnce(this.reader);
         this.lastRead = Date.now();
         failing = false;
       } catch (error) {
         if (this.stopped) return;
         if (!failing)
           this.log("warn", "cannot read the cluster's stream; retrying", {
-            error: (error as Error).message,
+            error: this.silentRead
+              ? `the cluster's Redis did not answer the read within ${(READ_BLOCK_MS + SILENT_LINK_MS) / 1000} s`
+              : (error as Error).message,
           });
+        this.silentRead = false;
         failing = true;
         await sleep(200);
         continue;
