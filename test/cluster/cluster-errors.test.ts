@@ -77,6 +77,7 @@ async function usersSeePoliteLines(
   t.is(await ann.line(/^! /), "! the chat cannot be reached right now; your line was not sent");
   const signIn = await connect(t.context.b, t.context.open);
   t.regex(await refusedWhileTyping(signIn, "cyd"), /^! .*(right now|try again later)/);
+  t.notRegex(signIn.all, /welcome back/, "a sign-in refused was welcomed first");
   const registration = await connect(t.context.b, t.context.open);
   t.regex(await refusedWhileTyping(registration, `new${tag}`), /^! .*(right now|try again later)/);
   for (const client of [ann, signIn, registration]) t.notRegex(client.all, RAW);
@@ -165,6 +166,8 @@ serial(`cluster errors - Redis out of memory: tsctl, the log and the users${why}
     await statusSays(t, sentence);
     await usersSeePoliteLines(t, ann, "oom");
     logHasOneLinePerFault(t, sentence, ["chat.announce", "bans.add", "users.mute"]);
+    // The hub's line for the refused sign-in says what Redis did, not that it cannot be reached.
+    t.true(logText(t.context.b).includes(`sign-in refused: ${sentence}`), logText(t.context.b).slice(-2000));
   } finally {
     await redis.cli("config", "set", "maxmemory", "0");
   }

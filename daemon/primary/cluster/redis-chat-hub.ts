@@ -247,11 +247,8 @@ export class RedisChatHub implements ChatHub {
     try {
       previous = await this.presence.join(member);
     } catch (error) {
-      this.opts.log("warn", "sign-in refused: Redis cannot be reached", {
-        conn: sid,
-        name,
-        error: (error as Error).message,
-      });
+      // The fault's own sentence: Redis may be out of reach, or answer and refuse writes (OOM, READONLY).
+      this.opts.log("warn", `sign-in refused: ${(error as Error).message}`, { conn: sid, name });
       // The join may have run with its answer lost: its record is taken off line again (now, or
       // at the next beat that gets through), so no session that is not here stays listed.
       if (mayHaveRun(error)) void this.presence.leave(this.presence.record(member));

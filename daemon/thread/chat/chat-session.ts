@@ -129,8 +129,11 @@ export class ChatSession implements CommandSession {
     this.close(reason, lastLine);
   }
 
-  /** The sign-in dialogue is done: join the chat; the host sends the replay as the hub answers. */
-  async signIn(name: string, key: string): Promise<void> {
+  /**
+   * The sign-in dialogue is done: join the chat; the host sends the replay as the hub answers,
+   * after greeting when the join is taken.
+   */
+  async signIn(name: string, key: string, greeting?: string): Promise<void> {
     if (this.io.closed) return;
     if (this.loginTimer) clearTimeout(this.loginTimer);
     this.loginTimer = null;
@@ -144,7 +147,10 @@ export class ChatSession implements CommandSession {
     this.io.startFloodControl(this.host.limits);
     const joined = await this.hub.request(
       { k: "join", sid: this.sid, key, name, address: this.address },
-      (reply) => this.host.joined(this, reply),
+      (reply) => {
+        if (reply.refused === undefined && greeting !== undefined) this.io.send(greeting);
+        this.host.joined(this, reply);
+      },
     );
     // Refused: the host has closed the session (a ban) or asked for the name again; no sign-in to record.
     if (joined.refused !== undefined) return;

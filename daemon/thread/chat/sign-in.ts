@@ -31,8 +31,11 @@ export interface SignInHost {
   readonly hub: HubLink;
   readonly identities: AccountStore;
   readonly log: ThreadLog;
-  /** The password is right, or the account is written: the session joins the chat. */
-  signIn(name: string, key: string): Promise<void>;
+  /**
+   * The password is right, or the account is written: the session joins the chat; greeting is
+   * written once the join is taken (a join refused is not welcomed first).
+   */
+  signIn(name: string, key: string, greeting?: string): Promise<void>;
 }
 
 /**
@@ -143,12 +146,10 @@ export class SignInDialogue {
     if (identity) {
       const { name } = identity;
       if (identity.mustChangePassword)
-        return replaceOneTimePassword(this.host, identity, () => {
-          this.io.send(welcomeBack(name));
-          return this.host.signIn(name, key);
-        });
-      this.io.send(welcomeBack(name));
-      return this.host.signIn(name, key);
+        return replaceOneTimePassword(this.host, identity, () =>
+          this.host.signIn(name, key, welcomeBack(name)),
+        );
+      return this.host.signIn(name, key, welcomeBack(name));
     }
     // Counted before the user hears of it (in a cluster too), so the next guess already waits longer.
     await this.host.hub.request({ k: "failed", key, address: this.address });
