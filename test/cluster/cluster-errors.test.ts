@@ -3,7 +3,7 @@ import path from "node:path";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
-import { connect, freePort, NO_REDIS, register, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
+import { connect, freePort, NO_REDIS, register, rpc, startNode, TestRedis, who } from "./cluster-helpers.ts";
 
 /**
  * What operators and users see while the cluster's Redis misbehaves: out of memory (maxmemory 1
@@ -345,5 +345,29 @@ serial(
     }
     await chatWorksAgain(ann, bob, "auth");
     await statusSays(t, undefined);
+  },
+);
+
+serial(
+  `cluster errors - a kick of another daemon's user while Redis refuses writes: taken off line and closed together${why}`,
+  async (t) => {
+    const { redis } = t.context;
+    const ann = await register(t.context.a, t.context.open, "ann6");
+    const dan = await register(t.context.b, t.context.open, "dan6");
+    await ann.announced("dan6", "joined");
+    await redis.cli("config", "set", "maxmemory", "1");
+    let kicked: { code: number | null; stdout: string; stderr: string };
+    try {
+      kicked = await t.context.a.tsctl(["kick", "dan6"]);
+    } finally {
+      await redis.cli("config", "set", "maxmemory", "0");
+    }
+    // The take-off's script puts the drop on the stream in the same step: announced left and
+    // closed by its daemon both, never announced left and still chatting.
+    t.is(kicked.code, 0, kicked.stderr);
+    await ann.announced("dan6", "left");
+    t.is(await dan.line(/^\* disconnected by the operator/), "* disconnected by the operator");
+    await dan.closedByServer();
+    t.false((await who(ann)).includes("dan6"));
   },
 );

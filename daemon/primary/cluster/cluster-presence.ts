@@ -101,13 +101,25 @@ export class ClusterPresence {
     this.pendingLeaves.delete(sid);
   }
 
-  /** Takes a member of any node off line (announced left): true if that session still held the name. */
-  async takeOff(target: OnlineRecord): Promise<boolean> {
+  /**
+   * Takes a member of any node off line (announced left): true if that session still held the
+   * name. drop, for another node's member, is put on the stream in the same step (its node closes
+   * the session), so the take-off and the drop happen both or neither.
+   */
+  async takeOff(target: OnlineRecord, drop?: ClusterEvent): Promise<boolean> {
     const event: ClusterEvent = { t: "line", left: target.name, node: target.node, sid: target.sid };
+    const args = [
+      this.keys.prefix,
+      target.key,
+      target.node,
+      target.sid,
+      JSON.stringify(event),
+      STREAM_MAXLEN,
+    ];
     const left = await this.redis.eval(
       LEAVE,
       [this.keys.online, this.keys.events],
-      [this.keys.prefix, target.key, target.node, target.sid, JSON.stringify(event), STREAM_MAXLEN],
+      drop ? [...args, JSON.stringify(drop)] : args,
     );
     return Number(left) === 1;
   }

@@ -86,8 +86,10 @@ return landed
 `);
 
 /**
- * leave: KEYS online, events; ARGV prefix, key, node, sid, left event, maxlen.
- * Only the session that holds the name leaves (a taken-over one has nothing left to leave).
+ * leave: KEYS online, events; ARGV prefix, key, node, sid, left event, maxlen[, drop event].
+ * Only the session that holds the name leaves (a taken-over one has nothing left to leave). The
+ * drop event (a kick, a ban of another node's member) goes on the stream in the same step, so a
+ * member taken off line is always closed by its node: never announced left and still chatting.
  */
 export const LEAVE = new Script(`
 local cur = redis.call('HGET', KEYS[1], ARGV[2])
@@ -98,6 +100,9 @@ redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('SREM', ARGV[1] .. 'members:' .. ARGV[3], ARGV[2])
 if ARGV[5] ~= '' then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[5])
+end
+if ARGV[7] and ARGV[7] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[7])
 end
 return 1
 `);

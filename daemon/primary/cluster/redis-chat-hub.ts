@@ -393,15 +393,19 @@ export class RedisChatHub implements ChatHub {
       }));
   }
 
-  /** users.kick from any daemon: the member is taken off line in Redis (announced left), then its node closes the session. */
+  /**
+   * users.kick from any daemon: the member is taken off line in Redis (announced left) and, on
+   * another daemon, its drop put on the stream in the same script; its node closes the session.
+   */
   async kick(name: string, reason?: string): Promise<boolean> {
     const target = await this.presence.onlineRecord(nameKey(name));
     if (!target) return false;
-    if (!(await this.presence.takeOff(target))) return false;
     const line = kickedLine(reason);
     const why = "kicked by the operator";
-    if (target.node === this.node) this.delivery.dropLocal(target.sid, line, why);
-    else await this.publisher.publish({ t: "drop", node: target.node, sid: target.sid, line, reason: why });
+    const local = target.node === this.node;
+    const drop: ClusterEvent = { t: "drop", node: target.node, sid: target.sid, line, reason: why };
+    if (!(await this.presence.takeOff(target, local ? undefined : drop))) return false;
+    if (local) this.delivery.dropLocal(target.sid, line, why);
     this.opts.log("info", "kicked", { conn: target.sid, name: target.name, node: target.node, reason });
     primaryCounters.kicks++;
     return true;
@@ -409,7 +413,7 @@ export class RedisChatHub implements ChatHub {
 
   /**
    * A ban or an account's removal: the members match picks are closed with line, on this daemon
-   * at once, on the others as a kick is (taken off line in Redis, then a drop event for their
+   * at once, on the others as a kick is (taken off line in Redis with a drop event for their
    * node). Answers the names of all of them, once each is off line.
    */
   async disconnect(
@@ -439,11 +443,8 @@ export class RedisChatHub implements ChatHub {
     const online = await this.presence.onlineRecords().catch(() => []);
     for (const target of online) {
       if (target.node === this.node || !match(target)) continue;
-      if (!(await this.presence.takeOff(target).catch(() => false))) continue;
-      names.push(target.name);
-      await this.publisher
-        .publish({ t: "drop", node: target.node, sid: target.sid, line, reason })
-        .catch(() => {});
+      const drop: ClusterEvent = { t: "drop", node: target.node, sid: target.sid, line, reason };
+      if (await this.presence.takeOff(target, drop).catch(() => false)) names.push(target.name);
     }
     return names;
   }
