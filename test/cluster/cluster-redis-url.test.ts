@@ -41,13 +41,19 @@ serial(
       `http://:${PASSWORD}@127.0.0.1:${port}`,
       `redis://:${PASSWORD}@127.0.0.1:99999`,
       `redis://:${PASSWORD}@127.0.0.1:${port}`,
+      // One slash: no authority for a parser, and nothing between `//` and `@` to mask.
+      `redis:/:${PASSWORD}@127.0.0.1:${port}`,
     ];
     for (const url of urls) {
       const daemon = spawnDaemon(["--hub", "redis", "--redis-url", url, "--redis-connect-timeout", "2"]);
       try {
         t.is((await daemon.exited).code, 1, url);
         const said = daemon.stderr();
-        t.regex(said, /tsd-daemon: --redis-url \w+:\/\/:\*\*\*@127\.0\.0\.1:\d+ is not a Redis URL \(/, said);
+        t.regex(
+          said,
+          /tsd-daemon: --redis-url \w+:(\/\/:)?\*\*\*@127\.0\.0\.1:\d+ is not a Redis URL \(/,
+          said,
+        );
         t.deepEqual(leaked(said + daemon.stdout()), [], said);
       } finally {
         await daemon.cleanup();

@@ -32,7 +32,14 @@ export class RedisUrlInvalid extends Error {
 export function redactUrl(url: string): string {
   const start = url.indexOf("//");
   const at = url.lastIndexOf("@");
-  if (start === -1 || at < start) return url;
+  if (at === -1) return url;
+  if (start === -1 || at < start) {
+    // No `//` before the `@` (a typo such as redis:/:pw@host): all between the scheme and the `@` is masked.
+    const colon = url.indexOf(":");
+    return colon !== -1 && colon < at
+      ? `${url.slice(0, colon + 1)}***${url.slice(at)}`
+      : `***${url.slice(at)}`;
+  }
   const userinfo = url.slice(start + 2, at);
   const colon = userinfo.indexOf(":");
   const user = colon === -1 ? "" : userinfo.slice(0, colon);
