@@ -307,6 +307,10 @@ serial(
       );
       const human = await t.context.a.tsctl(["status"]);
       t.regex(human.stdout, /\n {2}fault: the cluster's Redis has not answered for \d+ s /);
+      // A change asked for now is refused at once, in the same words.
+      const announce = await t.context.a.tsctl(["announce", "during the stall"]);
+      t.is(announce.code, 1);
+      t.regex(announce.stderr, new RegExp(`^tsctl: ${said.source.slice(1, -1)}\n$`));
     } finally {
       process.kill(pid, "SIGCONT");
     }

@@ -176,7 +176,7 @@ export class RedisLink {
     if (oldest !== undefined && Date.now() - oldest > STALL_SHOWN_MS)
       fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - oldest) / 1000)} s (${this.url})`;
     if (!connected && this.silentSince > 0 && this.lastConnectionError === null)
-      fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - this.silentSince) / 1000)} s (${this.url})`;
+      fault = this.silentSentence();
     else if (!connected)
       fault =
         this.refusalAtConnect()?.message ??
@@ -259,6 +259,9 @@ export class RedisLink {
           { cause: error },
         );
       const fault = this.fault(error);
+      // Refused unsent while the connection dropped as silent is opened again: say what is wrong.
+      if (fault instanceof RedisUnreachable && this.silentSince > 0 && this.lastConnectionError === null)
+        throw new RedisUnreachable(this.silentSentence(), "no answer", { cause: error });
       if (
         fault instanceof RedisRefusesWrites ||
         fault instanceof RedisNotServing ||
@@ -267,6 +270,10 @@ export class RedisLink {
         this.standing = fault;
       throw fault ?? error;
     }
+  }
+
+  private silentSentence(): string {
+    return `the cluster's Redis has not answered for ${Math.floor((Date.now() - this.silentSince) / 1000)} s (${this.url})`;
   }
 
   /**
