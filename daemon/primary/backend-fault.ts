@@ -9,6 +9,8 @@
 export class BackendFault extends Error {
   /** The fault in a few words ("out of memory (maxmemory)", "connection refused"), for lines that name the server already. */
   readonly reason: string;
+  /** The command may have been done all the same (its answer was lost with the connection): tsctl says so. */
+  mayHaveRun = false;
 
   constructor(message: string, reason: string, options?: ErrorOptions) {
     super(message, options);

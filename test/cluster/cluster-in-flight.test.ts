@@ -196,3 +196,24 @@ serial(
     t.is((sender.all.match(/^! /gm) ?? []).length, 1, "the author was told more than once");
   },
 );
+
+serial(
+  `cluster - an announcement cut off in flight after it reached Redis: tsctl says it may have been done${why}`,
+  async (t) => {
+    const { direct, proxied, proxy, open } = t.context;
+    const watcher = await register(direct, open, "wade");
+    // Redis runs it, its answer is lost, then the daemon's connections are cut.
+    const published = proxy.when("announced but unanswered", "lose-answers");
+    const asked = proxied.tsctl(["announce", "announced but unanswered"]);
+    await published;
+    await watcher.line("* server: announced but unanswered");
+    proxy.mode = "pass";
+    proxy.cutDaemonSide();
+    const said = await asked;
+    t.is(said.code, 1);
+    t.regex(
+      said.stderr,
+      /^tsctl: the cluster's Redis cannot be reached \(redis:\/\/127\.0\.0\.1:\d+\): connection closed; what was asked may have been done\n$/,
+    );
+  },
+);

@@ -3,7 +3,10 @@ import type { ClusterEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { type ClusterLog, STREAM_MAXLEN } from "./cluster-limits.ts";
 import { OUTCOME, PUBLISH_LINE } from "./cluster-scripts.ts";
+import { mayHaveRun } from "./redis-faults.ts";
 import type { RedisLink, RedisReply, Script } from "./redis-link.ts";
+
+export { mayHaveRun } from "./redis-faults.ts";
 
 /**
  * What became of a chat line: on the stream (delivered to everyone, once), refused (never on the
@@ -21,34 +24,6 @@ const OUTCOME_POLL_MS = 100;
  * first on the new connection, see line()); past it the line is refused unsent.
  */
 const OUTCOME_FIRST_MS = 2000;
-
-/**
- * Failures that prove the command never ran: Redis answered with an error (its reply errors, and
- * the faults made of them), or the client never sent it (offline, closed). Anything else (the
- * connection closed or reset after the command went out, a timeout) may have run on Redis.
- */
-const NEVER_RAN = new Set([
-  "ErrorReply",
-  "SimpleError",
-  "BlobError",
-  "ClientOfflineError",
-  "ClientClosedError",
-  "RedisRefusesWrites",
-  "RedisNotServing",
-  "RedisRefusesTsd",
-]);
-
-/** Whether a failed command may still have run on Redis (its answer lost with the connection). */
-export function mayHaveRun(error: unknown): boolean {
-  let link: unknown = error;
-  for (let depth = 0; depth < 5 && link instanceof Error; depth++) {
-    if (NEVER_RAN.has(link.constructor.name)) return false;
-    // RedisLink's own refusal when it holds no client: nothing was sent.
-    if (link.cause === undefined && /not connected/.test(link.message)) return false;
-    link = link.cause;
-  }
-  return true;
-}
 
 /** The command a daemon publishes a chat line with (the bench sends exactly this). */
 export function publishLineCommand(

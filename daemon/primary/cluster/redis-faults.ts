@@ -170,3 +170,31 @@ export function redisFault(error: unknown, context: FaultContext): RedisFault | 
     cause: error,
   });
 }
+
+/**
+ * Failures that prove the command never ran: Redis answered with an error (its reply errors, and
+ * the faults made of them), or the client never sent it (offline, closed). Anything else (the
+ * connection closed or reset after the command went out, a timeout) may have run on Redis.
+ */
+const NEVER_RAN = new Set([
+  "ErrorReply",
+  "SimpleError",
+  "BlobError",
+  "ClientOfflineError",
+  "ClientClosedError",
+  "RedisRefusesWrites",
+  "RedisNotServing",
+  "RedisRefusesTsd",
+]);
+
+/** Whether a failed command may still have run on Redis (its answer lost with the connection). */
+export function mayHaveRun(error: unknown): boolean {
+  let link: unknown = error;
+  for (let depth = 0; depth < 5 && link instanceof Error; depth++) {
+    if (NEVER_RAN.has(link.constructor.name)) return false;
+    // RedisLink's own refusal when it holds no client: nothing was sent.
+    if (link.cause === undefined && /not connected/.test(link.message)) return false;
+    link = link.cause;
+  }
+  return true;
+}

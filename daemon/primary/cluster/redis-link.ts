@@ -7,6 +7,7 @@ import {
   RedisRefusesWrites,
   RedisTimedOut,
   RedisUnreachable,
+  mayHaveRun,
   redisFault,
 } from "./redis-faults.ts";
 
@@ -252,12 +253,15 @@ export class RedisLink {
     } catch (error) {
       // Sent on a connection dropped since as silent: it may have run (a command sent after the drop
       // fails as the client library's closed client: never sent).
-      if (sentBeforeDrop && this.dropped.has(client))
-        throw new RedisTimedOut(
+      if (sentBeforeDrop && this.dropped.has(client)) {
+        const timedOut = new RedisTimedOut(
           `the cluster's Redis (${this.url}) did not answer within ${SILENT_LINK_MS / 1000} s`,
           "no answer in time",
           { cause: error },
         );
+        timedOut.mayHaveRun = true;
+        throw timedOut;
+      }
       const fault = this.fault(error);
       // Refused unsent while the connection dropped as silent is opened again: say what is wrong.
       if (fault instanceof RedisUnreachable && this.silentSince > 0 && this.lastConnectionError === null)
@@ -268,6 +272,8 @@ export class RedisLink {
         fault instanceof RedisRefusesTsd
       )
         this.standing = fault;
+      // The connection went after the command was sent: it may have run (tsctl says so).
+      if (fault && mayHaveRun(error)) fault.mayHaveRun = true;
       throw fault ?? error;
     }
   }

@@ -54,8 +54,11 @@ export function createDispatch(
     // The cluster's Redis down or refusing writes: expected, so its sentence is the answer and
     // the log's one line; a stack is kept for what is a bug.
     if (error instanceof BackendFault) {
-      onError("control method failed", { method, error: error.message });
-      return errorResponse(id, RpcErrorCode.unavailable, cut(error.message));
+      const sentence = error.mayHaveRun
+        ? `${error.message}; what was asked may have been done`
+        : error.message;
+      onError("control method failed", { method, error: sentence });
+      return errorResponse(id, RpcErrorCode.unavailable, cut(sentence));
     }
     onError("control method failed", { method, error: describe(error, true) });
     return errorResponse(id, RpcErrorCode.internal, cut(describe(error, false)));
