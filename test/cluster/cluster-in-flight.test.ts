@@ -163,7 +163,7 @@ serial(
     const accepted = proxy.accepted;
     proxy.refusing = false;
     await backAfterCut(t, accepted, sender, watcher, "sal");
-    t.is((sender.all.match(/^! /gm) ?? []).length, 1, "the author was told more than once");
+    t.is((sender.all.match(/^! /gm) ?? []).length, 1, `the author was told more than once: ${sender.all}`);
   },
 );
 

@@ -150,3 +150,44 @@ serial(
     t.is(status.cluster.redis.fault, undefined);
   },
 );
+
+serial(
+  `cluster - a line in flight through a Redis stall longer than the wait: told it may not have been sent, and never delivered when Redis wakes${why}`,
+  async (t) => {
+    const { direct, proxied, open, redis } = t.context;
+    const watcher = await register(direct, open, "wyn");
+    const typist = await register(proxied, open, "taj");
+    await watcher.announced("taj", "joined");
+    typist.send("warm");
+    await watcher.line("<taj> warm");
+    const pid = Number(/process_id:(\d+)/.exec(await redis.cli("info", "server"))?.[1]);
+    t.true(pid > 0);
+    process.kill(pid, "SIGSTOP");
+    const stoppedAt = Date.now();
+    try {
+      // Into Redis's socket, where it waits for Redis to run it.
+      typist.send("typed in the stall");
+      t.is(
+        await typist.line(/^! /, 30_000),
+        "! the chat cannot be reached right now; your line may not have been sent",
+      );
+      t.log(`the typist told 'may not have been sent' ${Date.now() - stoppedAt} ms after the stall began`);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    // Redis runs what waited in its sockets now; the line is past its deadline and refused there.
+    await waitFor(
+      async () => {
+        typist.send("after the stall");
+        return watcher.line("<taj> after the stall", 1000).catch(() => null);
+      },
+      30_000,
+      "chat back after the stall",
+    );
+    t.false(
+      watcher.all.includes("typed in the stall"),
+      "a line its author was told may not have been sent was delivered late",
+    );
+    t.is((typist.all.match(/^! .*may not/gm) ?? []).length, 1);
+  },
+);

@@ -32,11 +32,13 @@ export function publishLineCommand(
   boot: string,
   n: number,
   event: ClusterEvent,
+  deadline = 0,
 ): { script: Script; keys: string[]; args: (string | number)[] } {
+  const args = [JSON.stringify(event), STREAM_MAXLEN, boot, n];
   return {
     script: PUBLISH_LINE,
     keys: [keys.events, keys.published(node)],
-    args: [JSON.stringify(event), STREAM_MAXLEN, boot, n],
+    args: deadline > 0 ? [...args, deadline] : args,
   };
 }
 
@@ -72,12 +74,21 @@ export class ChatPublisher {
   private fenced = 0;
   private asking: Promise<void> | null = null;
   private stopped = false;
+  /** Redis's clock now as this daemon last saw it (ms), or 0 when unknown: a line's deadline is set on it. */
+  private readonly redisClock: () => number;
 
-  constructor(redis: RedisLink, keys: ClusterKeys, node = "node", log?: ClusterLog) {
+  constructor(
+    redis: RedisLink,
+    keys: ClusterKeys,
+    node = "node",
+    log?: ClusterLog,
+    redisClock: () => number = () => 0,
+  ) {
     this.redis = redis;
     this.keys = keys;
     this.node = node;
     this.log = log;
+    this.redisClock = redisClock;
   }
 
   /** An event other than a user's line (a drop, an announcement): one XADD. */
@@ -103,7 +114,17 @@ export class ChatPublisher {
       const asked = await Promise.race([this.asking.then(() => true), delay(OUTCOME_FIRST_MS, false)]);
       if (!asked) return "refused";
     }
-    const command = publishLineCommand(this.keys, this.node, this.boot, n, event);
+    // A line that reaches Redis later than its author can be left waiting (a stall, a silent link)
+    // is refused there: it is never delivered after its author was told it may not have been sent.
+    const clock = this.redisClock();
+    const command = publishLineCommand(
+      this.keys,
+      this.node,
+      this.boot,
+      n,
+      event,
+      clock > 0 ? clock + OUTCOME_WAIT_MS : 0,
+    );
     try {
       const id = await this.redis.eval(command.script, command.keys, command.args);
       return id === null ? "refused" : "sent";
@@ -151,8 +172,15 @@ export class ChatPublisher {
       connectedAt ||= Date.now();
       const fence = this.fenceWanted;
       let landed: number;
+      let late: Set<number>;
       try {
-        landed = Number(await this.redis.eval(OUTCOME, [this.keys.published(this.node)], [this.boot, fence]));
+        const reply = (await this.redis.eval(
+          OUTCOME,
+          [this.keys.published(this.node)],
+          [this.boot, fence],
+        )) as [number, string[]];
+        landed = Number(reply[0]);
+        late = new Set(reply[1].map(Number));
       } catch {
         await delay(OUTCOME_POLL_MS, null);
         continue;
@@ -164,9 +192,10 @@ export class ChatPublisher {
         if (n > fence) continue;
         clearTimeout(line.timer);
         this.unsettled.delete(n);
-        if (n <= landed) sent++;
+        const outcome = n <= landed && !late.has(n) ? "sent" : "refused";
+        if (outcome === "sent") sent++;
         else refused++;
-        line.settle(n <= landed ? "sent" : "refused");
+        line.settle(outcome);
       }
       this.log?.("info", "chat lines cut off in flight by a lost Redis connection: outcome found", {
         sent,

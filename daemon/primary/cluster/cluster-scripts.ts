@@ -43,15 +43,30 @@ return prev or false
 const PUBLISHED_KEEP_MS = 86_400_000;
 
 /**
- * publish a chat line: KEYS events, published (of this node); ARGV event JSON, maxlen, boot, n.
- * The line numbered n of this process (boot) goes on the stream and n is kept as published, in
- * one step, unless the fence has passed n (OUTCOME gave up on it): then nothing is written and the
- * answer is false. Answers the entry's id.
+ * publish a chat line: KEYS events, published (of this node); ARGV event JSON, maxlen, boot, n[,
+ * deadline]. The line numbered n of this process (boot) goes on the stream and n is kept as
+ * published, in one step, unless the fence has passed n (OUTCOME gave up on it), or Redis's clock
+ * has passed the deadline (ms; the line reached Redis that late, after a stall): then nothing is
+ * written and the answer is false; a line refused for its deadline is noted (late:N) for OUTCOME,
+ * since a later line may still land. Answers the entry's id.
  */
 export const PUBLISH_LINE = new Script(`
 local cur = redis.call('HMGET', KEYS[2], 'boot', 'seq', 'fence')
 local n = tonumber(ARGV[4])
 if cur[1] == ARGV[3] and tonumber(cur[3] or '0') >= n then return false end
+local deadline = tonumber(ARGV[5] or '0')
+if deadline > 0 then
+  ${NOW}
+  if now > deadline then
+    if cur[1] ~= ARGV[3] then
+      redis.call('DEL', KEYS[2])
+      redis.call('HSET', KEYS[2], 'boot', ARGV[3], 'seq', 0)
+    end
+    redis.call('HSET', KEYS[2], 'late:' .. n, 1)
+    redis.call('PEXPIRE', KEYS[2], ${PUBLISHED_KEEP_MS})
+    return false
+  end
+end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
 local seq = n
 if cur[1] == ARGV[3] then
@@ -66,23 +81,31 @@ return id
 
 /**
  * outcome: KEYS published (of this node); ARGV boot, fence. After a connection was lost with lines
- * in flight: answers the highest line number of this process that reached the stream (0: none),
- * and raises the fence to ARGV[2], so a line at or below it that reaches Redis late (a stale TCP
- * segment) is refused by PUBLISH_LINE: once answered, each line's outcome is final.
+ * in flight: answers the highest line number of this process that reached the stream (0: none)
+ * and the numbers below it refused for their deadline (they did not land), and raises the fence to
+ * ARGV[2], so a line at or below it that reaches Redis late (a stale TCP segment) is refused by
+ * PUBLISH_LINE: once answered, each line's outcome is final.
  */
 export const OUTCOME = new Script(`
 local cur = redis.call('HMGET', KEYS[1], 'boot', 'seq', 'fence')
 local landed = 0
 local fence = tonumber(ARGV[2])
+local late = {}
 if cur[1] == ARGV[1] then
   landed = tonumber(cur[2] or '0')
   fence = math.max(fence, tonumber(cur[3] or '0'))
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(field, 1, 5) == 'late:' then
+      table.insert(late, string.sub(field, 6))
+      redis.call('HDEL', KEYS[1], field)
+    end
+  end
 else
   redis.call('DEL', KEYS[1])
 end
 redis.call('HSET', KEYS[1], 'boot', ARGV[1], 'seq', landed, 'fence', fence)
 redis.call('PEXPIRE', KEYS[1], ${PUBLISHED_KEEP_MS})
-return landed
+return {landed, late}
 `);
 
 /**

@@ -62,6 +62,11 @@ export class NodeLease {
     this.keys = opts.keys;
   }
 
+  /** Redis's clock now (ms), from the last beat's TIME and the time since; 0 before the first beat. */
+  redisNow(): number {
+    return this.view.at === 0 ? 0 : this.view.redisNow + (Date.now() - this.view.at);
+  }
+
   /** Users online in the whole cluster, as of the last beat. */
   get online(): number {
     return this.view.online;

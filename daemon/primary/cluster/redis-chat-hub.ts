@@ -111,7 +111,9 @@ export class RedisChatHub implements ChatHub {
     this.addresses = new AddressLimiter(() => this.opts.maxPerAddress);
     this.throttles = new SharedThrottle(opts.redis, opts.keys, opts.registrationsPerHour ?? 0);
     this.presence = new ClusterPresence(opts.redis, opts.keys, opts.node);
-    this.publisher = new ChatPublisher(opts.redis, opts.keys, opts.node, opts.log);
+    this.publisher = new ChatPublisher(opts.redis, opts.keys, opts.node, opts.log, () =>
+      this.lease.redisNow(),
+    );
     this.delivery = new LocalDelivery({
       roster: this.roster,
       node: opts.node,
