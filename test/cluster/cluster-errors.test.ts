@@ -375,3 +375,28 @@ serial(
     t.false((await who(ann)).includes("dan6"));
   },
 );
+
+serial(
+  `cluster errors - Redis down, a connection typing names: each refused, the log one line per fault, not one per name${why}`,
+  async (t) => {
+    const { redis } = t.context;
+    const logged = () => logText(t.context.b).match(/hub request failed/g)?.length ?? 0;
+    const client = await connect(t.context.b, t.context.open);
+    await client.loginPrompt();
+    await redis.shutdown();
+    try {
+      const before = logged();
+      const names = 300;
+      for (let i = 0; i < names; i++) {
+        client.send("cyd");
+        // After the prompt, on its line: `login: ! accounts are unavailable right now; ...`.
+        await client.line(/! accounts are unavailable/);
+      }
+      const lines = logged() - before;
+      t.log(`${names} names typed while Redis was down: ${lines} log lines`);
+      t.true(lines >= 1 && lines <= 3, `${lines} log lines for ${names} refusals`);
+    } finally {
+      await redis.start();
+    }
+  },
+);

@@ -66,6 +66,9 @@ export interface HubEvents {
   onMetrics?(link: ThreadLink, report: ThreadMetrics): void;
 }
 
+/** A backend fault (the cluster's Redis) met by hub requests is logged at most once this often, per sentence. */
+const FAULT_LOG_EVERY_MS = 10_000;
+
 /** How the chat hub answers each kind of request, for the thread that asked. */
 const REQUESTS: {
   [K in HubRequestKind]: (chat: ChatHub, peer: ThreadLink, message: HubRequests[K]) => Maybe<HubReplies[K]>;
@@ -143,6 +146,8 @@ export class HubServer {
   private readonly opts: HubServerOptions;
   private readonly maxMessage: number;
   private readonly watchdog: NodeJS.Timeout;
+  /** The backend fault last logged for a request, when, and how many alike went unlogged since. */
+  private faultLogged = { sentence: "", at: 0, alike: 0 };
 
   /** The messages about the link itself, accepted before hello too. */
   private readonly linkMessages: {
@@ -308,16 +313,25 @@ export class HubServer {
   private failed(peer: ThreadLink, request: HubRequest, error: unknown): ErrorReply {
     if (error instanceof BackendFault) {
       // The cluster's Redis down or refusing writes: expected (the user gets a polite `! ` line),
-      // one line with its sentence, no stack.
+      // one line with its sentence, no stack; and one per fault every FAULT_LOG_EVERY_MS, not one
+      // per request: a connection typing names during an outage would fill the disk.
+      const now = Date.now();
+      const last = this.faultLogged;
+      if (last.sentence === error.message && now - last.at < FAULT_LOG_EVERY_MS) {
+        last.alike++;
+        return { error: `hub: ${error.message}` };
+      }
       this.log(
         peer,
         "hub request failed; the thread is answered with an error",
         {
           kind: request.k,
           error: error.message,
+          ...(last.alike > 0 ? { alikeSinceLastLine: last.alike } : {}),
         },
         "warn",
       );
+      this.faultLogged = { sentence: error.message, at: now, alike: 0 };
       return { error: `hub: ${error.message}` };
     }
     this.log(peer, "hub request failed; the thread is answered with an error", {
