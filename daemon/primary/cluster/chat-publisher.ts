@@ -17,6 +17,11 @@ export type LineOutcome = "sent" | "refused" | "unknown";
 
 /** How long a line cut off in flight waits for Redis to say whether it got it, before its author is told "may not". */
 export const OUTCOME_WAIT_MS = 10_000;
+/**
+ * A line must reach Redis within this long (on Redis's clock) or be refused there: past the 3 s
+ * after which a silent connection is dropped, with room to spare; so a stall delivers no line later.
+ */
+export const LINE_DEADLINE_MS = 5000;
 /** How often the outcome is asked for while Redis is away. */
 const OUTCOME_POLL_MS = 100;
 /**
@@ -123,7 +128,7 @@ export class ChatPublisher {
       this.boot,
       n,
       event,
-      clock > 0 ? clock + OUTCOME_WAIT_MS : 0,
+      clock > 0 ? clock + LINE_DEADLINE_MS : 0,
     );
     try {
       const id = await this.redis.eval(command.script, command.keys, command.args);
