@@ -204,6 +204,10 @@ export const CHAT_UNAVAILABLE = "! the chat cannot be reached right now; your li
 /** In a cluster: the connection to Redis was lost as the line was sent, and Redis has not answered since to say whether it got it. */
 export const CHAT_MAYBE_UNSENT =
   "! the chat cannot be reached right now; your line may not have been sent\r\n";
+/** In a cluster whose Redis cannot answer: /who cannot list the cluster (this daemon's own users are not all of it). */
+export const WHO_UNAVAILABLE = "! who is online cannot be known right now; try again later\r\n";
+/** In a cluster whose Redis cannot take it: /away did not change anything. */
+export const AWAY_UNAVAILABLE = "! the chat cannot be reached right now; your away state was not changed\r\n";
 /** In a cluster whose Redis cannot be reached: a sign-in cannot complete now. */
 export const SIGN_IN_UNAVAILABLE = "! signing in is not possible right now; try again later\r\n";
 /** A registration that could not be written: no account was made. */

@@ -323,10 +323,14 @@ export interface MsgReply {
 export interface WhoReply {
   names: string[];
   away: string[];
+  /** Not known now, and why, as the line for the asker (a cluster whose Redis cannot answer). */
+  refused?: string;
 }
 /** The session's away text before this request (null: it was not away). */
 export interface AwayReply {
   was: string | null;
+  /** Not changed, and why, as the line for the session (a cluster whose Redis cannot take it). */
+  refused?: string;
 }
 /** A signed-in account as /whois shows it; times in ms since the epoch. */
 export interface WhoisOnline {

@@ -400,3 +400,33 @@ serial(
     }
   },
 );
+
+serial(
+  `cluster errors - Redis down: /who and /away say they cannot be done, not this daemon's part as the cluster's${why}`,
+  async (t) => {
+    const { redis } = t.context;
+    const ann = await register(t.context.a, t.context.open, "ann8");
+    const bob = await register(t.context.b, t.context.open, "bob8");
+    await ann.announced("bob8", "joined");
+    await redis.shutdown();
+    try {
+      ann.send("/who");
+      t.is(
+        await ann.line(/^(! |\* \d+ online)/),
+        "! who is online cannot be known right now; try again later",
+      );
+      ann.send("/away brb");
+      t.is(
+        await ann.line(/^(! |\* you are)/),
+        "! the chat cannot be reached right now; your away state was not changed",
+      );
+    } finally {
+      await redis.start();
+    }
+    await chatWorksAgain(ann, bob, "who");
+    bob.send("/who");
+    const line = await bob.line(/^\* \d+ online: /);
+    t.regex(line, /\bann8\b/);
+    t.notRegex(line, /ann8 \(away\)/, "an away refused was kept");
+  },
+);

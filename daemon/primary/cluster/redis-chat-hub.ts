@@ -1,6 +1,7 @@
 import type { AccountOp, AccountResults } from "../../../protocol/account-messages.ts";
 import type { AddressBanRule } from "../../../protocol/ban-target.ts";
 import {
+  AWAY_UNAVAILABLE,
   announceLine,
   bannedLine,
   CHAT_MAYBE_UNSENT,
@@ -342,14 +343,15 @@ export class RedisChatHub implements ChatHub {
       : { ok: true, name: target.name, away: target.away };
   }
 
+  /** /who: the cluster's; when Redis cannot answer this rejects (the asker is told so, not shown this daemon's users only). */
   async who(): Promise<string[]> {
-    const online = await this.presence.onlineRecords().catch(() => null);
-    return online ? sortNames(online.map((r) => r.name)) : this.roster.names();
+    const online = await this.presence.onlineRecords();
+    return sortNames(online.map((r) => r.name));
   }
 
   async awayNames(): Promise<string[]> {
-    const online = await this.presence.onlineRecords().catch(() => null);
-    return online ? online.filter((r) => r.away !== null).map((r) => r.name) : this.roster.awayNames();
+    const online = await this.presence.onlineRecords();
+    return online.filter((r) => r.away !== null).map((r) => r.name);
   }
 
   async away(_peer: HubPeer, sid: string, text: string | null): Promise<AwayReply> {
@@ -358,7 +360,13 @@ export class RedisChatHub implements ChatHub {
     const was = member.away;
     member.away = text;
     member.lastActive = Date.now();
-    await this.presence.write(member).catch(() => {});
+    try {
+      await this.presence.write(member);
+    } catch {
+      // Not in Redis: the others would not see it, so the session is told nothing changed.
+      member.away = was;
+      return { was, refused: AWAY_UNAVAILABLE };
+    }
     return { was };
   }
 

@@ -16,6 +16,7 @@ import {
   type ThreadMetrics,
   type ThreadToHub,
 } from "../../../protocol/hub-messages.ts";
+import { WHO_UNAVAILABLE } from "../../../protocol/chat-lines.ts";
 import { NdjsonReader } from "../../../protocol/ndjson.ts";
 import { corkedWriter } from "../../shared/corked-writer.ts";
 import { BackendFault } from "../backend-fault.ts";
@@ -93,7 +94,14 @@ const REQUESTS: {
     const names = chat.who();
     const away = chat.awayNames();
     if (!isPending(names) && !isPending(away)) return { names, away };
-    return Promise.all([names, away]).then(([n, a]) => ({ names: n, away: a }));
+    return Promise.all([names, away]).then(
+      ([n, a]) => ({ names: n, away: a }),
+      (error: unknown) => {
+        // A cluster whose Redis cannot answer: this daemon's own users are not the cluster's.
+        if (error instanceof BackendFault) return { names: [], away: [], refused: WHO_UNAVAILABLE };
+        throw error;
+      },
+    );
   },
   history: (chat, _peer, m) => chat.history(m.n),
   away: (chat, peer, m) => chat.away(peer, m.sid, m.text),

@@ -92,8 +92,8 @@ const who: Command = {
   args: "",
   summary: "who is online",
   run: async (session) => {
-    const { names, away } = await session.hub.request({ k: "who" });
-    session.io.send(onlineLine(names, away));
+    const { names, away, refused } = await session.hub.request({ k: "who" });
+    session.io.send(refused ?? onlineLine(names, away));
   },
 };
 
@@ -150,7 +150,8 @@ const away: Command = {
   summary: "say you are away (a /msg to you tells its sender); /away alone: back",
   run: async (session, args) => {
     const text = args.trim();
-    const { was } = await session.hub.request({ k: "away", sid: session.sid, text: text || null });
+    const { was, refused } = await session.hub.request({ k: "away", sid: session.sid, text: text || null });
+    if (refused !== undefined) return session.io.send(refused);
     session.io.send(text ? markedAway(text) : was === null ? NOT_AWAY : BACK);
   },
 };
