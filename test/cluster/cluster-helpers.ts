@@ -173,10 +173,11 @@ export async function signIn(
   return client;
 }
 
-/** The names of /who's answer on that connection. */
+/** The names of /who's answer on that connection; none while the cluster's Redis cannot say (a `! ` line). */
 export async function who(client: ChatClient): Promise<string[]> {
   client.send("/who");
-  const line = await client.line(/^\* \d+ online: /);
+  const line = await client.line(/^(\* \d+ online: |! who is online cannot be known)/);
+  if (line.startsWith("! ")) return [];
   return line
     .replace(/^\* \d+ online: /, "")
     .split(", ")
