@@ -430,3 +430,23 @@ serial(
     t.notRegex(line, /ann8 \(away\)/, "an away refused was kept");
   },
 );
+
+serial(
+  `cluster errors - Redis refusing writes: sign-ins on one connection are refused a bounded number of times, then it is closed${why}`,
+  async (t) => {
+    const { redis } = t.context;
+    const client = await connect(t.context.b, t.context.open);
+    await redis.cli("config", "set", "maxmemory", "1");
+    try {
+      // Each try is a password check on the thread and a line in the log: as many as wrong passwords get.
+      for (let i = 0; i < 3; i++)
+        t.is(
+          await refusedWhileTyping(client, "cyd"),
+          "! signing in is not possible right now; try again later",
+        );
+      await client.closedByServer();
+    } finally {
+      await redis.cli("config", "set", "maxmemory", "0");
+    }
+  },
+);

@@ -12,6 +12,7 @@ import { nameKey } from "../../../protocol/names.ts";
 import type { HistoryEntry, JoinReply } from "../../../protocol/hub-messages.ts";
 import { sanitize } from "../../../protocol/text.ts";
 import type { AccountStore } from "../../shared/account-store.ts";
+import { MAX_SIGN_IN_FAILURES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
@@ -71,6 +72,8 @@ export class ChatSession implements CommandSession {
   private loginTimer: NodeJS.Timeout | null;
   /** The hub already knows this session ended (it said so before its last line). */
   private leftHub = false;
+  /** Joins the hub could not take on this connection (a cluster's Redis away): bounded, as wrong passwords are. */
+  private joinRefusals = 0;
 
   constructor(sid: string, socket: net.Socket, host: SessionHost) {
     this.sid = sid;
@@ -161,11 +164,17 @@ export class ChatSession implements CommandSession {
 
   /**
    * The hub refused the join. A ban closes the session; a cluster whose Redis is away cannot take
-   * the sign-in now: the user is told so and asked for a name again, on the same connection.
+   * the sign-in now: the user is told so and asked for a name again, on the same connection; at
+   * the MAX_SIGN_IN_FAILURES-th such refusal the connection is closed with it.
    */
   joinRefused(line: string): void {
     if (line !== SIGN_IN_UNAVAILABLE) {
       this.close("banned", line);
+      return;
+    }
+    // Each try costs a password check: a connection gets as many as it gets wrong passwords.
+    if (++this.joinRefusals >= MAX_SIGN_IN_FAILURES) {
+      this.close("sign-in not possible now", line);
       return;
     }
     this.name = null;
