@@ -25,13 +25,6 @@ export const MAX_QUEUED_LINES = 32;
  */
 export const FLOOD_QUEUE_MAX_BYTES = 512 * 1024;
 
-/**
- * A session thread writes the lines the hub sends it at most once per this many milliseconds
- * (the first line after a quiet spell at once): under a steady stream each session's write
- * carries the lines of this window instead of one line each (docs/performance.md: fan-out).
- */
-export const FLUSH_SPACING_MS = 4;
-
 /** A closed session whose client does not close its end is destroyed after this long. */
 export const SESSION_CLOSE_GRACE_MS = 2000;
 

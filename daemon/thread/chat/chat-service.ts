@@ -7,7 +7,7 @@ import type { Deliver, Direct, Drop, JoinReply } from "../../../protocol/hub-mes
 import { ChatSession, type SessionHost } from "./chat-session.ts";
 import { type Outgoing, planWrites } from "./outgoing-batch.ts";
 import type { Service } from "../service.ts";
-import { FLUSH_SPACING_MS, SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
+import { SESSION_CLOSE_GRACE_MS } from "../../shared/limits.ts";
 import { countChatBytes, linesIn, threadCounters } from "../metrics.ts";
 
 /**
@@ -28,14 +28,7 @@ export class ChatService implements Service {
   private readonly ids: ConnectionIds;
   private readonly changed: () => void;
   private pending: Outgoing[] = [];
-  /** A flush of `pending` is scheduled (an immediate or a timer). */
-  private flushScheduled = false;
-  /** When the last flush ran (performance.now()): flushes are at least FLUSH_SPACING_MS apart. */
-  private lastFlushAt = Number.NEGATIVE_INFINITY;
-  private readonly scheduledFlush = () => {
-    this.flushScheduled = false;
-    this.flush();
-  };
+  private readonly scheduledFlush = () => this.flush();
   /** Sessions that joined while this turn's lines were queued, with how many were queued then. */
   private readonly joinedMidTurn = new Map<string, number>();
   /** The address bans in force, as the hub last sent them: a banned address is refused as it connects. */
@@ -177,23 +170,18 @@ export class ChatService implements Service {
 
   /**
    * Lines from the hub wait until the event loop has handled every hub message of this turn
-   * (setImmediate runs after the poll phase), and at most FLUSH_SPACING_MS after the previous
-   * flush; then each session gets one write. A line after a quiet spell goes out in its own turn;
-   * under a steady stream the lines of a few milliseconds share each session's write, which is
-   * what a write costs (a loopback or network send per write, whatever its size).
+   * (setImmediate runs after the poll phase); then each session gets one write. Holding them
+   * longer (a flush at most every 4 or 12 ms) was measured and not kept: at 1,000 receivers the
+   * flush itself takes longer than the gap between lines, so the lines that can share a write
+   * already do, and the wait only added to p99 (docs/performance.md, fan-out to 1,000).
    */
   private queue(item: Outgoing): void {
     this.pending.push(item);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    const wait = this.lastFlushAt + FLUSH_SPACING_MS - performance.now();
-    if (wait < 1) setImmediate(this.scheduledFlush);
-    else setTimeout(this.scheduledFlush, wait);
+    if (this.pending.length === 1) setImmediate(this.scheduledFlush);
   }
 
   private flush(): void {
     if (this.pending.length === 0) return;
-    this.lastFlushAt = performance.now();
     const batch = this.pending;
     this.pending = [];
     const { shared, own } = planWrites(batch, this.ignoring);
