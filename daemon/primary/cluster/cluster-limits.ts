@@ -6,6 +6,11 @@ export const BEAT_INTERVAL_MS = 1000;
 export const STALL_MS = 3000;
 /** The stream keeps about this many events (MAXLEN ~): the history is read from it at start. */
 export const STREAM_MAXLEN = 20_000;
+/**
+ * A daemon whose reader fell further behind than STREAM_MAXLEN misses what the trim took: its
+ * users are told, and the log says how many, at most this often.
+ */
+export const STREAM_GAP_NOTICE_MS = 30_000;
 /** A member's last activity is written to Redis at most this often (for /whois's idle time on other daemons). */
 export const ACTIVITY_WRITE_MS = 5000;
 /**

@@ -1,9 +1,17 @@
-import { actionLine, chatLine, kickedLine, SIGNED_IN_ELSEWHERE } from "../../../protocol/chat-lines.ts";
+import {
+  actionLine,
+  chatLine,
+  errorLine,
+  kickedLine,
+  SIGNED_IN_ELSEWHERE,
+} from "../../../protocol/chat-lines.ts";
 import type { HistoryEntry, HubToThread } from "../../../protocol/hub-messages.ts";
 import { nameKey } from "../../../protocol/names.ts";
 import { PresenceNotices } from "../hub/presence-notices.ts";
 import type { Roster } from "../hub/roster.ts";
 import type { ClusterEvent } from "./cluster-events.ts";
+
+const FELL_BEHIND = errorLine("this server fell behind the chat and missed some lines");
 
 /**
  * LocalDelivery is what the cluster's stream does on this daemon: chat lines, joins and leaves to
@@ -88,6 +96,11 @@ export class LocalDelivery {
         return;
       }
     }
+  }
+
+  /** This daemon's reader fell behind the stream's trim: every local user is told that lines were missed. */
+  fellBehind(): void {
+    this.broadcast(FELL_BEHIND, null);
   }
 
   /** One message per thread that holds members, as the embedded hub does. */

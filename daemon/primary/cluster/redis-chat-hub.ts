@@ -127,6 +127,7 @@ export class RedisChatHub implements ChatHub {
       log: opts.log,
       node: opts.node,
       apply: (event) => this.delivery.apply(event),
+      fellBehind: () => this.delivery.fellBehind(),
     });
     this.lease = new NodeLease({
       redis: opts.redis,

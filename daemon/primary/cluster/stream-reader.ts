@@ -1,10 +1,13 @@
 import { type ClusterEvent, parseEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
-import { type ClusterLog, READER_STUCK_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
+import { type ClusterLog, READER_STUCK_MS, STREAM_GAP_NOTICE_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
 import { type BlockingConnection, type RedisLink, type RedisReply, SILENT_LINK_MS } from "./redis-link.ts";
+import { holdAgainstStream, parseStreamInfo, type StreamInfo } from "./stream-gap.ts";
 
 /** A read blocks at most this long on Redis (XREAD BLOCK). */
 const READ_BLOCK_MS = 1000;
+/** A read returns at most this many entries: a full batch means the reader is behind. */
+const READ_COUNT = 1000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -16,15 +19,38 @@ function sleep(ms: number): Promise<void> {
  * cursor, so a reconnecting daemon misses nothing; a read unanswered SILENT_LINK_MS past its
  * block (a silent link) drops its connection, and one that has not returned for READER_STUCK_MS
  * while Redis answers the heartbeat gets a new connection (checkStuck).
+ *
+ * The stream is trimmed (MAXLEN ~): a reader further behind than that finds the entries past its
+ * cursor gone, and XREAD just returns what is left. So a full batch (the reader is behind) and the
+ * first read on a new connection are held against XINFO STREAM (O(1)); entries this reader never
+ * read that the trim took are logged and told to the daemon's users (fellBehind), at most once
+ * every STREAM_GAP_NOTICE_MS, and it reads on from what is there. A reader that keeps up sends
+ * nothing more than its reads.
  */
+/** XINFO STREAM answered without what the reader needs (a Redis before 7). */
+export class StreamInfoUnreadable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StreamInfoUnreadable";
+  }
+}
+
 export class StreamReader {
   private readonly redis: RedisLink;
   private readonly keys: ClusterKeys;
   private readonly log: ClusterLog;
   private readonly node: string;
   private readonly apply: (event: ClusterEvent) => void;
-  /** The last stream entry read. */
+  private readonly fellBehind: () => void;
+  /** The last stream entry read, and its place in the stream (the position-th entry ever added). */
   private cursor = "0-0";
+  private position = 0;
+  /** The next batch is held against the stream (the first read on a new connection). */
+  private checkNext = true;
+  /** Entries lost to the trim not told yet, when they were last told, and the timer that will. */
+  private untoldLost = 0;
+  private lastToldAt = Number.NEGATIVE_INFINITY;
+  private tellTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** The reader's connection, and when its last read returned (or it started). */
   private reader: BlockingConnection | null = null;
@@ -38,25 +64,31 @@ export class StreamReader {
     log: ClusterLog;
     node: string;
     apply: (event: ClusterEvent) => void;
+    fellBehind: () => void;
   }) {
     this.redis = opts.redis;
     this.keys = opts.keys;
     this.log = opts.log;
     this.node = opts.node;
     this.apply = opts.apply;
+    this.fellBehind = opts.fellBehind;
   }
 
   /** The stream's newest entries, oldest first, to each (the history at start); the cursor at the newest. */
   async loadHistory(each: (event: ClusterEvent) => void): Promise<void> {
+    // The last id and its place in one answer: the history is read up to it.
+    const info = await this.streamInfo();
+    if (!info) return;
+    this.cursor = info.lastId;
+    this.position = info.entriesAdded;
     const entries = (await this.redis.call([
       "XREVRANGE",
       this.keys.events,
-      "+",
+      info.lastId,
       "-",
       "COUNT",
       STREAM_MAXLEN,
     ])) as [string, unknown][];
-    if (entries.length > 0) this.cursor = entries[0]![0];
     for (let i = entries.length - 1; i >= 0; i--) {
       const event = parseEvent(entries[i]![1]);
       if (event) each(event);
@@ -71,6 +103,72 @@ export class StreamReader {
 
   stop(): void {
     this.stopped = true;
+    if (this.tellTimer) clearTimeout(this.tellTimer);
+    this.tellTimer = null;
+  }
+
+  /** XINFO STREAM's answer; null while there is no stream yet. */
+  private async streamInfo(): Promise<StreamInfo | null> {
+    let reply: RedisReply;
+    try {
+      reply = await this.redis.call(["XINFO", "STREAM", this.keys.events]);
+    } catch (error) {
+      if (/no such key/i.test((error as Error).message)) return null;
+      throw error;
+    }
+    const info = parseStreamInfo(reply);
+    if (!info)
+      throw new StreamInfoUnreadable("XINFO STREAM gave no entries-added (the cluster needs Redis 7)");
+    return info;
+  }
+
+  /** Holds a batch read from the cursor against the stream (see the class), and moves the position past it. */
+  private async checkGap(batch: readonly string[]): Promise<void> {
+    this.checkNext = false;
+    let info: StreamInfo | null;
+    try {
+      info = await this.streamInfo();
+    } catch (error) {
+      this.log("warn", "cannot tell whether the cluster's stream reader missed entries", {
+        node: this.node,
+        error: (error as Error).message,
+      });
+      info = null;
+    }
+    if (!info) {
+      this.position += batch.length;
+      return;
+    }
+    const { lost, position } = holdAgainstStream(this.cursor, this.position, batch, info);
+    this.position = position;
+    if (lost > 0) this.lostToTrim(lost);
+  }
+
+  /** Entries the trim took before this reader read them: told now, or when the last telling is STREAM_GAP_NOTICE_MS old. */
+  private lostToTrim(lost: number): void {
+    this.untoldLost += lost;
+    if (this.tellTimer) return;
+    const wait = this.lastToldAt + STREAM_GAP_NOTICE_MS - Date.now();
+    if (wait <= 0) {
+      this.tellLost();
+      return;
+    }
+    this.tellTimer = setTimeout(() => {
+      this.tellTimer = null;
+      this.tellLost();
+    }, wait);
+    this.tellTimer.unref();
+  }
+
+  private tellLost(): void {
+    this.log("error", "the cluster's stream reader fell behind the stream's trim; events were missed", {
+      node: this.node,
+      missed: this.untoldLost,
+      streamMaxLen: STREAM_MAXLEN,
+    });
+    this.untoldLost = 0;
+    this.lastToldAt = Date.now();
+    this.fellBehind();
   }
 
   /**
@@ -103,7 +201,7 @@ export class StreamReader {
         "BLOCK",
         String(READ_BLOCK_MS),
         "COUNT",
-        "1000",
+        String(READ_COUNT),
         "STREAMS",
         this.keys.events,
         this.cursor,
@@ -118,7 +216,10 @@ export class StreamReader {
     while (!this.stopped) {
       let reply: RedisReply;
       try {
-        if (!this.reader) this.reader = await this.redis.blockingConnection(SILENT_LINK_MS);
+        if (!this.reader) {
+          this.reader = await this.redis.blockingConnection(SILENT_LINK_MS);
+          this.checkNext = true;
+        }
         reply = await this.readOnce(this.reader);
         this.lastRead = Date.now();
         failing = false;
@@ -132,12 +233,16 @@ export class StreamReader {
           });
         this.silentRead = false;
         failing = true;
+        this.checkNext = true;
         await sleep(200);
         continue;
       }
       if (!Array.isArray(reply)) continue;
       for (const stream of reply as [string, [string, unknown][]][]) {
-        for (const [id, fields] of stream[1]) {
+        const entries = stream[1];
+        if (this.checkNext || entries.length >= READ_COUNT) await this.checkGap(entries.map(([id]) => id));
+        else this.position += entries.length;
+        for (const [id, fields] of entries) {
           this.cursor = id;
           const event = parseEvent(fields);
           if (event) this.apply(event);
