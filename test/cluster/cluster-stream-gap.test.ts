@@ -141,3 +141,28 @@ serial(
     t.is(gapsLogged(a).length, 0, logOf(a));
   },
 );
+
+/** How many XINFO commands Redis has run (INFO commandstats). */
+async function xinfoCalls(redis: TestRedis): Promise<number> {
+  const stats = await redis.cli("INFO", "commandstats");
+  return Number(
+    /^cmdstat_xinfo\|stream:calls=(\d+)/m.exec(stats)?.[1] ??
+      /^cmdstat_xinfo:calls=(\d+)/m.exec(stats)?.[1] ??
+      0,
+  );
+}
+
+serial(`cluster - readers that keep up ask Redis nothing more than their reads${why}`, async (t) => {
+  const { a, b, open, redis } = t.context;
+  const cal = await register(a, open, "cal");
+  const dot = await register(b, open, "dot");
+  await cal.announced("dot", "joined");
+  const before = await xinfoCalls(redis);
+  const lines = 300;
+  for (let i = 0; i < lines; i++) cal.send(`line ${i}`);
+  await dot.line(`<cal> line ${lines - 1}`, 30_000);
+  const asked = (await xinfoCalls(redis)) - before;
+  t.log(`${lines} lines read by 2 daemons: ${asked} XINFO STREAM`);
+  // A reader whose connection was replaced meanwhile (a loaded machine) asks once.
+  t.true(asked <= 2, `${asked} XINFO STREAM`);
+});
