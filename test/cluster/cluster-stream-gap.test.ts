@@ -64,18 +64,18 @@ async function streamCounts(redis: TestRedis): Promise<{ added: number; length: 
   return { added: value("entries-added"), length: value("length") };
 }
 
-/** `count` filler events, in chunks (one redis-cli each) so that a running daemon's reader keeps up. */
-async function fill(redis: TestRedis, count: number, chunk: number): Promise<void> {
-  for (let done = 0; done < count; done += chunk)
-    await redis.cli(
-      "EVAL",
-      FILL,
-      "1",
-      EVENTS,
-      String(Math.min(chunk, count - done)),
-      String(STREAM_MAXLEN),
-      FILLER,
-    );
+/**
+ * `count` filler events in chunks, each followed by a marker line that `watcher` (on a daemon
+ * that runs) must read before the next chunk: that daemon's reader is never a whole trim behind.
+ */
+async function fill(redis: TestRedis, count: number, chunk: number, watcher: ChatClient): Promise<void> {
+  for (let done = 0, mark = 0; done < count; done += chunk, mark++) {
+    const n = Math.min(chunk, count - done);
+    await redis.cli("EVAL", FILL, "1", EVENTS, String(n), String(STREAM_MAXLEN), FILLER);
+    const marker = JSON.stringify({ t: "line", line: `* filled ${mark}\r\n` });
+    await redis.cli("XADD", EVENTS, "MAXLEN", "~", String(STREAM_MAXLEN), "*", "e", marker);
+    await watcher.line(`* filled ${mark}`, 30_000);
+  }
 }
 
 function gapsLogged(daemon: RunningDaemon): string[] {
@@ -101,11 +101,12 @@ serial(
     let expectedMissed: number;
     try {
       // The first event answers b's pending read (it waits in b's socket); what follows is lost.
-      await fill(redis, 1, 1);
-      const pausedAt = (await streamCounts(redis)).added;
+      await fill(redis, 1, 1, amy);
+      // The filler's place in the stream (its marker came after it).
+      const pausedAt = (await streamCounts(redis)).added - 1;
       amy.send("typed while b was paused");
       await bea.line("<amy> typed while b was paused");
-      await fill(redis, STREAM_MAXLEN + 5000, 2500);
+      await fill(redis, STREAM_MAXLEN + 5000, 5000, amy);
       const after = await streamCounts(redis);
       expectedMissed = after.added - after.length - pausedAt;
     } finally {
