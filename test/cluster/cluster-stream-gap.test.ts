@@ -167,3 +167,24 @@ serial(`cluster - readers that keep up ask Redis nothing more than their reads${
   // A reader whose connection was replaced meanwhile (a loaded machine) asks once.
   t.true(asked <= 2, `${asked} XINFO STREAM`);
 });
+
+serial(
+  `cluster - more than a trim's worth of events in one command: a running daemon says exactly how many it missed${why}`,
+  async (t) => {
+    const { open, redis } = t.context;
+    const c = await startNode(redis, "c");
+    t.teardown(() => c.cleanup());
+    const eve = await register(c, open, "eve");
+    // eve's daemon has read up to here: its cursor is the marker, the stream's last entry.
+    await redis.cli("XADD", EVENTS, "*", "e", JSON.stringify({ t: "line", line: "* caught up\r\n" }));
+    await eve.line("* caught up");
+    const before = (await streamCounts(redis)).added;
+    await redis.cli("EVAL", FILL, "1", EVENTS, String(STREAM_MAXLEN + 5000), String(STREAM_MAXLEN), FILLER);
+    const after = await streamCounts(redis);
+    const expected = after.added - after.length - before;
+    await eve.line(FELL_BEHIND, 30_000);
+    const logged = await waitFor(() => gapsLogged(c)[0], 15_000, "the gap logged");
+    t.log(logged);
+    t.is(Number(/missed\W+(\d+)/.exec(logged)?.[1]), expected);
+  },
+);
