@@ -3,8 +3,8 @@ import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
-import { NO_REDIS, register, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
-import { CuttingProxy } from "./cutting-proxy.ts";
+import { register, rpc } from "./cluster-helpers.ts";
+import { type ProxiedPairContext, proxiedPair } from "./proxied-pair.ts";
 
 /**
  * A chat line whose connection to Redis is lost while it is in flight: its author is told it was
@@ -13,17 +13,8 @@ import { CuttingProxy } from "./cutting-proxy.ts";
  * nothing. Real redis-server, real daemons; the daemon under test talks to Redis through a TCP
  * proxy that can lose the answers, hold the requests, and cut the connections.
  */
-interface Context {
-  redis: TestRedis;
-  proxy: CuttingProxy;
-  /** A daemon on Redis directly (the watcher's), and one behind the proxy (the sender's). */
-  direct: RunningDaemon;
-  proxied: RunningDaemon;
-  open: ChatClient[];
-}
-const test = anyTest as TestFn<Context>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+const test = anyTest as TestFn<ProxiedPairContext>;
+const { serial, why } = proxiedPair(test);
 
 /** The proxied daemon's last log line about an outcome found (how long asking Redis took), for the test's log. */
 function outcomeLogged(daemon: RunningDaemon): string {
@@ -31,39 +22,13 @@ function outcomeLogged(daemon: RunningDaemon): string {
   return log.match(/^.*outcome found.*$/gm)?.pop() ?? "(none logged)";
 }
 
-test.before(async (t) => {
-  t.context.open = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  const proxy = new CuttingProxy(redis.port);
-  t.context.proxy = proxy;
-  await proxy.listen();
-  [t.context.direct, t.context.proxied] = await Promise.all([
-    startNode(redis, "direct"),
-    startNode(proxy, "proxied"),
-  ]);
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-  if (t.context.proxy) t.context.proxy.mode = "pass";
-});
-
-test.after.always(async (t) => {
-  await Promise.all([t.context.direct?.cleanup(), t.context.proxied?.cleanup()]);
-  t.context.proxy?.close();
-  await t.context.redis?.cleanup();
-});
-
 /**
  * Once the proxied daemon has connected to Redis again (a new connection through the proxy, and
  * status says connected), a line of the sender's reaches the watcher; resolves with the ms since
  * the cut.
  */
 async function backAfterCut(
-  t: { context: Context },
+  t: { context: ProxiedPairContext },
   accepted: number,
   sender: ChatClient,
   watcher: ChatClient,

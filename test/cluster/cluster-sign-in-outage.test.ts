@@ -2,8 +2,8 @@ import anyTest, { type TestFn } from "ava";
 import { JOIN } from "../../daemon/primary/cluster/cluster-scripts.ts";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
-import { connect, NO_REDIS, register, rpc, startNode, TestRedis, who } from "./cluster-helpers.ts";
-import { CuttingProxy } from "./cutting-proxy.ts";
+import { connect, register, rpc, who } from "./cluster-helpers.ts";
+import { type ProxiedPairContext, proxiedPair } from "./proxied-pair.ts";
 
 /**
  * A sign-in whose last write (the join) fails because Redis went away: the user is told politely
@@ -11,43 +11,9 @@ import { CuttingProxy } from "./cutting-proxy.ts";
  * ran with its answer lost does not leave the user listed online. Real redis-server, real daemons;
  * the daemon under test talks to Redis through a TCP proxy that sees the join go out.
  */
-interface Context {
-  redis: TestRedis;
-  proxy: CuttingProxy;
-  direct: RunningDaemon;
-  proxied: RunningDaemon;
-  open: ChatClient[];
-}
-const test = anyTest as TestFn<Context>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+const test = anyTest as TestFn<ProxiedPairContext>;
+const { serial, why } = proxiedPair(test);
 const REFUSED = "! signing in is not possible right now; try again later";
-
-test.before(async (t) => {
-  t.context.open = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  const proxy = new CuttingProxy(redis.port);
-  t.context.proxy = proxy;
-  await proxy.listen();
-  [t.context.direct, t.context.proxied] = await Promise.all([
-    startNode(redis, "direct"),
-    startNode(proxy, "proxied"),
-  ]);
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-  if (t.context.proxy) t.context.proxy.mode = "pass";
-});
-
-test.after.always(async (t) => {
-  await Promise.all([t.context.direct?.cleanup(), t.context.proxied?.cleanup()]);
-  t.context.proxy?.close();
-  await t.context.redis?.cleanup();
-});
 
 /** Resolves once the daemon's Redis connection is ready (status), within 20 s. */
 async function redisReady(daemon: RunningDaemon): Promise<void> {

@@ -3,8 +3,8 @@ import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
-import { NO_REDIS, register, rpc, startNode, TestRedis, who } from "./cluster-helpers.ts";
-import { CuttingProxy } from "./cutting-proxy.ts";
+import { register, rpc, who } from "./cluster-helpers.ts";
+import { type ProxiedPairContext, proxiedPair } from "./proxied-pair.ts";
 
 /**
  * A link to Redis that goes silent without closing (a frozen middlebox, a pulled cable: no FIN,
@@ -13,17 +13,8 @@ import { CuttingProxy } from "./cutting-proxy.ts";
  * and chat comes back. Real redis-server, real daemons; the daemon under test talks to Redis
  * through a TCP proxy that stops forwarding and closes nothing.
  */
-interface Context {
-  redis: TestRedis;
-  proxy: CuttingProxy;
-  /** A daemon on Redis directly (the watcher's), and one behind the proxy (the typist's). */
-  direct: RunningDaemon;
-  proxied: RunningDaemon;
-  open: ChatClient[];
-}
-const test = anyTest as TestFn<Context>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+const test = anyTest as TestFn<ProxiedPairContext>;
+const { serial, why } = proxiedPair(test);
 
 const DROPPED = /has not answered; dropping the connection and reconnecting/;
 
@@ -31,32 +22,6 @@ function logLines(daemon: RunningDaemon, match: RegExp): string[] {
   const log = fs.readFileSync(path.join(daemon.logDir, "tsd.log"), "utf8");
   return log.split("\n").filter((line) => match.test(line));
 }
-
-test.before(async (t) => {
-  t.context.open = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  const proxy = new CuttingProxy(redis.port);
-  t.context.proxy = proxy;
-  await proxy.listen();
-  [t.context.direct, t.context.proxied] = await Promise.all([
-    startNode(redis, "direct"),
-    startNode(proxy, "proxied"),
-  ]);
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-  if (t.context.proxy) t.context.proxy.mode = "pass";
-});
-
-test.after.always(async (t) => {
-  await Promise.all([t.context.direct?.cleanup(), t.context.proxied?.cleanup()]);
-  t.context.proxy?.close();
-  await t.context.redis?.cleanup();
-});
 
 /** Chat both ways between the two, and each listed once by /who on both daemons. */
 async function chatWorks(
