@@ -43,6 +43,22 @@ test.afterEach.always((t) => {
   for (const client of t.context.open.splice(0)) client.close();
 });
 
+// Each test starts with Redis healthy again for both daemons: a test that stopped or refused it
+// ends as soon as Redis is back, and on a busy machine a daemon can still be reconnecting then.
+test.beforeEach(async (t) => {
+  if (NO_REDIS) return;
+  type Status = { cluster: { redis: { connected: boolean; fault?: string } } };
+  for (const daemon of [t.context.a, t.context.b])
+    await waitFor(
+      async () => {
+        const status = await rpc<Status>(daemon, "status").catch(() => null);
+        return status?.cluster.redis.connected === true && status.cluster.redis.fault === undefined;
+      },
+      30_000,
+      "both daemons connected to a healthy Redis before the test",
+    );
+});
+
 test.after.always(async (t) => {
   await t.context.a?.cleanup();
   await t.context.b?.cleanup();
