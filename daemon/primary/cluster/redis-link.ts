@@ -47,7 +47,7 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, start + 2)}${user}:***${url.slice(at)}`;
 }
 
-/** A Lua script run by its SHA1, sent whole when Redis does not know it (after a restart: NOSCRIPT). */
+/** A Lua script, run by its SHA1 (RedisLink loads it on each connection before its first use). */
 export class Script {
   readonly source: string;
   readonly sha: string;
@@ -145,6 +145,8 @@ export class RedisLink {
   /** Clients dropped as silent: the commands they had sent fail with RedisTimedOut (they may have run). */
   private readonly dropped = new WeakSet<Client>();
   private reopening = false;
+  /** The scripts whose SCRIPT LOAD went out on each commands client since it was last (re)connected. */
+  private readonly loaded = new WeakMap<Client, Set<string>>();
   private closed = false;
   private watch: NodeJS.Timeout | null = null;
 
@@ -218,17 +220,39 @@ export class RedisLink {
     return this.send(client, args.map(String)).finally(() => this.waiting.delete(id));
   }
 
-  /** Runs a script by its SHA1; after NOSCRIPT (a restarted Redis) sends it whole. Not retried otherwise. */
+  /**
+   * Runs a script by its SHA1. The first use of a script on a connection sends SCRIPT LOAD just
+   * before it (not awaited: Redis runs a connection's commands in order), so a new or reconnected
+   * connection never meets NOSCRIPT. Never resent: a NOSCRIPT (Redis lost its scripts while
+   * connected: SCRIPT FLUSH) refuses the call unsent, since a resend would go behind commands
+   * sent after it (one sender's lines out of order, and the highest published no longer proving
+   * the lines below it landed).
+   */
   async eval(script: Script, keys: string[], args: (string | number)[]): Promise<RedisReply> {
-    const rest = [String(keys.length), ...keys, ...args.map(String)];
+    const client = this.client;
+    if (client?.isReady) this.loadOnce(client, script);
     try {
-      return await this.call(["EVALSHA", script.sha, ...rest]);
+      return await this.call(["EVALSHA", script.sha, String(keys.length), ...keys, ...args.map(String)]);
     } catch (error) {
-      // NOSCRIPT is no fault: it passes through as the library's error.
+      // NOSCRIPT is not in the faults: it passes send() as the library's error.
       if (error instanceof RedisFault || !String((error as Error)?.message).startsWith("NOSCRIPT"))
         throw error;
-      return this.call(["EVAL", script.source, ...rest]);
+      if (client) this.loaded.delete(client);
+      throw new RedisNotServing(
+        "the cluster's Redis is not serving now: it lost tsd's scripts (NOSCRIPT)",
+        "it lost tsd's scripts (NOSCRIPT)",
+        { cause: error },
+      );
     }
+  }
+
+  /** Sends SCRIPT LOAD for script on client unless sent there already since it was last (re)connected. */
+  private loadOnce(client: Client, script: Script): void {
+    const loaded = this.loaded.get(client) ?? new Set<string>();
+    this.loaded.set(client, loaded);
+    if (loaded.has(script.sha)) return;
+    loaded.add(script.sha);
+    this.call(["SCRIPT", "LOAD", script.source]).catch(() => loaded.delete(script.sha));
   }
 
   close(): void {
@@ -395,8 +419,10 @@ export class RedisLink {
     // Without an error listener a connection error would end the process.
     client.on("error", (error) => {
       lastError = error;
+      // Only the commands connection's: a reader's error is not why a command was refused.
+      if (role !== "commands") return;
       this.lastConnectionError = error;
-      if (starting || this.down || role !== "commands") return;
+      if (starting || this.down) return;
       this.down = true;
       this.opts.log("warn", "Redis connection lost; reconnecting", {
         url: this.url,
@@ -404,9 +430,12 @@ export class RedisLink {
       });
     });
     client.on("ready", () => {
+      if (role !== "commands") return;
+      // A new connection, maybe to a restarted Redis: each script is loaded again before its first use.
+      this.loaded.delete(client);
       this.lastConnectionError = null;
-      if (role === "commands") this.silentSince = 0;
-      if (role === "commands" && this.down) {
+      this.silentSince = 0;
+      if (this.down) {
         this.down = false;
         this.opts.log("info", "Redis connection back", { url: this.url });
       }
