@@ -28,7 +28,10 @@ export class ClusterPresence {
   private readonly redis: RedisLink;
   private readonly keys: ClusterKeys;
   private readonly node: string;
-  /** Members that left while Redis could not be told: told at the next beat that gets through. */
+  /**
+   * Members that left while Redis could not be told: told at the next beat that gets through. By
+   * session and account (pendingKey): one connection may sign in as another name before it is told.
+   */
   private readonly pendingLeaves = new Map<string, OnlineRecord>();
   private readonly lastWritten = new Map<string, number>();
   private snapshot: Promise<OnlineRecord[]> | null = null;
@@ -83,22 +86,25 @@ export class ClusterPresence {
         [this.keys.online, this.keys.events],
         [this.keys.prefix, record.key, this.node, record.sid, JSON.stringify(event), STREAM_MAXLEN],
       );
-      this.pendingLeaves.delete(record.sid);
+      this.pendingLeaves.delete(pendingKey(record.sid, record.key));
     } catch {
       // Redis is away: the leave is told when it is back, so `who` does not keep a user who left.
-      this.pendingLeaves.set(record.sid, record);
+      this.pendingLeaves.set(pendingKey(record.sid, record.key), record);
     }
   }
 
   /** The leaves Redis missed, told now (each unless its session signed in again meanwhile: cancelLeave). */
   async tellPendingLeaves(): Promise<void> {
     for (const record of [...this.pendingLeaves.values()])
-      if (this.pendingLeaves.get(record.sid) === record) await this.leave(record);
+      if (this.pendingLeaves.get(pendingKey(record.sid, record.key)) === record) await this.leave(record);
   }
 
-  /** The session signs in again: a leave of it still to be told would take the new sign-in off line. */
-  cancelLeave(sid: string): void {
-    this.pendingLeaves.delete(sid);
+  /**
+   * The session signs in again as this account: a leave of it still to be told would take the new
+   * sign-in off line. Another account's leave on the same session is still told.
+   */
+  cancelLeave(sid: string, key: string): void {
+    this.pendingLeaves.delete(pendingKey(sid, key));
   }
 
   /**
@@ -177,4 +183,9 @@ export class ClusterPresence {
     }
     return this.snapshot.then((records) => records.map((r) => ({ ...r })));
   }
+}
+
+/** A pending leave's key: the session and the account (neither holds a NUL). */
+function pendingKey(sid: string, key: string): string {
+  return `${sid}\0${key}`;
 }

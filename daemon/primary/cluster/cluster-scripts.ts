@@ -177,6 +177,33 @@ return left
 `);
 
 /**
+ * release a node id at a clean stop: KEYS nodes, online, events, node info, published; ARGV prefix,
+ * node, maxlen. The lease and the node's keys go, and so does every record of this node still in
+ * online (a leave Redis was never told: a join whose answer was lost), announced left, as
+ * CLAIM_NODE does: no record of a stopped node outlives it. Returns how many were announced left.
+ */
+export const RELEASE_NODE = new Script(`
+local node = ARGV[2]
+redis.call('ZREM', KEYS[1], node)
+local set = ARGV[1] .. 'members:' .. node
+local left = 0
+for _, key in ipairs(redis.call('SMEMBERS', set)) do
+  local cur = redis.call('HGET', KEYS[2], key)
+  if cur then
+    local c = cjson.decode(cur)
+    if c.node == node then
+      redis.call('HDEL', KEYS[2], key)
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e',
+        cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
+      left = left + 1
+    end
+  end
+end
+redis.call('DEL', set, KEYS[4], KEYS[5])
+return left
+`);
+
+/**
  * beat: KEYS nodes, tick, grace, node info, online, events;
  * ARGV prefix, node, lease ms, stall ms, registered (1/0), host, pid, users, maxlen.
  *

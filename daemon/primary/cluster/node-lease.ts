@@ -1,6 +1,6 @@
 import { BEAT_INTERVAL_MS, type ClusterLog, LEASE_MS, STALL_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
-import { BEAT, CLAIM_NODE } from "./cluster-scripts.ts";
+import { BEAT, CLAIM_NODE, RELEASE_NODE } from "./cluster-scripts.ts";
 import type { RedisLink } from "./redis-link.ts";
 
 /** Another live daemon of the cluster has this daemon's --node-id. */
@@ -96,12 +96,21 @@ export class NodeLease {
     this.timer = null;
   }
 
-  /** The lease and the node's record gone from Redis. */
+  /** The lease, the node's records and any member of it still listed online gone from Redis. */
   async release(): Promise<void> {
     const node = this.opts.node;
-    await this.redis.call(["ZREM", this.keys.nodes, node]).catch(() => {});
     await this.redis
-      .call(["DEL", this.keys.node(node), this.keys.members(node), this.keys.published(node)])
+      .eval(
+        RELEASE_NODE,
+        [
+          this.keys.nodes,
+          this.keys.online,
+          this.keys.events,
+          this.keys.node(node),
+          this.keys.published(node),
+        ],
+        [this.keys.prefix, node, STREAM_MAXLEN],
+      )
       .catch(() => {});
   }
 

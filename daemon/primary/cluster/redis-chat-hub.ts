@@ -247,7 +247,7 @@ export class RedisChatHub implements ChatHub {
       lastActive: now,
     };
     let previous: RedisReply;
-    this.presence.cancelLeave(sid);
+    this.presence.cancelLeave(sid, key);
     try {
       previous = await this.presence.join(member);
     } catch (error) {
