@@ -158,17 +158,31 @@ export class ChatPublisher {
     timer.unref();
     this.unsettled.set(n, { settle: resolve, timer });
     this.fenceWanted = Math.max(this.fenceWanted, n);
+    this.askWhileNeeded();
+    return promise;
+  }
+
+  /** Whether a question is still owed: lines unsettled, or a fence wanted and not yet raised. */
+  private get questionOwed(): boolean {
+    return !this.stopped && (this.unsettled.size > 0 || this.fenced < this.fenceWanted);
+  }
+
+  /**
+   * Starts the question unless one is under way; asks again as it ends if a line was cut in the gap
+   * between its loop's last check and its end (that line saw it still under way).
+   */
+  private askWhileNeeded(): void {
     this.asking ??= this.ask().finally(() => {
       this.asking = null;
+      if (this.questionOwed) this.askWhileNeeded();
     });
-    return promise;
   }
 
   /** Asks Redis, as soon as it answers, what became of the lines in flight; settles them. */
   private async ask(): Promise<void> {
     const cutAt = Date.now();
     let connectedAt = 0;
-    while (!this.stopped && (this.unsettled.size > 0 || this.fenced < this.fenceWanted)) {
+    while (this.questionOwed) {
       if (!this.redis.connected) {
         connectedAt = 0;
         await delay(OUTCOME_POLL_MS, null);
