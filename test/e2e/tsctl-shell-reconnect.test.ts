@@ -42,7 +42,7 @@ test("tsctl shell - a daemon restarted between two commands: the next one is ans
 
   await second.cleanup();
   shell.stdin.end("status\n");
-  t.is(await exited, 3, "the daemon has gone: not running");
+  t.is(await exited, 3, `the daemon has gone: not running; stderr: ${err}`);
   t.regex(err, /tsd is not running: nothing answers at /);
   t.false(err.includes("timed out"), err);
 });
