@@ -52,8 +52,10 @@ export class RedisTimedOut extends RedisFault {
   }
 }
 
+type ReplyFault = [kind: "writes" | "serving" | "tsd", reason: string];
+
 /** A Redis reply error's code (its first word), as the fault it is, with its reason. */
-const REPLY_FAULTS: Record<string, [kind: "writes" | "serving" | "tsd", reason: string]> = {
+const REPLY_FAULTS: Record<string, ReplyFault> = {
   OOM: ["writes", "out of memory (maxmemory)"],
   READONLY: ["writes", "it is a read-only replica (READONLY)"],
   MISCONF: ["writes", "it cannot save to disk (MISCONF)"],
@@ -65,7 +67,15 @@ const REPLY_FAULTS: Record<string, [kind: "writes" | "serving" | "tsd", reason: 
   WRONGPASS: ["tsd", "wrong password or user name (WRONGPASS)"],
   NOAUTH: ["tsd", "it needs a password and the URL gives none (NOAUTH)"],
   NOPERM: ["tsd", "its ACL user lacks a permission tsd needs (NOPERM)"],
+  MOVED: ["tsd", "it is a Redis Cluster node; tsd needs one Redis (MOVED)"],
+  ASK: ["tsd", "it is a Redis Cluster node; tsd needs one Redis (ASK)"],
+  CROSSSLOT: ["tsd", "it is a Redis Cluster node; tsd needs one Redis (CROSSSLOT)"],
 };
+
+/** Faults Redis answers with its generic code ERR, told by their text. */
+const ERR_FAULTS: [text: RegExp, fault: ReplyFault][] = [
+  [/^ERR max number of clients reached/, ["serving", "it has as many clients as it takes (maxclients)"]],
+];
 
 /** Why a connection failed, in words, from a socket error's code or the client library's error. */
 const CONNECTION_REASONS: Record<string, string> = {
@@ -139,7 +149,8 @@ export function redisFault(error: unknown, context: FaultContext): RedisFault | 
   if (error instanceof RedisFault) return error;
   if (!(error instanceof Error)) return null;
   if (context.isReply) {
-    const fault = REPLY_FAULTS[replyCode(error.message)];
+    const fault =
+      REPLY_FAULTS[replyCode(error.message)] ?? ERR_FAULTS.find(([text]) => text.test(error.message))?.[1];
     if (!fault) return null;
     const [kind, reason] = fault;
     if (kind === "writes")
