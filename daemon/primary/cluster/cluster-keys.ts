@@ -60,9 +60,4 @@ export class ClusterKeys {
   published(id: string): string {
     return `${this.prefix}published:${id}`;
   }
-
-  /** The keys of the members a node holds. */
-  members(id: string): string {
-    return `${this.prefix}members:${id}`;
-  }
 }
