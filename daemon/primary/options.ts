@@ -151,7 +151,8 @@ export const DAEMON_OPTIONS = {
   workers: { default: DEFAULT_WORKERS, coerce: positive("workers", 1, 64), describe: "worker processes" },
   threads: {
     default: DEFAULT_THREADS,
-    defaultDescription: "2; 1 where the process may run on one CPU only (taskset, cpuset; a CPU quota does not count)",
+    defaultDescription:
+      "2; 1 where the process may run on one CPU only (taskset, cpuset; a CPU quota does not count)",
     coerce: positive("threads", 1, 64),
     describe: "session threads per worker",
   },
