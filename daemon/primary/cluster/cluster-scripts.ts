@@ -14,6 +14,26 @@ const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
+ * Takes every record of node (a script's local) still in online off line, each announced left on
+ * the stream; its member set's name is in `set` after, the count in `left`. Expects ARGV[1] the
+ * prefix, KEYS[2] online, KEYS[3] events, ARGV[3] the stream's maxlen.
+ */
+const TAKE_OFF_NODE_MEMBERS = `local set = ARGV[1] .. 'members:' .. node
+local left = 0
+for _, key in ipairs(redis.call('SMEMBERS', set)) do
+  local cur = redis.call('HGET', KEYS[2], key)
+  if cur then
+    local c = cjson.decode(cur)
+    if c.node == node then
+      redis.call('HDEL', KEYS[2], key)
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e',
+        cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
+      left = left + 1
+    end
+  end
+end`;
+
+/**
  * join: KEYS online, events; ARGV prefix, key, member JSON, node, sid, joined event, maxlen.
  * The newest sign-in wins: a previous session of the account anywhere is taken over (a drop
  * event for its node, nobody told); a first sign-in is announced. Returns the previous member.
@@ -155,20 +175,7 @@ local node = ARGV[2]
 local lease = redis.call('ZSCORE', KEYS[1], node)
 if lease and tonumber(lease) > now then return -1 end
 redis.call('ZREM', KEYS[1], node)
-local set = ARGV[1] .. 'members:' .. node
-local left = 0
-for _, key in ipairs(redis.call('SMEMBERS', set)) do
-  local cur = redis.call('HGET', KEYS[2], key)
-  if cur then
-    local c = cjson.decode(cur)
-    if c.node == node then
-      redis.call('HDEL', KEYS[2], key)
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e',
-        cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
-      left = left + 1
-    end
-  end
-end
+${TAKE_OFF_NODE_MEMBERS}
 redis.call('DEL', set)
 redis.call('DEL', ARGV[1] .. 'node:' .. node)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), node)
@@ -185,20 +192,7 @@ return left
 export const RELEASE_NODE = new Script(`
 local node = ARGV[2]
 redis.call('ZREM', KEYS[1], node)
-local set = ARGV[1] .. 'members:' .. node
-local left = 0
-for _, key in ipairs(redis.call('SMEMBERS', set)) do
-  local cur = redis.call('HGET', KEYS[2], key)
-  if cur then
-    local c = cjson.decode(cur)
-    if c.node == node then
-      redis.call('HDEL', KEYS[2], key)
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e',
-        cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
-      left = left + 1
-    end
-  end
-end
+${TAKE_OFF_NODE_MEMBERS}
 redis.call('DEL', set, KEYS[4], KEYS[5])
 return left
 `);
