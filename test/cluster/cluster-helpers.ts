@@ -25,6 +25,25 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once a starting redis-server says it is ready; rejects if it exits first or takes 30 s. */
+export function untilRedisReady(proc: ChildProcess): Promise<void> {
+  let out = "";
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server not ready in 30 s\n${out}`)), 30_000);
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}\n${out}`));
+    });
+  });
+}
+
 /**
  * A real redis-server for one test file: a free loopback port, its own temp dir, AOF on (as the
  * docs ask), DEBUG allowed (DEBUG SLEEP stalls it). stop() and start() restart it on the same port
@@ -67,21 +86,7 @@ export class TestRedis {
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.proc = proc;
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server not ready in 30 s\n${out}`)), 30_000);
-      proc.stdout!.on("data", (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("Ready to accept connections")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once("exit", (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}\n${out}`));
-      });
-    });
+    await untilRedisReady(proc);
   }
 
   /** One redis-cli command; resolves with its output. */

@@ -5,7 +5,7 @@ import anyTest, { type TestFn } from "ava";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { shape, spawnDaemon, startDaemon, tempDir, UNLIMITED_CHAT, waitFor } from "../helpers/daemon.ts";
 import { haveOpenssl } from "../helpers/tls.ts";
-import { freePort, NO_REDIS, register, rpc } from "./cluster-helpers.ts";
+import { freePort, NO_REDIS, register, rpc, untilRedisReady } from "./cluster-helpers.ts";
 
 /**
  * `rediss://` and a password, as docs/cluster.md tells an operator to give them: a real
@@ -142,21 +142,7 @@ test.before(async (t) => {
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   t.context.redis = proc;
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready in 30 s\n${out}`)), 30_000);
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}\n${out}`));
-    });
-  });
+  await untilRedisReady(proc);
 });
 
 test.afterEach.always((t) => {
