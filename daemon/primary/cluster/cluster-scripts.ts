@@ -14,24 +14,26 @@ const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * Takes every record of node (a script's local) still in online off line, each announced left on
- * the stream; its member set's name is in `set` after, the count in `left`. Expects ARGV[1] the
- * prefix, KEYS[2] online, KEYS[3] events, ARGV[3] the stream's maxlen.
+ * Lua that takes every record of node (a script's local) still in the online hash off line, each
+ * announced left on the stream; the node's member set's name is in `set` after, the count in
+ * `left`. ARGV[1] is the prefix; online, events and maxlen name where the script has those.
  */
-const TAKE_OFF_NODE_MEMBERS = `local set = ARGV[1] .. 'members:' .. node
+function takeOffNodeMembers(online: string, events: string, maxlen: string): string {
+  return `local set = ARGV[1] .. 'members:' .. node
 local left = 0
 for _, key in ipairs(redis.call('SMEMBERS', set)) do
-  local cur = redis.call('HGET', KEYS[2], key)
+  local cur = redis.call('HGET', ${online}, key)
   if cur then
     local c = cjson.decode(cur)
     if c.node == node then
-      redis.call('HDEL', KEYS[2], key)
-      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'e',
+      redis.call('HDEL', ${online}, key)
+      redis.call('XADD', ${events}, 'MAXLEN', '~', ${maxlen}, '*', 'e',
         cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
       left = left + 1
     end
   end
 end`;
+}
 
 /**
  * join: KEYS online, events; ARGV prefix, key, member JSON, node, sid, joined event, maxlen.
@@ -175,7 +177,7 @@ local node = ARGV[2]
 local lease = redis.call('ZSCORE', KEYS[1], node)
 if lease and tonumber(lease) > now then return -1 end
 redis.call('ZREM', KEYS[1], node)
-${TAKE_OFF_NODE_MEMBERS}
+${takeOffNodeMembers("KEYS[2]", "KEYS[3]", "ARGV[3]")}
 redis.call('DEL', set)
 redis.call('DEL', ARGV[1] .. 'node:' .. node)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), node)
@@ -192,7 +194,7 @@ return left
 export const RELEASE_NODE = new Script(`
 local node = ARGV[2]
 redis.call('ZREM', KEYS[1], node)
-${TAKE_OFF_NODE_MEMBERS}
+${takeOffNodeMembers("KEYS[2]", "KEYS[3]", "ARGV[3]")}
 redis.call('DEL', set, KEYS[4], KEYS[5])
 return left
 `);
@@ -228,18 +230,7 @@ if now >= grace then
   local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
   for _, node in ipairs(dead) do
     redis.call('ZREM', KEYS[1], node)
-    local set = ARGV[1] .. 'members:' .. node
-    for _, key in ipairs(redis.call('SMEMBERS', set)) do
-      local cur = redis.call('HGET', KEYS[5], key)
-      if cur then
-        local c = cjson.decode(cur)
-        if c.node == node then
-          redis.call('HDEL', KEYS[5], key)
-          redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[9], '*', 'e',
-            cjson.encode({t = 'line', left = c.name, node = node, sid = c.sid}))
-        end
-      end
-    end
+    ${takeOffNodeMembers("KEYS[5]", "KEYS[6]", "ARGV[9]")}
     redis.call('DEL', set)
     redis.call('DEL', ARGV[1] .. 'node:' .. node)
     table.insert(reaped, node)
