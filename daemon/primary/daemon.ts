@@ -201,9 +201,17 @@ export class Daemon {
     if (this.opts.echoPort !== null) asked.echo = this.opts.echoPort;
     const threads = this.opts.workers * this.opts.threads;
     // Each port bound alone first: a port in use stops the start here, naming it.
-    const ports = await claimPorts(this.opts.host, asked);
+    const claim = await claimPorts(this.opts.host, asked);
+    this.teardown.add("the ports held for the threads", () => claim.releaseAll());
     // Echo is served by one thread of each worker process (ECHO_THREAD).
-    const listeners = new Listeners(this.opts.host, ports, threads, () => this.isOpen(), this.opts.workers);
+    const listeners = new Listeners(
+      this.opts.host,
+      claim.ports,
+      threads,
+      () => this.isOpen(),
+      this.opts.workers,
+      (service) => claim.release(service),
+    );
     const supervisor = this.createSupervisor(listeners, logger);
     const events = threadEvents({
       log: this.log,

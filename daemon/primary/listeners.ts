@@ -34,31 +34,89 @@ function probe(host: string, port: number): Promise<number> {
 }
 
 /**
+ * Holds host:port with SO_REUSEPORT until the daemon's own threads listen on it: the threads
+ * can join it, while another program's bind of the port, and a port of 0 asked for by anyone
+ * (another tsd's probe, or this daemon's next service), fails or is given another port. What it
+ * accepts (before the daemon is ready) is closed at once.
+ */
+function hold(host: string, port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => socket.destroy());
+    server.once("error", reject);
+    server.listen({ host, port, reusePort: true, exclusive: true }, () => {
+      server.off("error", reject);
+      server.on("error", () => {});
+      resolve(server);
+    });
+  });
+}
+
+function inUse(service: string, host: string, port: number, error: unknown): StartupError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE")
+    return new StartupError(
+      `port ${port} (${service}) on ${formatHost(host)} is already in use by another program or another tsd-daemon; stop it or choose another port with ${PORT_FLAGS[service] ?? "its option"}`,
+      { cause: error },
+    );
+  return new StartupError(
+    `cannot listen for ${service} on ${formatHost(host)}:${port}: ${code ?? (error as Error).message}`,
+    { cause: error },
+  );
+}
+
+/** The services' ports, each held by the primary until a session thread of the daemon listens on it. */
+export class PortClaim {
+  readonly ports: ListenPorts;
+  readonly #holders: Map<ServiceName, net.Server>;
+
+  constructor(ports: ListenPorts, holders: Map<ServiceName, net.Server>) {
+    this.ports = ports;
+    this.#holders = holders;
+  }
+
+  /** A thread of the daemon listens on the service's port: the primary lets go of it. */
+  release(service: ServiceName): void {
+    this.#holders.get(service)?.close();
+    this.#holders.delete(service);
+  }
+
+  releaseAll(): void {
+    for (const service of [...this.#holders.keys()]) this.release(service);
+  }
+}
+
+/**
  * Claims each service's port before any session thread binds it. The threads bind with
  * SO_REUSEPORT, which would let them join another program's (or another tsd's) group on a
  * port that is taken and take a share of its connections; so the primary first binds each
  * port alone. A port in use stops the start (StartupError naming it); a port of 0 is chosen
- * here, by that exclusive bind, and the threads are given the port the kernel chose.
+ * here, by that exclusive bind. Each port is then held (with SO_REUSEPORT) until a thread
+ * listens on it: released at once, a port of 0 could be chosen again by the next service's
+ * bind (chat and echo on one port, each connection reaching either by chance) or by another
+ * daemon starting beside this one.
  */
-export async function claimPorts(host: string, asked: ListenPorts): Promise<ListenPorts> {
-  const claimed: ListenPorts = {};
-  for (const [service, port] of Object.entries(asked) as [ServiceName, number][]) {
-    try {
-      claimed[service] = await probe(host, port);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EADDRINUSE")
-        throw new StartupError(
-          `port ${port} (${service}) on ${formatHost(host)} is already in use by another program or another tsd-daemon; stop it or choose another port with ${PORT_FLAGS[service] ?? "its option"}`,
-          { cause: error },
-        );
-      throw new StartupError(
-        `cannot listen for ${service} on ${formatHost(host)}:${port}: ${code ?? (error as Error).message}`,
-        { cause: error },
+export async function claimPorts(host: string, asked: ListenPorts): Promise<PortClaim> {
+  const ports: ListenPorts = {};
+  const holders = new Map<ServiceName, net.Server>();
+  const claim = new PortClaim(ports, holders);
+  try {
+    for (const [service, port] of Object.entries(asked) as [ServiceName, number][]) {
+      const bound = await probe(host, port).catch((error) => {
+        throw inUse(service, host, port, error);
+      });
+      holders.set(
+        service,
+        await hold(host, bound).catch((error) => {
+          throw inUse(service, host, bound, error);
+        }),
       );
+      ports[service] = bound;
     }
+  } catch (error) {
+    claim.releaseAll();
+    throw error;
   }
-  return claimed;
+  return claim;
 }
 
 /**
@@ -77,11 +135,13 @@ export class Listeners {
   /** worker.thread.service of every listener bound so far. */
   private readonly bound = new Set<string>();
   private readonly ready = Promise.withResolvers<void>();
+  private readonly onListening: (service: ServiceName) => void;
 
   /**
    * ports: each service's port as asked for (0: any); threads: how many session threads in
    * all; isOpen: whether the listeners are to be open now (not paused, not stopping);
-   * echoListeners: how many threads listen for echo (one per worker process, ECHO_THREAD).
+   * echoListeners: how many threads listen for echo (one per worker process, ECHO_THREAD);
+   * onListening: a thread listens on the service (PortClaim.release).
    */
   constructor(
     host: string,
@@ -89,8 +149,10 @@ export class Listeners {
     threads: number,
     isOpen: () => boolean,
     echoListeners = threads,
+    onListening: (service: ServiceName) => void = () => {},
   ) {
     this.host = host;
+    this.onListening = onListening;
     this.services = (Object.entries(ports) as [ServiceName, number][]).map(([name, port]) => ({
       name,
       port,
@@ -132,6 +194,7 @@ export class Listeners {
       return;
     }
     if (!ok) return;
+    this.onListening(service);
     const entry = this.services.find((s) => s.name === service);
     if (entry && entry.port === 0) {
       entry.port = port;

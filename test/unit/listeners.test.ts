@@ -62,8 +62,16 @@ test("listeners - the picker gone before it picked: the next waiting thread pick
   t.deepEqual(c.sent, []);
 });
 
-test("listeners - ready once every thread listens on every service", async (t) => {
-  const listeners = new Listeners("127.0.0.1", { chat: 4000, echo: 4001 }, 2, () => true);
+test("listeners - ready once every thread listens on every service; each listener bound is reported (the claim's release)", async (t) => {
+  const reported: string[] = [];
+  const listeners = new Listeners(
+    "127.0.0.1",
+    { chat: 4000, echo: 4001 },
+    2,
+    () => true,
+    2,
+    (service) => reported.push(service),
+  );
   const [a, b] = [new FakeThread(1, 1), new FakeThread(1, 2)];
   let ready = false;
   const waiting = listeners.whenReady(60_000).then(() => {
@@ -79,6 +87,7 @@ test("listeners - ready once every thread listens on every service", async (t) =
   listeners.listening(b, "echo", true, 4001);
   await waiting;
   t.true(ready);
+  t.deepEqual(reported, ["chat", "echo", "echo", "chat", "echo"], "bound listeners only, not the closed one");
 });
 
 test("listeners - a listen error fails the start with one sentence naming the port", async (t) => {
