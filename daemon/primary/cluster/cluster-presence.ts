@@ -2,7 +2,7 @@ import type { Member } from "../hub/roster.ts";
 import type { ClusterEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { ACTIVITY_WRITE_MS, STREAM_MAXLEN } from "./cluster-limits.ts";
-import { JOIN, LEAVE, PATCH, REJOIN } from "./cluster-scripts.ts";
+import { JOIN, LEAVE, LOCAL_TRUTH, PATCH, REJOIN } from "./cluster-scripts.ts";
 import type { RedisLink, RedisReply } from "./redis-link.ts";
 
 /** A member as the cluster's online hash keeps it. */
@@ -18,6 +18,12 @@ export interface OnlineRecord {
   worker: number;
   thread: number;
 }
+
+/** Where the cluster has a session of this node: still here, signed in elsewhere, off line, or its account gone. */
+export type LocalStanding = "here" | "elsewhere" | "off" | "removed";
+
+/** Sessions asked about in one script: a bounded reply, and Redis never busy for long. */
+const TRUTH_BATCH = 1000;
 
 /**
  * ClusterPresence is who is online in the whole cluster: a hash by account key in Redis, each
@@ -137,6 +143,34 @@ export class ClusterPresence {
       [this.keys.online, this.keys.events],
       [this.keys.prefix, this.node, STREAM_MAXLEN, ...members.map((m) => JSON.stringify(this.record(m)))],
     )) as string[];
+  }
+
+  /**
+   * Where the cluster has each of these members of this node (LOCAL_TRUTH, a batch at a time);
+   * null when this node holds no lease (the beat signs its members in again).
+   */
+  async standing(members: readonly Member[]): Promise<Map<Member, LocalStanding> | null> {
+    const standing = new Map<Member, LocalStanding>();
+    for (let at = 0; at < members.length; at += TRUTH_BATCH) {
+      const batch = members.slice(at, at + TRUTH_BATCH);
+      const reply = await this.redis.eval(
+        LOCAL_TRUTH,
+        [this.keys.nodes, this.keys.online, this.keys.accounts],
+        [this.node, ...batch.map((m) => m.key)],
+      );
+      if (!Array.isArray(reply)) return null;
+      batch.forEach((member, i) => {
+        const text = String(reply[i] ?? "");
+        if (text === "") standing.set(member, "removed");
+        else if (text === "-") standing.set(member, "off");
+        else {
+          const record = JSON.parse(text) as OnlineRecord;
+          const here = record.node === this.node && record.sid === member.sid;
+          standing.set(member, here ? "here" : "elsewhere");
+        }
+      });
+    }
+    return standing;
   }
 
   /** The member's last activity reaches Redis now and then (for /whois on other daemons). */

@@ -394,3 +394,22 @@ return 1
 export const MODERATION_READ = new Script(`
 return {redis.call('GET', KEYS[1]) or '', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
 `);
+
+/**
+ * local truth: KEYS nodes, online, accounts; ARGV node, then the account keys of this node's
+ * sessions. What Redis holds for each, after this node's reader lost events to the trim (drops
+ * among them): false when this node holds no lease (reaped or forgotten: the beat signs its
+ * members in again); else one answer per key: its online record, '-' when it is off line, '' when
+ * the account itself is gone.
+ */
+export const LOCAL_TRUTH = new Script(`
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return false end
+local out = {}
+for i = 2, #ARGV do
+  local rec = redis.call('HGET', KEYS[2], ARGV[i])
+  if rec then out[i - 1] = rec
+  elseif redis.call('HEXISTS', KEYS[3], ARGV[i]) == 1 then out[i - 1] = '-'
+  else out[i - 1] = '' end
+end
+return out
+`);

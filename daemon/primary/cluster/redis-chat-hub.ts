@@ -37,6 +37,7 @@ import type { ClusterEvent } from "./cluster-events.ts";
 import type { ClusterKeys } from "./cluster-keys.ts";
 import { type ClusterLog, JOIN_REPLAY, STREAM_MAXLEN } from "./cluster-limits.ts";
 import { ClusterPresence, type OnlineRecord } from "./cluster-presence.ts";
+import { GapRepair } from "./gap-repair.ts";
 import { LocalDelivery } from "./local-delivery.ts";
 import { type ClusterNode, NodeLease } from "./node-lease.ts";
 import { RedisAccounts } from "./redis-accounts.ts";
@@ -94,6 +95,7 @@ export class RedisChatHub implements ChatHub {
   private readonly publisher: ChatPublisher;
   private readonly delivery: LocalDelivery;
   private readonly reader: StreamReader;
+  private readonly gapRepair: GapRepair;
   private readonly lease: NodeLease;
   private motd: string[] = [];
   private stopped = false;
@@ -121,6 +123,13 @@ export class RedisChatHub implements ChatHub {
       historyKeep: opts.historyKeep,
       moderationChanged: () => this.moderation.changed(),
     });
+    this.gapRepair = new GapRepair({
+      roster: this.roster,
+      presence: this.presence,
+      moderation: this.moderation,
+      delivery: this.delivery,
+      log: opts.log,
+    });
     this.reader = new StreamReader({
       redis: opts.redis,
       keys: opts.keys,
@@ -128,6 +137,9 @@ export class RedisChatHub implements ChatHub {
       node: opts.node,
       apply: (event) => this.delivery.apply(event),
       fellBehind: () => this.delivery.fellBehind(),
+      missedEvents: () => {
+        if (!this.stopped) this.gapRepair.gapFound();
+      },
     });
     this.lease = new NodeLease({
       redis: opts.redis,

@@ -42,6 +42,7 @@ export class StreamReader {
   private readonly node: string;
   private readonly apply: (event: ClusterEvent) => void;
   private readonly fellBehind: () => void;
+  private readonly missedEvents: () => void;
   /** The last stream entry read, and its place in the stream (the position-th entry ever added). */
   private cursor = "0-0";
   private position = 0;
@@ -65,6 +66,8 @@ export class StreamReader {
     node: string;
     apply: (event: ClusterEvent) => void;
     fellBehind: () => void;
+    /** Called at each gap found (not limited as fellBehind is): the lost events may have been drops. */
+    missedEvents: () => void;
   }) {
     this.redis = opts.redis;
     this.keys = opts.keys;
@@ -72,6 +75,7 @@ export class StreamReader {
     this.node = opts.node;
     this.apply = opts.apply;
     this.fellBehind = opts.fellBehind;
+    this.missedEvents = opts.missedEvents;
   }
 
   /** The stream's newest entries, oldest first, to each (the history at start); the cursor at the newest. */
@@ -141,7 +145,10 @@ export class StreamReader {
     }
     const { lost, position } = holdAgainstStream(this.cursor, this.position, batch, info);
     this.position = position;
-    if (lost > 0) this.lostToTrim(lost);
+    if (lost > 0) {
+      this.lostToTrim(lost);
+      this.missedEvents();
+    }
   }
 
   /** Entries the trim took before this reader read them: told now, or when the last telling is STREAM_GAP_NOTICE_MS old. */

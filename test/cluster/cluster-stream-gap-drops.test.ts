@@ -1,0 +1,109 @@
+import anyTest, { type TestFn } from "ava";
+import { ClusterKeys } from "../../daemon/primary/cluster/cluster-keys.ts";
+import { STREAM_MAXLEN } from "../../daemon/primary/cluster/cluster-limits.ts";
+import type { ChatClient } from "../helpers/chat-client.ts";
+import type { RunningDaemon } from "../helpers/daemon.ts";
+import { logOf, NO_REDIS, register, rpc, signIn, startNode, TestRedis } from "./cluster-helpers.ts";
+
+/**
+ * spec/cluster.md: a kick, a ban, an account's removal or a takeover of a user held by another
+ * daemon closes that session wherever it is. The close travels as a `drop` event on the cluster's
+ * stream; a daemon whose reader falls further behind than the stream's trim never reads it. When
+ * it finds the gap it must check its own sessions against Redis (the online hash, the accounts,
+ * the bans) and close those the cluster no longer counts as its own, each with the line the lost
+ * event would have given. A real redis-server, two real daemons; b is paused (SIGSTOP of its
+ * process group, well within its lease) while the drops and more than a trim's worth of events go
+ * onto the stream.
+ */
+interface Context {
+  redis: TestRedis;
+  a: RunningDaemon;
+  b: RunningDaemon;
+  open: ChatClient[];
+}
+const test = anyTest as TestFn<Context>;
+const serial = NO_REDIS ? test.serial.skip : test.serial;
+const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+
+const EVENTS = new ClusterKeys("tsd").events;
+/** Adds ARGV[1] events ARGV[3] to the stream as the daemons do (MAXLEN ~ ARGV[2]). */
+const FILL = `for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3]) end return 1`;
+/** An event every daemon reads and none acts on: a private message for a session of no node. */
+const FILLER = JSON.stringify({
+  t: "direct",
+  node: "nobody",
+  sid: "none",
+  line: "filler\r\n",
+  from: { name: "x" },
+});
+
+test.before(async (t) => {
+  t.context.open = [];
+  if (NO_REDIS) return;
+  const redis = new TestRedis();
+  t.context.redis = redis;
+  await redis.start();
+  [t.context.a, t.context.b] = await Promise.all([startNode(redis, "a"), startNode(redis, "b")]);
+});
+
+test.afterEach.always((t) => {
+  for (const client of t.context.open.splice(0)) client.close();
+});
+
+test.after.always(async (t) => {
+  await Promise.all([t.context.a?.cleanup(), t.context.b?.cleanup()]);
+  await t.context.redis?.cleanup();
+});
+
+serial(
+  `cluster - drops lost to the stream's trim: the daemon that fell behind closes those sessions as the drops would have${why}`,
+  async (t) => {
+    const { a, b, open, redis } = t.context;
+    const amy = await register(a, open, "amy");
+    const kim = await register(b, open, "kim");
+    const ben = await register(b, open, "ben");
+    const rex = await register(b, open, "rex");
+    const tom = await register(b, open, "tom");
+    const sam = await register(b, open, "sam");
+    for (const name of ["kim", "ben", "rex", "tom", "sam"]) await amy.announced(name, "joined");
+
+    const pgid = b.proc.pid!;
+    const stoppedAt = Date.now();
+    process.kill(-pgid, "SIGSTOP");
+    let tom2: ChatClient;
+    try {
+      // The first event answers b's pending read (it waits in b's socket); what follows is lost.
+      await redis.cli("XADD", EVENTS, "*", "e", FILLER);
+      // Each puts a drop for b's session on the stream; b reads none of them.
+      const kicked = rpc(a, "users.kick", { name: "kim", reason: "spam" });
+      const banned = rpc(a, "bans.add", { target: "ben", reason: "abuse" });
+      const removed = rpc(a, "identities.remove", { name: "rex" });
+      const taken = signIn(a, open, "tom");
+      t.deepEqual(await kicked, { kicked: true });
+      await Promise.all([banned, removed]);
+      tom2 = await taken;
+      await redis.cli("EVAL", FILL, "1", EVENTS, String(STREAM_MAXLEN + 5000), String(STREAM_MAXLEN), FILLER);
+    } finally {
+      process.kill(-pgid, "SIGCONT");
+    }
+    const resumedAt = Date.now();
+    t.log(`b paused for ${resumedAt - stoppedAt} ms`);
+
+    await kim.line(/^\* disconnected by the operator/, 30_000);
+    await kim.closedByServer(15_000);
+    await ben.line("* disconnected by the operator: abuse", 30_000);
+    await ben.closedByServer(15_000);
+    await rex.line("* your account was removed by the operator", 30_000);
+    await rex.closedByServer(15_000);
+    await tom.line("* signed in from elsewhere", 30_000);
+    await tom.closedByServer(15_000);
+    t.log(`the four sessions closed ${Date.now() - resumedAt} ms after b resumed`);
+
+    // sam, whom nothing happened to, stays and chats; tom's new session on a hears it.
+    await sam.line(/^! this server fell behind/, 30_000);
+    sam.send("still here");
+    await amy.line("<sam> still here");
+    await tom2.line("<sam> still here");
+    for (const client of [kim, ben, rex, tom]) t.false(client.all.includes("still here"), logOf(b));
+  },
+);
