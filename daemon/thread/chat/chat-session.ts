@@ -17,6 +17,7 @@ import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
 import { type CommandSession, findCommand } from "./commands.ts";
+import { faultWarnings } from "./fault-warnings.ts";
 import { SessionIO } from "./session-io.ts";
 import { SignInDialogue } from "./sign-in.ts";
 
@@ -158,7 +159,7 @@ export class ChatSession implements CommandSession {
     // Refused: the host has closed the session (a ban) or asked for the name again; no sign-in to record.
     if (joined.refused !== undefined) return;
     this.identities.recordLogin(key, this.address).catch((error: Error) => {
-      this.log("warn", "could not record the sign-in in the identity file", { error: error.message });
+      faultWarnings.warn(this.log, "could not record the sign-in in the identity file", {}, error);
     });
   }
 

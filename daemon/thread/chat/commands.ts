@@ -42,6 +42,7 @@ import { MAX_IGNORES } from "../../shared/limits.ts";
 import type { HubLink } from "../hub-link.ts";
 import { threadCounters } from "../metrics.ts";
 import type { ThreadLog } from "../service.ts";
+import { faultWarnings } from "./fault-warnings.ts";
 import { askNewPassword } from "./new-password.ts";
 import type { SessionIO } from "./session-io.ts";
 
@@ -203,10 +204,12 @@ async function changeIgnores(
     session.setIgnores(account?.ignores ?? []);
     return change;
   } catch (error) {
-    session.log("warn", "ignore list not changed: the identity file cannot be used", {
-      name: session.name,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    faultWarnings.warn(
+      session.log,
+      "ignore list not changed: the identity file cannot be used",
+      { name: session.name },
+      error,
+    );
     session.io.send(IGNORES_UNAVAILABLE);
     return null;
   }
@@ -343,9 +346,11 @@ async function changePassword(session: CommandSession, current: string): Promise
  * with the old password and is told so; the operator finds the cause in the log.
  */
 function passwordUnchanged(session: CommandSession, error: unknown): void {
-  session.log("warn", "password not changed: the identity file cannot be used", {
-    name: session.name,
-    error: error instanceof Error ? error.message : String(error),
-  });
+  faultWarnings.warn(
+    session.log,
+    "password not changed: the identity file cannot be used",
+    { name: session.name },
+    error,
+  );
   session.io.send(PASSWORD_UNCHANGED);
 }

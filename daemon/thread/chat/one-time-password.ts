@@ -7,6 +7,7 @@ import {
 import type { AccountStore } from "../../shared/account-store.ts";
 import type { Identity } from "../../shared/identity-store.ts";
 import type { ThreadLog } from "../service.ts";
+import { faultWarnings } from "./fault-warnings.ts";
 import { askNewPassword } from "./new-password.ts";
 import type { SessionIO } from "./session-io.ts";
 
@@ -36,10 +37,12 @@ export function replaceOneTimePassword(
       try {
         outcome = await host.identities.replaceOneTimePassword(identity.key, identity.password, password);
       } catch (error) {
-        host.log("warn", "one-time password not replaced: the identity file cannot be used", {
-          name: identity.name,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        faultWarnings.warn(
+          host.log,
+          "one-time password not replaced: the identity file cannot be used",
+          { name: identity.name },
+          error,
+        );
         return io.close("password not changed", PASSWORD_UNCHANGED);
       }
       if (outcome === "gone") return io.close("account removed", errorLine("your account was removed"));
