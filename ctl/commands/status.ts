@@ -30,7 +30,8 @@ export const status: CtlCommand = {
     const cluster = result.cluster;
     if (cluster)
       lines.push(
-        `cluster ${cluster.name}: redis ${cluster.redis.url} ${cluster.redis.connected ? "answering" : "NOT answering"}; ${cluster.nodes.length} daemons`,
+        // One state: not answering, or answering with a fault (its line follows: refusing writes...), or answering.
+        `cluster ${cluster.name}: redis ${cluster.redis.url} ${redisState(cluster.redis)}; ${cluster.nodes.length} daemons`,
         ...(cluster.redis.fault ? [`  fault: ${cluster.redis.fault}`] : []),
         ...cluster.nodes.map(
           (n) =>
@@ -40,3 +41,8 @@ export const status: CtlCommand = {
     ctx.out(lines.join("\n"));
   },
 };
+
+function redisState(redis: { connected: boolean; fault?: string }): string {
+  if (!redis.connected) return "NOT answering";
+  return redis.fault ? "FAULT" : "answering";
+}

@@ -44,6 +44,14 @@ export class RedisRefusesTsd extends RedisFault {
   }
 }
 
+/** What answers at the URL is not Redis (an HTTP server, another service on that port): waiting will not help. */
+export class RedisNotRedis extends RedisFault {
+  constructor(message: string, reason: string, options?: ErrorOptions) {
+    super(message, reason, options);
+    this.name = "RedisNotRedis";
+  }
+}
+
 /** A command got no answer in time (the client's own timeout). */
 export class RedisTimedOut extends RedisFault {
   constructor(message: string, reason: string, options?: ErrorOptions) {
@@ -112,6 +120,13 @@ const LIBRARY_REASONS: Record<string, string> = {
 
 const TIMEOUTS = new Set(["TimeoutError", "SocketTimeoutError", "CommandTimeoutDuringMaintenanceError"]);
 
+/** The client library's reply parser met bytes no Redis sends: the server at the URL is something else. */
+export function isNotRedisProtocol(error: unknown): boolean {
+  return error instanceof Error && /^Unknown RESP type\b/.test(error.message);
+}
+
+const NOT_REDIS = "it does not speak the Redis protocol (is that port a Redis server's?)";
+
 /** A reply error's code: its first word when that is upper case (OOM, READONLY, WRONGPASS). */
 function replyCode(message: string): string {
   return /^([A-Z]+)\b/.exec(message)?.[1] ?? "";
@@ -121,6 +136,7 @@ function replyCode(message: string): string {
 export function connectionReason(error: unknown, lastConnectionError?: unknown): string {
   for (const candidate of [error, lastConnectionError]) {
     if (!(candidate instanceof Error)) continue;
+    if (isNotRedisProtocol(candidate)) return NOT_REDIS;
     const code = (candidate as NodeJS.ErrnoException).code;
     if (code && Object.hasOwn(CONNECTION_REASONS, code)) return CONNECTION_REASONS[code]!;
     if (code) return code.toLowerCase().replaceAll("_", " ");
@@ -165,6 +181,10 @@ export function redisFault(error: unknown, context: FaultContext): RedisFault | 
       cause: error,
     });
   }
+  if (isNotRedisProtocol(error))
+    return new RedisNotRedis(`the server at ${context.url} does not speak the Redis protocol`, NOT_REDIS, {
+      cause: error,
+    });
   const name = error.constructor.name;
   if (TIMEOUTS.has(name))
     return new RedisTimedOut(

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import {
   connectionReason,
+  isNotRedisProtocol,
   RedisFault,
   RedisNotServing,
   RedisRefusesTsd,
@@ -87,6 +88,11 @@ function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** retries, 1000);
 }
 
+/** Seconds since startedAt, to a tenth: what the start really waited. */
+function waitedSeconds(startedAt: number): string {
+  return ((Date.now() - startedAt) / 1000).toFixed(1);
+}
+
 /** Redis as status shows it: fault is what is wrong now, in one sentence, absent when nothing is. */
 export interface RedisStatus {
   url: string;
@@ -161,6 +167,10 @@ export class RedisLink {
    */
   static async connect(opts: RedisLinkOptions): Promise<RedisLink> {
     const link = new RedisLink(opts);
+    opts.log("info", "connecting to the cluster's Redis", {
+      url: link.url,
+      timeoutSeconds: opts.connectTimeoutMs / 1000,
+    });
     link.client = await link.open("commands", opts.connectTimeoutMs);
     link.watch = setInterval(() => link.watchSilence(), WATCH_MS);
     link.watch.unref();
@@ -173,13 +183,18 @@ export class RedisLink {
 
   /** For status: the URL (no password), whether Redis answers, and what is wrong with it now. */
   status(): RedisStatus {
-    const connected = this.connected;
+    let connected = this.connected;
     let fault = this.standing?.message;
     const oldest = this.waiting.values().next().value;
-    if (oldest !== undefined && Date.now() - oldest > STALL_SHOWN_MS)
+    if (oldest !== undefined && Date.now() - oldest > STALL_SHOWN_MS) {
       fault = `the cluster's Redis has not answered for ${Math.floor((Date.now() - oldest) / 1000)} s (${this.url})`;
-    if (!connected && this.silentSince > 0 && this.lastConnectionError === null)
-      fault = this.silentSentence();
+      // Its connection still open is not Redis answering: status says one thing.
+      connected = false;
+    }
+    // Dropped as silent and not answering since: no connection error says more than that.
+    const noCause =
+      this.lastConnectionError === null || connectionReason(this.lastConnectionError) === "not connected";
+    if (!connected && this.silentSince > 0 && noCause) fault = this.silentSentence();
     else if (!connected)
       fault =
         this.refusalAtConnect()?.message ??
@@ -392,12 +407,15 @@ export class RedisLink {
   }
 
   private async open(role: string, timeoutMs: number): Promise<Client> {
+    const startedAt = Date.now();
     // The library only in cluster mode: a dynamic import, never a static one.
     const { createClient, ErrorReply } = await import("@redis/client");
     this.replyError = ErrorReply;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = startedAt + timeoutMs;
     let starting = true;
     let lastError: unknown = null;
+    /** The server answered with bytes no Redis sends: it is not Redis, and waiting will not make it so. */
+    let notRedis: Error | null = null;
     let client: Client;
     try {
       client = this.create(
@@ -409,6 +427,7 @@ export class RedisLink {
         (error) => {
           lastError = error;
         },
+        () => notRedis,
       );
     } catch (error) {
       throw new RedisUrlInvalid(
@@ -419,6 +438,7 @@ export class RedisLink {
     // Without an error listener a connection error would end the process.
     client.on("error", (error) => {
       lastError = error;
+      if (isNotRedisProtocol(error)) notRedis = error as Error;
       // Only the commands connection's: a reader's error is not why a command was refused.
       if (role !== "commands") return;
       this.lastConnectionError = error;
@@ -448,11 +468,11 @@ export class RedisLink {
         () =>
           reject(
             new RedisTimedOut(
-              `the cluster's Redis (${this.url}) did not answer within ${Math.round(timeoutMs / 1000)} s`,
+              `the cluster's Redis (${this.url}) did not answer within ${waitedSeconds(startedAt)} s`,
               "no answer in time",
             ),
           ),
-        timeoutMs + 1000,
+        timeoutMs,
       );
     });
     try {
@@ -461,7 +481,7 @@ export class RedisLink {
       try {
         client.destroy();
       } catch {}
-      throw this.startFault(lastError ?? error, timeoutMs);
+      throw this.startFault(notRedis ?? lastError ?? error, startedAt);
     } finally {
       clearTimeout(openTimer);
     }
@@ -470,12 +490,12 @@ export class RedisLink {
   }
 
   /** Why the start could not connect, in one sentence naming the URL (never the library's text). */
-  private startFault(cause: unknown, timeoutMs: number): RedisFault {
+  private startFault(cause: unknown, startedAt: number): RedisFault {
     const fault = this.fault(cause, null);
     if (fault && !(fault instanceof RedisUnreachable)) return fault;
     const reason = fault?.reason ?? connectionReason(cause);
     return new RedisUnreachable(
-      `cannot reach Redis at ${this.url} within ${Math.round(timeoutMs / 1000)} s: ${reason}`,
+      `cannot reach Redis at ${this.url} (tried for ${waitedSeconds(startedAt)} s): ${reason}`,
       reason,
       { cause },
     );
@@ -489,6 +509,7 @@ export class RedisLink {
     deadline: number,
     starting: () => boolean,
     failed: (error: Error) => void,
+    notRedis: () => Error | null,
   ): Client {
     return createClient({
       url: this.opts.url,
@@ -499,6 +520,8 @@ export class RedisLink {
         reconnectStrategy: (retries: number, cause: Error) => {
           failed(cause);
           if (starting() && Date.now() >= deadline) return cause;
+          // Something other than Redis at the URL: the start stops at once, naming it.
+          if (starting() && notRedis()) return notRedis();
           // A refused password or user is not cured by waiting: the start stops at once.
           if (starting() && this.fault(cause, null) instanceof RedisRefusesTsd) return cause;
           return reconnectDelay(retries);
