@@ -22,6 +22,8 @@ export const RpcErrorCode = {
   unknownOption: -32008,
   /** reload: a step failed (a broken config file changes nothing); the message names the step. */
   reloadFailed: -32009,
+  /** resume: a port was taken while paused (the daemon stays paused); the message names it. */
+  portUnavailable: -32010,
 } as const;
 
 /** The longest request line the control socket reads before it answers with an error and hangs up. */

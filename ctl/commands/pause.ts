@@ -14,4 +14,7 @@ function pauseCommand(method: "pause" | "resume", describe: string): CtlCommand 
 }
 
 export const pause = pauseCommand("pause", "close every listener; open sessions go on");
-export const resume = pauseCommand("resume", "open the listeners again on the same ports");
+export const resume = pauseCommand(
+  "resume",
+  "open the listeners again on the same ports (refused, still paused, if another program took one)",
+);

@@ -37,7 +37,7 @@ import {
   readModerationFile,
   removeModerationLeftovers,
 } from "./hub/moderation-file.ts";
-import { claimPorts, Listeners } from "./listeners.ts";
+import { claimPorts, Listeners, PortUnavailable } from "./listeners.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
 import { LiveSettings, type SettingChange } from "./live-settings.ts";
@@ -202,7 +202,6 @@ export class Daemon {
     const threads = this.opts.workers * this.opts.threads;
     // Each port bound alone first: a port in use stops the start here, naming it.
     const claim = await claimPorts(this.opts.host, asked);
-    this.teardown.add("the ports held for the threads", () => claim.releaseAll());
     // Echo is served by one thread of each worker process (ECHO_THREAD).
     const listeners = new Listeners(
       this.opts.host,
@@ -210,8 +209,9 @@ export class Daemon {
       threads,
       () => this.isOpen(),
       this.opts.workers,
-      (service) => claim.release(service),
     );
+    listeners.hold(claim);
+    this.teardown.add("the ports held for the threads", () => listeners.releaseHeld());
     const supervisor = this.createSupervisor(listeners, logger);
     const events = threadEvents({
       log: this.log,
@@ -531,6 +531,26 @@ export class Daemon {
       hub.broadcast({ k: "listen", on: !next, ports: listeners.ports() });
       return true;
     };
+    // Two resumes at once claim the ports once; a port taken while paused keeps the daemon paused.
+    let reclaiming: Promise<void> | null = null;
+    const resume = async (): Promise<boolean> => {
+      if (!this.paused) return false;
+      reclaiming ??= listeners.reclaim().finally(() => {
+        reclaiming = null;
+      });
+      try {
+        await reclaiming;
+      } catch (error) {
+        if (error instanceof PortUnavailable)
+          this.log("warn", "not resumed: a port was taken while paused", {
+            service: error.service,
+            port: error.port,
+            error: error.code,
+          });
+        throw error;
+      }
+      return setPaused(false);
+    };
     return {
       status: () => ({
         ...describeStatus({
@@ -551,7 +571,7 @@ export class Daemon {
       // The answer goes out before the stop begins.
       stop: (graceMs) => setImmediate(() => this.requestStop(graceMs, "control request")),
       pause: () => setPaused(true),
-      resume: () => setPaused(false),
+      resume,
       ...logsControl(logger),
       ...usersControl(chat, this.log),
       ...identitiesControl(cluster ? cluster.accounts : identities, this.log),

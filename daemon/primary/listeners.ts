@@ -15,7 +15,7 @@ export function formatHost(host: string): string {
 }
 
 /** The flag that sets each service's port, for the sentence that names a port in use. */
-const PORT_FLAGS: Record<string, string> = {
+const PORT_FLAGS: Record<ServiceName, string> = {
   chat: "--chat-port",
   echo: "--echo-port",
   "chat-tls": "--tls-port",
@@ -51,17 +51,31 @@ function hold(host: string, port: number): Promise<net.Server> {
   });
 }
 
-function inUse(service: string, host: string, port: number, error: unknown): StartupError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE")
-    return new StartupError(
-      `port ${port} (${service}) on ${formatHost(host)} is already in use by another program or another tsd-daemon; stop it or choose another port with ${PORT_FLAGS[service] ?? "its option"}`,
+/** A port the daemon is to listen on cannot be had: in use (EADDRINUSE) or refused (code). */
+export class PortUnavailable extends StartupError {
+  readonly service: ServiceName;
+  readonly host: string;
+  readonly port: number;
+  readonly code: string;
+
+  constructor(service: ServiceName, host: string, port: number, error: unknown) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    super(
+      code === "EADDRINUSE"
+        ? `port ${port} (${service}) on ${formatHost(host)} is already in use by another program or another tsd-daemon; stop it or choose another port with ${portFlag(service)}`
+        : `cannot listen for ${service} on ${formatHost(host)}:${port}: ${code}`,
       { cause: error },
     );
-  return new StartupError(
-    `cannot listen for ${service} on ${formatHost(host)}:${port}: ${code ?? (error as Error).message}`,
-    { cause: error },
-  );
+    this.name = "PortUnavailable";
+    this.service = service;
+    this.host = host;
+    this.port = port;
+    this.code = code;
+  }
+}
+
+export function portFlag(service: ServiceName): string {
+  return PORT_FLAGS[service];
 }
 
 /** The services' ports, each held by the primary until a session thread of the daemon listens on it. */
@@ -102,12 +116,12 @@ export async function claimPorts(host: string, asked: ListenPorts): Promise<Port
   try {
     for (const [service, port] of Object.entries(asked) as [ServiceName, number][]) {
       const bound = await probe(host, port).catch((error) => {
-        throw inUse(service, host, port, error);
+        throw new PortUnavailable(service, host, port, error);
       });
       holders.set(
         service,
         await hold(host, bound).catch((error) => {
-          throw inUse(service, host, bound, error);
+          throw new PortUnavailable(service, host, bound, error);
         }),
       );
       ports[service] = bound;
@@ -134,14 +148,17 @@ export class Listeners {
   private readonly waiting = new Set<ListeningThread>();
   /** worker.thread.service of every listener bound so far. */
   private readonly bound = new Set<string>();
+  /** worker.thread.service of the listeners open now (a pause closes them). */
+  private readonly open = new Set<string>();
+  private allClosed: PromiseWithResolvers<void> | null = null;
   private readonly ready = Promise.withResolvers<void>();
-  private readonly onListening: (service: ServiceName) => void;
+  /** The ports the primary holds until a thread listens on each (at start, and at resume). */
+  private claim: Pick<PortClaim, "release" | "releaseAll"> | null = null;
 
   /**
    * ports: each service's port as asked for (0: any); threads: how many session threads in
    * all; isOpen: whether the listeners are to be open now (not paused, not stopping);
-   * echoListeners: how many threads listen for echo (one per worker process, ECHO_THREAD);
-   * onListening: a thread listens on the service (PortClaim.release).
+   * echoListeners: how many threads listen for echo (one per worker process, ECHO_THREAD).
    */
   constructor(
     host: string,
@@ -149,10 +166,8 @@ export class Listeners {
     threads: number,
     isOpen: () => boolean,
     echoListeners = threads,
-    onListening: (service: ServiceName) => void = () => {},
   ) {
     this.host = host;
-    this.onListening = onListening;
     this.services = (Object.entries(ports) as [ServiceName, number][]).map(([name, port]) => ({
       name,
       port,
@@ -166,6 +181,48 @@ export class Listeners {
   /** The ports, 0 for one not picked yet. */
   ports(): ListenPorts {
     return Object.fromEntries(this.services.map((s) => [s.name, s.port]));
+  }
+
+  /** The primary holds the ports (claimPorts) until a thread listens on each: released service by service. */
+  hold(claim: Pick<PortClaim, "release" | "releaseAll">): void {
+    this.claim?.releaseAll();
+    this.claim = claim;
+  }
+
+  /**
+   * Before the listeners open again (resume): the ports were free while paused, so each is
+   * claimed again as at start. Rejects with PortUnavailable, holding nothing, if one was taken:
+   * the threads would otherwise join another program's SO_REUSEPORT group and share its port.
+   */
+  async reclaim(closeTimeoutMs = 5000): Promise<void> {
+    await this.untilClosed(closeTimeoutMs);
+    this.hold(await claimPorts(this.host, this.ports()));
+  }
+
+  /** Resolves once no thread reports a listener open (a pause just sent is still being carried out), or after timeoutMs. */
+  private async untilClosed(timeoutMs: number): Promise<void> {
+    if (this.open.size === 0) return;
+    this.allClosed ??= Promise.withResolvers<void>();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.allClosed.promise,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private noticeClosed(): void {
+    if (this.open.size > 0 || !this.allClosed) return;
+    this.allClosed.resolve();
+    this.allClosed = null;
+  }
+
+  /** Lets go of whatever the primary still holds (stop). */
+  releaseHeld(): void {
+    this.claim?.releaseAll();
+    this.claim = null;
   }
 
   /** "chat=127.0.0.1:4000" for each service, as the ready line shows them. */
@@ -193,8 +250,14 @@ export class Listeners {
       );
       return;
     }
-    if (!ok) return;
-    this.onListening(service);
+    const key = `${thread.worker}.${thread.thread}.${service}`;
+    if (!ok) {
+      this.open.delete(key);
+      this.noticeClosed();
+      return;
+    }
+    this.open.add(key);
+    this.claim?.release(service);
     const entry = this.services.find((s) => s.name === service);
     if (entry && entry.port === 0) {
       entry.port = port;
@@ -205,12 +268,15 @@ export class Listeners {
         this.waiting.clear();
       }
     }
-    this.bound.add(`${thread.worker}.${thread.thread}.${service}`);
+    this.bound.add(key);
     if (this.bound.size >= this.expected) this.ready.resolve();
   }
 
   /** A thread is gone: it no longer waits, and if it was picking the port the next waiting thread does. */
   gone(thread: ListeningThread): void {
+    for (const key of this.open)
+      if (key.startsWith(`${thread.worker}.${thread.thread}.`)) this.open.delete(key);
+    this.noticeClosed();
     this.waiting.delete(thread);
     if (this.picker !== thread) return;
     this.picker = this.waiting.values().next().value ?? null;

@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import test from "ava";
 import type { StatusResult } from "../../protocol/rpc.ts";
@@ -132,6 +133,108 @@ test.serial(
     t.true((await json<StatusResult>(["status"])).listeners.every((l) => l.listening));
     a.close();
     b.close();
+  },
+);
+
+/** Another program on the port while tsd is paused: with reusePort it is what netcat-openbsd's `nc -l` does. */
+async function squatter(
+  port: number,
+  reusePort: boolean,
+): Promise<{ server: net.Server; accepted: () => number }> {
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted++;
+    socket.end("squatter\n");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port, reusePort }, resolve);
+  });
+  return { server, accepted: () => accepted };
+}
+
+/** What the first bytes on a new connection to port are: the daemon's greeting or the squatter's line. */
+function firstWords(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    let text = "";
+    const done = (what: string) => {
+      socket.destroy();
+      resolve(what);
+    };
+    socket.on("data", (chunk) => {
+      text += chunk;
+      if (text.includes("\n")) done(text.startsWith("squatter") ? "squatter" : "tsd");
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => done(error.code ?? "error"));
+    socket.on("close", () => done(text === "" ? "closed" : text));
+  });
+}
+
+test.serial(
+  "tsctl - resume with a port taken while paused (also by a program that shares ports with SO_REUSEPORT) stays paused and says which port; freed, resume opens it",
+  async (t) => {
+    t.deepEqual(await json(["pause"]), { paused: true, changed: true });
+    await waitFor(
+      async () => (await connectOutcome(d.daemon.chatPort)) === "ECONNREFUSED",
+      15_000,
+      "chat refused",
+    );
+    for (const reusePort of [true, false]) {
+      const other = await squatter(d.daemon.chatPort, reusePort);
+      const refused = await d.daemon.tsctl(["resume"]);
+      t.is(refused.code, 1, refused.stderr);
+      t.regex(
+        refused.stderr,
+        new RegExp(
+          `not resumed: port ${d.daemon.chatPort} \\(chat\\) on 127\\.0\\.0\\.1 was taken by another program or another tsd-daemon while paused; still paused .*--chat-port`,
+        ),
+      );
+      t.notRegex(refused.stderr, /\n./, "one sentence");
+      const asJson = await d.daemon.tsctl(["resume", "--json"]);
+      t.is(JSON.parse(asJson.stderr).error.code, -32010);
+      const s = await json<StatusResult>(["status"]);
+      t.true(s.paused, "still paused");
+      t.true(s.listeners.every((l) => !l.listening));
+      // Every connection reaches the other program: tsd did not join its port.
+      for (let i = 0; i < 20; i++) t.is(await firstWords(d.daemon.chatPort), "squatter");
+      t.is(other.accepted(), 20);
+      await new Promise((resolve) => other.server.close(resolve));
+    }
+    t.deepEqual(await json(["resume"]), { paused: false, changed: true });
+    await waitFor(async () => (await firstWords(d.daemon.chatPort)) === "tsd", 15_000, "chat back");
+    t.true((await json<StatusResult>(["status"])).listeners.every((l) => l.listening));
+  },
+);
+
+/** Sends requests as one JSON-RPC batch (run in order, control.md) and resolves with their results by id. */
+function batch(methods: string[]): Promise<unknown[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(d.daemon.socket);
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk) => {
+      text += chunk;
+      if (!text.includes("\n")) return;
+      socket.destroy();
+      const answers = JSON.parse(text) as { id: number; result?: unknown; error?: unknown }[];
+      resolve(answers.sort((a, b) => a.id - b.id).map((a) => a.result ?? a.error));
+    });
+    socket.on("error", reject);
+    socket.write(`${JSON.stringify(methods.map((method, id) => ({ jsonrpc: "2.0", id, method })))}\n`);
+  });
+}
+
+test.serial(
+  "tsctl - pause and resume in one batch: the daemon's own listeners, still closing, are not taken for another program's",
+  async (t) => {
+    for (let round = 0; round < 5; round++) {
+      t.deepEqual(await batch(["pause", "resume"]), [
+        { paused: true, changed: true },
+        { paused: false, changed: true },
+      ]);
+      await waitFor(async () => (await firstWords(d.daemon.chatPort)) === "tsd", 15_000, "chat back");
+    }
   },
 );
 

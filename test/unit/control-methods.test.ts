@@ -8,7 +8,7 @@ const noop: DaemonControl = {
   },
   stop: () => {},
   pause: () => true,
-  resume: () => false,
+  resume: async () => false,
   logsTail: async () => ({ lines: [], truncated: false }),
   logsFollow: () => {},
   logsClear: () => 0,

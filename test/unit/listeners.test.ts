@@ -64,14 +64,8 @@ test("listeners - the picker gone before it picked: the next waiting thread pick
 
 test("listeners - ready once every thread listens on every service; each listener bound is reported (the claim's release)", async (t) => {
   const reported: string[] = [];
-  const listeners = new Listeners(
-    "127.0.0.1",
-    { chat: 4000, echo: 4001 },
-    2,
-    () => true,
-    2,
-    (service) => reported.push(service),
-  );
+  const listeners = new Listeners("127.0.0.1", { chat: 4000, echo: 4001 }, 2, () => true, 2);
+  listeners.hold({ release: (service) => reported.push(service), releaseAll: () => {} });
   const [a, b] = [new FakeThread(1, 1), new FakeThread(1, 2)];
   let ready = false;
   const waiting = listeners.whenReady(60_000).then(() => {

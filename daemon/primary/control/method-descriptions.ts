@@ -59,7 +59,11 @@ export const METHOD_DESCRIPTIONS: Record<ControlMethodName, Described> = {
     description:
       "as SIGHUP: reread the config file's live options, reopen the log, reread the MOTD, reload TLS",
   },
-  resume: { params: {}, description: "open the listeners again on the same ports" },
+  resume: {
+    params: {},
+    description:
+      "open the listeners again on the same ports; refused (-32010, still paused) if one was taken meanwhile",
+  },
   "rpc.discover": { params: {}, description: "every method with its params and what it does" },
   status: {
     params: {},

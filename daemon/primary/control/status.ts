@@ -1,6 +1,8 @@
 import type { ListenPorts, ServiceName } from "../../../protocol/hub-messages.ts";
-import type { StatusResult } from "../../../protocol/rpc.ts";
+import { JSONRPCErrorException } from "json-rpc-2.0";
+import { RpcErrorCode, type StatusResult } from "../../../protocol/rpc.ts";
 import { MAX_GRACE_MS } from "../../shared/limits.ts";
+import { formatHost, PortUnavailable, portFlag } from "../listeners.ts";
 import type { Serve } from "./control-server.ts";
 import { invalidParams, objectParams } from "./params.ts";
 
@@ -11,13 +13,34 @@ export interface StatusControl {
   stop(graceMs: number): void;
   /** Returns whether anything changed. */
   pause(): boolean;
-  resume(): boolean;
+  /** Rejects with PortUnavailable (still paused) when a port was taken while paused. */
+  resume(): Promise<boolean>;
+}
+
+/** resume found a port taken while paused: one sentence for the operator; the daemon stays paused. */
+function portTaken(error: PortUnavailable): JSONRPCErrorException {
+  const where = `${formatHost(error.host)}:${error.port}`;
+  const what =
+    error.code === "EADDRINUSE"
+      ? `port ${error.port} (${error.service}) on ${formatHost(error.host)} was taken by another program or another tsd-daemon while paused`
+      : `cannot listen for ${error.service} on ${where}: ${error.code}`;
+  return new JSONRPCErrorException(
+    `not resumed: ${what}; still paused (free the port and resume again, or restart tsd with another ${portFlag(error.service)})`,
+    RpcErrorCode.portUnavailable,
+  );
 }
 
 export function statusHandlers(daemon: StatusControl, defaultGraceMs: number) {
   const servePause: Serve<"pause"> = () => ({ paused: true, changed: daemon.pause() });
 
-  const serveResume: Serve<"resume"> = () => ({ paused: false, changed: daemon.resume() });
+  const serveResume: Serve<"resume"> = async () => {
+    try {
+      return { paused: false, changed: await daemon.resume() };
+    } catch (error) {
+      if (error instanceof PortUnavailable) throw portTaken(error);
+      throw error;
+    }
+  };
 
   const serveStatus: Serve<"status"> = () => daemon.status();
 
