@@ -40,6 +40,8 @@ export class ClusterPresence {
    */
   private readonly pendingLeaves = new Map<string, OnlineRecord>();
   private readonly lastWritten = new Map<string, number>();
+  /** Members whose record's last write may have run with its answer lost: written again at the next beat, by session. */
+  private readonly pendingWrites = new Map<string, Member>();
   private snapshot: Promise<OnlineRecord[]> | null = null;
 
   constructor(redis: RedisLink, keys: ClusterKeys, node: string) {
@@ -84,6 +86,7 @@ export class ClusterPresence {
   /** A member of this daemon leaves; if Redis cannot be told now, it is told at the next beat. */
   async leave(record: OnlineRecord, reason?: string): Promise<void> {
     this.lastWritten.delete(record.sid);
+    this.pendingWrites.delete(record.sid);
     const event: ClusterEvent = { t: "line", left: record.name, node: this.node, sid: record.sid };
     if (reason) event.reason = reason;
     try {
@@ -189,6 +192,21 @@ export class ClusterPresence {
       [this.keys.online],
       [member.key, this.node, member.sid, JSON.stringify(this.record(member))],
     );
+    this.pendingWrites.delete(member.sid);
+  }
+
+  /**
+   * A write of the member's record failed in a way that may have run on Redis (its answer lost):
+   * Redis may hold what the member was told was not done. The record as this daemon keeps it is
+   * written again at the next beat that gets through (writePending).
+   */
+  writeLater(member: Member): void {
+    this.pendingWrites.set(member.sid, member);
+  }
+
+  /** The records writeLater kept, written now (each stays kept until a write of it goes through). */
+  async writePending(): Promise<void> {
+    for (const member of [...this.pendingWrites.values()]) await this.write(member).catch(() => {});
   }
 
   async onlineRecord(key: string): Promise<OnlineRecord | null> {

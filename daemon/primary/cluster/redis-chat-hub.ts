@@ -375,9 +375,12 @@ export class RedisChatHub implements ChatHub {
     member.lastActive = Date.now();
     try {
       await this.presence.write(member);
-    } catch {
-      // Not in Redis: the others would not see it, so the session is told nothing changed.
-      member.away = was;
+    } catch (error) {
+      // Not in Redis: the others would not see it, so the session is told nothing changed; and
+      // when it may have run there with its answer lost, the record is written again at the next
+      // beat, so Redis too holds what the session was told (and this copy is Redis's).
+      if (member.away === text) member.away = was;
+      if (mayHaveRun(error)) this.presence.writeLater(member);
       return { was, refused: AWAY_UNAVAILABLE };
     }
     return { was };
@@ -517,12 +520,13 @@ export class RedisChatHub implements ChatHub {
     return true;
   }
 
-  /** After each beat: a stuck reader reconnected, the members signed in again if this node was reaped, the missed leaves told. */
+  /** After each beat: a stuck reader reconnected, the members signed in again if this node was reaped, the missed leaves told, records whose write may have been lost written again. */
   private async afterBeat(lost: boolean): Promise<void> {
     if (this.stopped) return;
     this.reader.checkStuck();
     if (lost) await this.rejoin();
     await this.presence.tellPendingLeaves();
+    await this.presence.writePending();
   }
 
   /** This node was declared dead (paused past its lease) or forgotten (Redis lost its data): its members sign in again. */
