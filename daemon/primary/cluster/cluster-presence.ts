@@ -22,6 +22,9 @@ export interface OnlineRecord {
 /** Where the cluster has a session of this node: still here, signed in elsewhere, off line, or its account gone. */
 export type LocalStanding = "here" | "elsewhere" | "off" | "removed";
 
+/** Missed leaves told in one pipelined batch: one round trip for each this many. */
+const LEAVE_BATCH = 500;
+
 /** Sessions asked about in one script: a bounded reply, and Redis never busy for long. */
 const TRUTH_BATCH = 1000;
 
@@ -102,10 +105,22 @@ export class ClusterPresence {
     }
   }
 
-  /** The leaves Redis missed, told now (each unless its session signed in again meanwhile: cancelLeave). */
+  /**
+   * The leaves Redis missed, told now (each unless its session signed in again meanwhile:
+   * cancelLeave), LEAVE_BATCH at a time: a batch is sent in one turn, so the client pipelines it
+   * (one round trip a batch, not one a leave: this runs inside the beat, which must not pass the
+   * lease after an outage that saw thousands leave). A batch that does not all get through stops
+   * it; the next beat goes on.
+   */
   async tellPendingLeaves(): Promise<void> {
-    for (const record of [...this.pendingLeaves.values()])
-      if (this.pendingLeaves.get(pendingKey(record.sid, record.key)) === record) await this.leave(record);
+    const pending = (record: OnlineRecord) =>
+      this.pendingLeaves.get(pendingKey(record.sid, record.key)) === record;
+    const records = [...this.pendingLeaves.values()];
+    for (let at = 0; at < records.length; at += LEAVE_BATCH) {
+      const batch = records.slice(at, at + LEAVE_BATCH).filter(pending);
+      await Promise.all(batch.map((record) => this.leave(record)));
+      if (batch.some(pending)) return;
+    }
   }
 
   /**
