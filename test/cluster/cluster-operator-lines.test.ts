@@ -109,9 +109,9 @@ serial(
         (at(/^(\S+) error .*cannot reach Redis/m) - at(/^(\S+) info .*connecting to the cluster's Redis/m)) /
         1000;
       t.log(`said ${tried} s; logged ${waited} s between connecting and giving up`);
-      t.true(Math.abs(waited - tried) <= 0.3, `said ${tried} s, waited ${waited} s`);
+      t.true(Math.abs(waited - tried) <= 0.5, `said ${tried} s, waited ${waited} s`);
       // And it gives up when the timeout says (a moment's slack for a loaded machine).
-      t.true(tried >= 3 && tried < 3.5, `tried for ${tried} s`);
+      t.true(tried >= 3 && tried < 4, `tried for ${tried} s`);
     } finally {
       await daemon.cleanup();
     }

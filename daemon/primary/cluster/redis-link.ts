@@ -191,10 +191,7 @@ export class RedisLink {
       // Its connection still open is not Redis answering: status says one thing.
       connected = false;
     }
-    // Dropped as silent and not answering since: no connection error says more than that.
-    const noCause =
-      this.lastConnectionError === null || connectionReason(this.lastConnectionError) === "not connected";
-    if (!connected && this.silentSince > 0 && noCause) fault = this.silentSentence();
+    if (!connected && this.silentSinceDrop()) fault = this.silentSentence();
     else if (!connected)
       fault =
         this.refusalAtConnect()?.message ??
@@ -303,7 +300,7 @@ export class RedisLink {
       }
       const fault = this.fault(error);
       // Refused unsent while the connection dropped as silent is opened again: say what is wrong.
-      if (fault instanceof RedisUnreachable && this.silentSince > 0 && this.lastConnectionError === null)
+      if (fault instanceof RedisUnreachable && this.silentSinceDrop())
         throw new RedisUnreachable(this.silentSentence(), "no answer", { cause: error });
       if (
         fault instanceof RedisRefusesWrites ||
@@ -315,6 +312,15 @@ export class RedisLink {
       if (fault && mayHaveRun(error)) fault.mayHaveRun = true;
       throw fault ?? error;
     }
+  }
+
+  /**
+   * The connection was dropped as silent and Redis has not answered since, with no connection
+   * error that says more (a try given up on, or destroyed, is only "not connected").
+   */
+  private silentSinceDrop(): boolean {
+    const cause = this.lastConnectionError;
+    return this.silentSince > 0 && (cause === null || connectionReason(cause) === "not connected");
   }
 
   private silentSentence(): string {
