@@ -188,3 +188,38 @@ serial(
     t.is(Number(/missed\W+(\d+)/.exec(logged)?.[1]), expected);
   },
 );
+
+/** Redis's id of the daemon's connection for role (CLIENT LIST, by the name the daemon gives it). */
+async function connectionId(redis: TestRedis, node: string, role: string): Promise<string> {
+  const list = await redis.cli("CLIENT", "LIST");
+  const line = list.split("\n").find((l) => l.includes(` name=tsd-${node}-${role} `));
+  const id = line && /^id=(\d+)/.exec(line)?.[1];
+  if (!id) throw new Error(`no ${role} connection of ${node} in CLIENT LIST:\n${list}`);
+  return id;
+}
+
+serial(
+  `cluster - a gap found while the daemon's commands connection is down (it paused; Redis dropped it) is still told: the reader asks on its own connection${why}`,
+  async (t) => {
+    const { open, redis } = t.context;
+    const [d, e] = await Promise.all([startNode(redis, "d"), startNode(redis, "e")]);
+    t.teardown(() => Promise.all([d.cleanup(), e.cleanup()]));
+    const fay = await register(d, open, "fay");
+    const gus = await register(e, open, "gus");
+    await fay.announced("gus", "joined");
+    const commands = await connectionId(redis, "e", "commands");
+    const pgid = e.proc.pid!;
+    process.kill(-pgid, "SIGSTOP");
+    try {
+      await fill(redis, 1, 1, fay);
+      await fill(redis, STREAM_MAXLEN + 5000, 5000, fay);
+      await redis.cli("CLIENT", "KILL", "ID", commands);
+    } finally {
+      process.kill(-pgid, "SIGCONT");
+    }
+    await gus.line(FELL_BEHIND, 30_000);
+    const logged = await waitFor(() => gapsLogged(e)[0], 15_000, "the gap logged");
+    t.log(logged);
+    t.regex(logged, /missed\W+\d+/);
+  },
+);

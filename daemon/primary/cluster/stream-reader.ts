@@ -6,6 +6,9 @@ import { holdAgainstStream, parseStreamInfo, type StreamInfo } from "./stream-ga
 
 /** A read blocks at most this long on Redis (XREAD BLOCK). */
 const READ_BLOCK_MS = 1000;
+/** A gap check the stream did not answer is asked again this many times, this far apart, before the batch is taken as whole. */
+const GAP_CHECK_RETRIES = 10;
+const GAP_CHECK_RETRY_MS = 300;
 /** A read returns at most this many entries: a full batch means the reader is behind. */
 const READ_COUNT = 1000;
 
@@ -111,11 +114,12 @@ export class StreamReader {
     this.tellTimer = null;
   }
 
-  /** XINFO STREAM's answer; null while there is no stream yet. */
-  private async streamInfo(): Promise<StreamInfo | null> {
+  /** XINFO STREAM's answer (on reader: the connection that just read, else the commands one); null while there is no stream yet. */
+  private async streamInfo(reader: BlockingConnection | null = null): Promise<StreamInfo | null> {
+    const args = ["XINFO", "STREAM", this.keys.events];
     let reply: RedisReply;
     try {
-      reply = await this.redis.call(["XINFO", "STREAM", this.keys.events]);
+      reply = await (reader ? reader.read(args) : this.redis.call(args));
     } catch (error) {
       if (/no such key/i.test((error as Error).message)) return null;
       throw error;
@@ -126,19 +130,32 @@ export class StreamReader {
     return info;
   }
 
-  /** Holds a batch read from the cursor against the stream (see the class), and moves the position past it. */
-  private async checkGap(batch: readonly string[]): Promise<void> {
+  /**
+   * Holds a batch read from the cursor against the stream (see the class), and moves the position
+   * past it. The stream is asked on the connection that has just read the batch: after a pause
+   * (the very case of a gap) the commands connection may be one being dropped as silent and
+   * opened again, and a gap unasked for would go untold. Failing that, the commands connection is
+   * asked a few times over a few seconds before the batch is taken as whole.
+   */
+  private async checkGap(batch: readonly string[], reader: BlockingConnection | null): Promise<void> {
     this.checkNext = false;
-    let info: StreamInfo | null;
-    try {
-      info = await this.streamInfo();
-    } catch (error) {
+    let info: StreamInfo | null = null;
+    let failure: unknown = null;
+    for (let attempt = 0; attempt <= GAP_CHECK_RETRIES && !this.stopped; attempt++) {
+      try {
+        info = await this.streamInfo(attempt === 0 ? reader : null);
+        failure = null;
+        break;
+      } catch (error) {
+        failure = error;
+        if (attempt > 0) await sleep(GAP_CHECK_RETRY_MS);
+      }
+    }
+    if (failure)
       this.log("warn", "cannot tell whether the cluster's stream reader missed entries", {
         node: this.node,
-        error: (error as Error).message,
+        error: (failure as Error).message,
       });
-      info = null;
-    }
     if (!info) {
       this.position += batch.length;
       return;
@@ -247,7 +264,11 @@ export class StreamReader {
       if (!Array.isArray(reply)) continue;
       for (const stream of reply as [string, [string, unknown][]][]) {
         const entries = stream[1];
-        if (this.checkNext || entries.length >= READ_COUNT) await this.checkGap(entries.map(([id]) => id));
+        if (this.checkNext || entries.length >= READ_COUNT)
+          await this.checkGap(
+            entries.map(([id]) => id),
+            this.reader,
+          );
         else this.position += entries.length;
         for (const [id, fields] of entries) {
           this.cursor = id;
