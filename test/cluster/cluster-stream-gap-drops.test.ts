@@ -1,9 +1,8 @@
 import anyTest, { type TestFn } from "ava";
-import { ClusterKeys } from "../../daemon/primary/cluster/cluster-keys.ts";
 import { STREAM_MAXLEN } from "../../daemon/primary/cluster/cluster-limits.ts";
-import type { ChatClient } from "../helpers/chat-client.ts";
-import type { RunningDaemon } from "../helpers/daemon.ts";
-import { connect, logOf, NO_REDIS, register, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
+import { connect, logOf, register, rpc } from "./cluster-helpers.ts";
+import { daemonPair, type PairContext } from "./daemon-pair.ts";
+import { EVENTS, FILL, FILLER } from "./stream-fill.ts";
 
 /**
  * spec/cluster.md: a kick, a ban, an account's removal or a takeover of a user held by another
@@ -15,45 +14,8 @@ import { connect, logOf, NO_REDIS, register, rpc, startNode, TestRedis } from ".
  * process group, well within its lease) while the drops and more than a trim's worth of events go
  * onto the stream.
  */
-interface Context {
-  redis: TestRedis;
-  a: RunningDaemon;
-  b: RunningDaemon;
-  open: ChatClient[];
-}
-const test = anyTest as TestFn<Context>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
-
-const EVENTS = new ClusterKeys("tsd").events;
-/** Adds ARGV[1] events ARGV[3] to the stream as the daemons do (MAXLEN ~ ARGV[2]). */
-const FILL = `for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3]) end return 1`;
-/** An event every daemon reads and none acts on: a private message for a session of no node. */
-const FILLER = JSON.stringify({
-  t: "direct",
-  node: "nobody",
-  sid: "none",
-  line: "filler\r\n",
-  from: { name: "x" },
-});
-
-test.before(async (t) => {
-  t.context.open = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  [t.context.a, t.context.b] = await Promise.all([startNode(redis, "a"), startNode(redis, "b")]);
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-});
-
-test.after.always(async (t) => {
-  await Promise.all([t.context.a?.cleanup(), t.context.b?.cleanup()]);
-  await t.context.redis?.cleanup();
-});
+const test = anyTest as TestFn<PairContext>;
+const { serial, why } = daemonPair(test);
 
 serial(
   `cluster - drops lost to the stream's trim: the daemon that fell behind closes those sessions as the drops would have${why}`,

@@ -2,10 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import anyTest, { type TestFn } from "ava";
 import { STREAM_MAXLEN } from "../../daemon/primary/cluster/cluster-limits.ts";
-import { ClusterKeys } from "../../daemon/primary/cluster/cluster-keys.ts";
 import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, waitFor } from "../helpers/daemon.ts";
-import { logOf, NO_REDIS, register, startNode, TestRedis } from "./cluster-helpers.ts";
+import { logOf, register, startNode, type TestRedis } from "./cluster-helpers.ts";
+import { daemonPair, type PairContext } from "./daemon-pair.ts";
+import { EVENTS, FILL, FILLER } from "./stream-fill.ts";
 
 /**
  * spec/cluster.md: every chat line reaches every signed-in user on every daemon exactly once. The
@@ -15,47 +16,11 @@ import { logOf, NO_REDIS, register, startNode, TestRedis } from "./cluster-helpe
  * daemons; the behind one is paused (SIGSTOP of its process group, well within its lease) while
  * more than STREAM_MAXLEN events go onto the stream.
  */
-interface Context {
-  redis: TestRedis;
-  a: RunningDaemon;
-  b: RunningDaemon;
-  open: ChatClient[];
-}
-const test = anyTest as TestFn<Context>;
-const serial = NO_REDIS ? test.serial.skip : test.serial;
-const why = NO_REDIS ? ` (skipped: ${NO_REDIS})` : "";
+const test = anyTest as TestFn<PairContext>;
+const { serial, why } = daemonPair(test);
 
-const EVENTS = new ClusterKeys("tsd").events;
 const FELL_BEHIND = /^! this server fell behind the chat and missed some lines$/;
 const GAP_LOGGED = /^.*fell behind the stream's trim.*$/gm;
-/** Adds ARGV[1] events ARGV[3] to the stream as the daemons do (MAXLEN ~ ARGV[2]). */
-const FILL = `for i = 1, tonumber(ARGV[1]) do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3]) end return 1`;
-/** An event every daemon reads and none acts on: a private message for a session of no node. */
-const FILLER = JSON.stringify({
-  t: "direct",
-  node: "nobody",
-  sid: "none",
-  line: "filler\r\n",
-  from: { name: "x" },
-});
-
-test.before(async (t) => {
-  t.context.open = [];
-  if (NO_REDIS) return;
-  const redis = new TestRedis();
-  t.context.redis = redis;
-  await redis.start();
-  [t.context.a, t.context.b] = await Promise.all([startNode(redis, "a"), startNode(redis, "b")]);
-});
-
-test.afterEach.always((t) => {
-  for (const client of t.context.open.splice(0)) client.close();
-});
-
-test.after.always(async (t) => {
-  await Promise.all([t.context.a?.cleanup(), t.context.b?.cleanup()]);
-  await t.context.redis?.cleanup();
-});
 
 /** XINFO STREAM's entries-added and length. */
 async function streamCounts(redis: TestRedis): Promise<{ added: number; length: number }> {
