@@ -23,7 +23,7 @@ import { debugControl } from "./control/debug.ts";
 import { identitiesControl } from "./control/identities.ts";
 import { logsControl } from "./control/logs.ts";
 import { moderationControl } from "./control/moderation.ts";
-import { describeStatus } from "./control/status.ts";
+import { DaemonStopping, describeStatus } from "./control/status.ts";
 import { usersControl } from "./control/users.ts";
 import { type DaemonPaths, daemonPaths, ensureWritableDir } from "./daemon-paths.ts";
 import type { ClusterSettings } from "./cluster/open-cluster.ts";
@@ -37,7 +37,7 @@ import {
   readModerationFile,
   removeModerationLeftovers,
 } from "./hub/moderation-file.ts";
-import { claimPorts, Listeners, PortUnavailable } from "./listeners.ts";
+import { claimPorts, Listeners, ListenersStillOpen, PortUnavailable } from "./listeners.ts";
 import { MetricsCollector } from "./metrics.ts";
 import { type MetricsHttp, serveMetricsHttp } from "./metrics-http.ts";
 import { LiveSettings, type SettingChange } from "./live-settings.ts";
@@ -527,19 +527,22 @@ export class Daemon {
     const setPaused = (next: boolean): boolean => {
       if (this.paused === next) return false;
       this.paused = next;
+      // A port still held for threads that have not bound it is let go: paused, nothing listens.
+      if (next) listeners.releaseHeld();
       this.log("info", next ? "paused: listeners closed" : "resumed: listeners open");
-      hub.broadcast({ k: "listen", on: !next, ports: listeners.ports() });
+      hub.broadcast({ k: "listen", on: this.isOpen(), ports: listeners.ports() });
       return true;
     };
-    // Two resumes at once claim the ports once; a port taken while paused keeps the daemon paused.
-    let reclaiming: Promise<void> | null = null;
+    // Two resumes at once check the ports once; a port taken while paused keeps the daemon paused.
+    let checking: Promise<void> | null = null;
     const resume = async (): Promise<boolean> => {
       if (!this.paused) return false;
-      reclaiming ??= listeners.reclaim().finally(() => {
-        reclaiming = null;
+      if (this.stopping) throw new DaemonStopping();
+      checking ??= listeners.checkFree().finally(() => {
+        checking = null;
       });
       try {
-        await reclaiming;
+        await checking;
       } catch (error) {
         if (error instanceof PortUnavailable)
           this.log("warn", "not resumed: a port was taken while paused", {
@@ -547,8 +550,13 @@ export class Daemon {
             port: error.port,
             error: error.code,
           });
+        else if (error instanceof ListenersStillOpen)
+          this.log("warn", "not resumed: a session thread did not close its listeners", {
+            listeners: error.listeners,
+          });
         throw error;
       }
+      if (this.stopping) throw new DaemonStopping();
       return setPaused(false);
     };
     return {

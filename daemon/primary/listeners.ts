@@ -74,6 +74,21 @@ export class PortUnavailable extends StartupError {
   }
 }
 
+/** resume: threads that have not reported their listeners closed since the pause (frozen, or slow). */
+export class ListenersStillOpen extends Error {
+  /** worker.thread.service of each listener still open. */
+  readonly listeners: string[];
+
+  constructor(listeners: string[]) {
+    const threads = [...new Set(listeners.map((key) => key.split(".").slice(0, 2).join(".")))];
+    super(
+      `session thread${threads.length > 1 ? "s" : ""} ${threads.map((t) => `w${t.replace(".", ".t")}`).join(", ")} did not close ${threads.length > 1 ? "their" : "its"} listeners after the pause (not answering?)`,
+    );
+    this.name = "ListenersStillOpen";
+    this.listeners = listeners;
+  }
+}
+
 export function portFlag(service: ServiceName): string {
   return PORT_FLAGS[service];
 }
@@ -190,16 +205,25 @@ export class Listeners {
   }
 
   /**
-   * Before the listeners open again (resume): the ports were free while paused, so each is
-   * claimed again as at start. Rejects with PortUnavailable, holding nothing, if one was taken:
-   * the threads would otherwise join another program's SO_REUSEPORT group and share its port.
+   * Before the listeners open again (resume): the ports were free while paused, so each is bound
+   * alone again, as at start, and let go at once (the threads are told to listen right after; a
+   * hold would close what it accepted from clients of a running daemon). Waits first for the
+   * threads to report their listeners closed (a pause just sent is still being carried out).
+   * Rejects with ListenersStillOpen when a thread has not closed its own, with PortUnavailable when
+   * another program took a port: the threads would otherwise join its SO_REUSEPORT group and share
+   * the port.
    */
-  async reclaim(closeTimeoutMs = 5000): Promise<void> {
+  async checkFree(closeTimeoutMs = 5000): Promise<void> {
+    this.releaseHeld();
     await this.untilClosed(closeTimeoutMs);
-    this.hold(await claimPorts(this.host, this.ports()));
+    if (this.open.size > 0) throw new ListenersStillOpen([...this.open]);
+    for (const [service, port] of Object.entries(this.ports()) as [ServiceName, number][])
+      await probe(this.host, port).catch((error) => {
+        throw new PortUnavailable(service, this.host, port, error);
+      });
   }
 
-  /** Resolves once no thread reports a listener open (a pause just sent is still being carried out), or after timeoutMs. */
+  /** Resolves once no thread reports a listener open, or after timeoutMs. */
   private async untilClosed(timeoutMs: number): Promise<void> {
     if (this.open.size === 0) return;
     this.allClosed ??= Promise.withResolvers<void>();
@@ -219,7 +243,7 @@ export class Listeners {
     this.allClosed = null;
   }
 
-  /** Lets go of whatever the primary still holds (stop). */
+  /** Lets go of whatever the primary still holds (a pause, a stop). */
   releaseHeld(): void {
     this.claim?.releaseAll();
     this.claim = null;

@@ -4,8 +4,10 @@ import net from "node:net";
 import path from "node:path";
 import test from "ava";
 import type { StatusResult } from "../../protocol/rpc.ts";
-import { ROOT, shape, startDaemon, waitFor } from "../helpers/daemon.ts";
+import { ChatClient } from "../helpers/chat-client.ts";
+import { ROOT, shape, spawnDaemon, startDaemon, waitFor } from "../helpers/daemon.ts";
 import { Pty } from "../helpers/pty.ts";
+import { callRpc } from "../helpers/rpc.ts";
 import { connectOutcome } from "../helpers/sockets.ts";
 import { useDaemon } from "../helpers/use-daemon.ts";
 
@@ -207,10 +209,13 @@ test.serial(
   },
 );
 
-/** Sends requests as one JSON-RPC batch (run in order, control.md) and resolves with their results by id. */
-function batch(methods: string[]): Promise<unknown[]> {
+/** Sends requests as one JSON-RPC batch (run in order, control.md) and resolves with their results (or errors) in order. */
+function batch(
+  methods: (string | { method: string; params: unknown })[],
+  socketPath = d.daemon.socket,
+): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(d.daemon.socket);
+    const socket = net.connect(socketPath);
     let text = "";
     socket.setEncoding("utf8");
     socket.on("data", (chunk) => {
@@ -221,7 +226,10 @@ function batch(methods: string[]): Promise<unknown[]> {
       resolve(answers.sort((a, b) => a.id - b.id).map((a) => a.result ?? a.error));
     });
     socket.on("error", reject);
-    socket.write(`${JSON.stringify(methods.map((method, id) => ({ jsonrpc: "2.0", id, method })))}\n`);
+    const requests = methods.map((m, id) =>
+      typeof m === "string" ? { jsonrpc: "2.0", id, method: m } : { jsonrpc: "2.0", id, ...m },
+    );
+    socket.write(`${JSON.stringify(requests)}\n`);
   });
 }
 
@@ -235,6 +243,27 @@ test.serial(
       ]);
       await waitFor(async () => (await firstWords(d.daemon.chatPort)) === "tsd", 15_000, "chat back");
     }
+  },
+);
+
+test.serial(
+  "tsctl - resume then pause in one batch: paused, the port is refused (nothing accepts and closes it), and a later resume opens it",
+  async (t) => {
+    t.deepEqual(await json(["pause"]), { paused: true, changed: true });
+    for (let round = 0; round < 3; round++) {
+      t.deepEqual(await batch(["resume", "pause"]), [
+        { paused: false, changed: true },
+        { paused: true, changed: true },
+      ]);
+      await waitFor(
+        async () => (await connectOutcome(d.daemon.chatPort)) === "ECONNREFUSED",
+        15_000,
+        "chat refused while paused",
+      );
+    }
+    const resumed = await d.daemon.tsctl(["resume"]);
+    t.is(resumed.code, 0, resumed.stderr);
+    await waitFor(async () => (await firstWords(d.daemon.chatPort)) === "tsd", 15_000, "chat back");
   },
 );
 
@@ -359,4 +388,45 @@ test.serial("tsctl - bad usage exits 2, an unknown socket 3 with its path", asyn
   const missing = await d.daemon.tsctl(["--socket", path.join(d.daemon.dir, "none.sock"), "status"]);
   t.is(missing.code, 3);
   t.true(missing.stderr.includes(path.join(d.daemon.dir, "none.sock")));
+});
+
+test("tsctl - a pause sent while the daemon starts: it starts paused, and resume opens the listeners and makes it ready", async (t) => {
+  const daemon = spawnDaemon([...shape(1, 2), "--chat-port", "0", "--echo-port", "0"]);
+  t.teardown(() => daemon.cleanup());
+  const paused = await waitFor(
+    () => callRpc(daemon.socket, "pause").catch(() => null),
+    30_000,
+    "the control socket to answer pause",
+  );
+  t.deepEqual(paused.result, { paused: true, changed: true });
+  const resumed = await waitFor(
+    async () => {
+      const answer = await callRpc(daemon.socket, "resume");
+      return answer.result ?? null;
+    },
+    30_000,
+    "resume to be answered",
+  );
+  t.deepEqual(resumed, { paused: false, changed: true });
+  const outcome = await daemon.started;
+  t.true(outcome.ready, daemon.stderr());
+});
+
+test("tsctl - resume during a stop's grace is refused and the listeners stay closed", async (t) => {
+  const daemon = await startDaemon([...shape(1, 1), "--no-echo", "--max-per-address", "0"]);
+  t.teardown(() => daemon.cleanup());
+  const lingering = await ChatClient.connect(daemon.chatPort);
+  t.teardown(() => lingering.close());
+  await lingering.loginPrompt();
+  t.deepEqual((await callRpc(daemon.socket, "pause")).result, { paused: true, changed: true });
+  await waitFor(
+    async () => (await connectOutcome(daemon.chatPort)) === "ECONNREFUSED",
+    15_000,
+    "chat refused while paused",
+  );
+  const stopping = await callRpc(daemon.socket, "stop", { graceMs: 20_000 });
+  t.deepEqual(stopping.result, { stopping: true });
+  const resumed = await callRpc(daemon.socket, "resume");
+  t.regex(resumed.error?.message ?? "", /not resumed: the daemon is stopping/);
+  t.is(await connectOutcome(daemon.chatPort), "ECONNREFUSED");
 });

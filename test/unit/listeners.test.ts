@@ -1,5 +1,5 @@
 import test from "ava";
-import { Listeners, type ListeningThread } from "../../daemon/primary/listeners.ts";
+import { Listeners, ListenersStillOpen, type ListeningThread } from "../../daemon/primary/listeners.ts";
 import { StartupError } from "../../daemon/primary/startup-error.ts";
 import type { HubToThread } from "../../protocol/hub-messages.ts";
 
@@ -97,4 +97,22 @@ test("listeners - a listen error fails the start with one sentence naming the po
 test("listeners - not ready in time fails the start", async (t) => {
   const listeners = new Listeners("127.0.0.1", { chat: 4000 }, 1, () => true);
   await t.throwsAsync(listeners.whenReady(10), { instanceOf: StartupError, message: /not ready after/ });
+});
+
+test("listeners - before a resume: a thread that has not reported its listener closed is named, not taken for another program", async (t) => {
+  const listeners = new Listeners("127.0.0.1", { chat: 4000 }, 2, () => true);
+  const [a, b] = [new FakeThread(1, 1), new FakeThread(1, 2)];
+  listeners.listening(a, "chat", true, 4000);
+  listeners.listening(b, "chat", true, 4000);
+  // The pause: thread 1 closes, thread 2 (frozen) never says so.
+  listeners.listening(a, "chat", false, 4000);
+  const error = await t.throwsAsync(listeners.checkFree(50), { instanceOf: ListenersStillOpen });
+  t.is(error?.message, "session thread w1.t2 did not close its listeners after the pause (not answering?)");
+  t.deepEqual(error?.listeners, ["1.2.chat"]);
+  // A thread gone counts as closed.
+  listeners.gone(b);
+  const waiting = listeners.checkFree(60_000);
+  await t.notThrowsAsync(
+    waiting.catch((e) => (e instanceof ListenersStillOpen ? Promise.reject(e) : undefined)),
+  );
 });

@@ -2,7 +2,7 @@ import type { ListenPorts, ServiceName } from "../../../protocol/hub-messages.ts
 import { JSONRPCErrorException } from "json-rpc-2.0";
 import { RpcErrorCode, type StatusResult } from "../../../protocol/rpc.ts";
 import { MAX_GRACE_MS } from "../../shared/limits.ts";
-import { formatHost, PortUnavailable, portFlag } from "../listeners.ts";
+import { formatHost, ListenersStillOpen, PortUnavailable, portFlag } from "../listeners.ts";
 import type { Serve } from "./control-server.ts";
 import { invalidParams, objectParams } from "./params.ts";
 
@@ -13,17 +13,32 @@ export interface StatusControl {
   stop(graceMs: number): void;
   /** Returns whether anything changed. */
   pause(): boolean;
-  /** Rejects with PortUnavailable (still paused) when a port was taken while paused. */
+  /** Rejects (still paused) with PortUnavailable when a port was taken while paused, ListenersStillOpen, or DaemonStopping. */
   resume(): Promise<boolean>;
 }
 
-/** resume found a port taken while paused: one sentence for the operator; the daemon stays paused. */
-function portTaken(error: PortUnavailable): JSONRPCErrorException {
-  const where = `${formatHost(error.host)}:${error.port}`;
+/** resume during a stop: the listeners stay closed. */
+export class DaemonStopping extends Error {
+  constructor() {
+    super("not resumed: the daemon is stopping");
+    this.name = "DaemonStopping";
+  }
+}
+
+/** Why resume did not open the listeners, in one sentence for the operator; the daemon stays paused. */
+function notResumed(error: unknown): JSONRPCErrorException | null {
+  if (error instanceof DaemonStopping)
+    return new JSONRPCErrorException(error.message, RpcErrorCode.unavailable);
+  if (error instanceof ListenersStillOpen)
+    return new JSONRPCErrorException(
+      `not resumed: ${error.message}; still paused (try again once it has been restarted, within --thread-timeout)`,
+      RpcErrorCode.portUnavailable,
+    );
+  if (!(error instanceof PortUnavailable)) return null;
   const what =
     error.code === "EADDRINUSE"
       ? `port ${error.port} (${error.service}) on ${formatHost(error.host)} was taken by another program or another tsd-daemon while paused`
-      : `cannot listen for ${error.service} on ${where}: ${error.code}`;
+      : `cannot listen for ${error.service} on ${formatHost(error.host)}:${error.port}: ${error.code}`;
   return new JSONRPCErrorException(
     `not resumed: ${what}; still paused (free the port and resume again, or restart tsd with another ${portFlag(error.service)})`,
     RpcErrorCode.portUnavailable,
@@ -37,8 +52,7 @@ export function statusHandlers(daemon: StatusControl, defaultGraceMs: number) {
     try {
       return { paused: false, changed: await daemon.resume() };
     } catch (error) {
-      if (error instanceof PortUnavailable) throw portTaken(error);
-      throw error;
+      throw notResumed(error) ?? error;
     }
   };
 
