@@ -13,7 +13,10 @@ import type { RedisModeration } from "./redis-moderation.ts";
  * as this daemon's is closed with the line its drop would have given: `* signed in from elsewhere`
  * when another session holds the name, the removal line when the account is gone, the ban's line
  * when a ban in force matches it, else the kick's (without its reason, which only the lost event
- * held). Gaps found while a check runs are served by one more check after it.
+ * held). Off line is believed only when it is still so after the next heartbeat: a node reaped
+ * while paused has its lease renewed by a beat and its members signed in again by the rejoin that
+ * follows, and a check between the two would take them for kicked. Gaps found while a check runs
+ * are served by one more check after it.
  */
 export class GapRepair {
   private readonly opts: {
@@ -22,6 +25,8 @@ export class GapRepair {
     moderation: RedisModeration;
     delivery: LocalDelivery;
     log: ClusterLog;
+    /** Resolves once the next heartbeat, and the rejoin it may start, are done. */
+    afterNextBeat: () => Promise<void>;
   };
   private running: Promise<void> | null = null;
   private again = false;
@@ -59,6 +64,16 @@ export class GapRepair {
     await moderation.reload();
     const standing = await presence.standing(members);
     if (!standing) return;
+    // Off line may be a lost kick's doing, or this node reaped (paused past its lease) with its
+    // beat's renewal seen but not yet the rejoin that follows it: off line again after the next
+    // beat is the kick's.
+    const off = [...standing].filter(([, where]) => where === "off").map(([member]) => member);
+    if (off.length > 0) {
+      await this.opts.afterNextBeat();
+      const again = await presence.standing(off);
+      if (!again) return;
+      for (const [member, where] of again) standing.set(member, where);
+    }
     const closed: Record<Exclude<LocalStanding, "here">, number> = { elsewhere: 0, off: 0, removed: 0 };
     for (const [member, where] of standing) {
       // Left, or dropped by an event read meanwhile.

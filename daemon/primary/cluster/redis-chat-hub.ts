@@ -96,6 +96,8 @@ export class RedisChatHub implements ChatHub {
   private readonly delivery: LocalDelivery;
   private readonly reader: StreamReader;
   private readonly gapRepair: GapRepair;
+  /** Waiting for the next beat's follow-up to finish (afterNextBeat). */
+  private readonly beatWaiters: (() => void)[] = [];
   private readonly lease: NodeLease;
   private motd: string[] = [];
   private stopped = false;
@@ -129,6 +131,7 @@ export class RedisChatHub implements ChatHub {
       moderation: this.moderation,
       delivery: this.delivery,
       log: opts.log,
+      afterNextBeat: () => this.afterNextBeat(),
     });
     this.reader = new StreamReader({
       redis: opts.redis,
@@ -483,6 +486,7 @@ export class RedisChatHub implements ChatHub {
   /** Leaves the cluster: this node's members and lease go at once, so nobody waits for the lease to run out. */
   async close(): Promise<void> {
     this.stopped = true;
+    for (const resolve of this.beatWaiters.splice(0)) resolve();
     this.lease.stop();
     this.reader.stop();
     this.publisher.stop();
@@ -522,11 +526,22 @@ export class RedisChatHub implements ChatHub {
 
   /** After each beat: a stuck reader reconnected, the members signed in again if this node was reaped, the missed leaves told, records whose write may have been lost written again. */
   private async afterBeat(lost: boolean): Promise<void> {
-    if (this.stopped) return;
-    this.reader.checkStuck();
-    if (lost) await this.rejoin();
-    await this.presence.tellPendingLeaves();
-    await this.presence.writePending();
+    try {
+      if (this.stopped) return;
+      this.reader.checkStuck();
+      if (lost) await this.rejoin();
+      await this.presence.tellPendingLeaves();
+      await this.presence.writePending();
+    } finally {
+      const waiting = this.beatWaiters.splice(0);
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  /** Resolves once the next beat and its follow-up (a rejoin among them) are done, or at stop. */
+  private afterNextBeat(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.beatWaiters.push(resolve));
   }
 
   /** This node was declared dead (paused past its lease) or forgotten (Redis lost its data): its members sign in again. */
