@@ -25,14 +25,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once a starting redis-server says it is ready; rejects if it exits first or takes 30 s. */
-export function untilRedisReady(proc: ChildProcess): Promise<void> {
+/** Resolves once a starting redis-server says it is ready (readyText: a Sentinel says `+monitor`); rejects if it exits first or takes 30 s. */
+export function untilRedisReady(
+  proc: ChildProcess,
+  readyText = "Ready to accept connections",
+): Promise<void> {
   let out = "";
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server not ready in 30 s\n${out}`)), 30_000);
     proc.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      if (out.includes("Ready to accept connections")) {
+      if (out.includes(readyText)) {
         clearTimeout(timer);
         resolve();
       }

@@ -1,7 +1,10 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import anyTest, { type TestFn } from "ava";
-import { type RunningDaemon, spawnDaemon, tsctl, waitFor } from "../helpers/daemon.ts";
-import { NO_REDIS, rpc, startNode, TestRedis } from "./cluster-helpers.ts";
+import { type RunningDaemon, spawnDaemon, tempDir, tsctl, waitFor } from "../helpers/daemon.ts";
+import { freePort, NO_REDIS, rpc, startNode, TestRedis, untilRedisReady } from "./cluster-helpers.ts";
 
 /**
  * What the operator reads about the cluster's Redis says one thing at a time, and the truth:
@@ -158,5 +161,47 @@ serial(
         await daemon.cleanup();
       }
     }
+  },
+);
+
+/** Starts the daemon at url and resolves with what it said on stderr once it exited (it must exit 1). */
+async function startRefused(
+  t: { is: (a: unknown, b: unknown, m?: string) => void },
+  url: string,
+): Promise<string> {
+  const daemon = spawnDaemon(["--hub", "redis", "--redis-url", url, "--redis-connect-timeout", "30"]);
+  try {
+    const { code } = await daemon.exited;
+    t.is(code, 1, daemon.stderr());
+    return daemon.stderr().trim();
+  } finally {
+    await daemon.cleanup();
+  }
+}
+
+serial(
+  `cluster - a URL at a Redis Sentinel, or a database number beyond Redis's: one sentence naming it, not Redis's words${why}`,
+  async (t) => {
+    const dir = tempDir();
+    const port = await freePort();
+    const conf = path.join(dir, "sentinel.conf");
+    fs.writeFileSync(conf, `port ${port}\nbind 127.0.0.1\nsentinel monitor watched 127.0.0.1 1 1\n`);
+    const sentinel = spawn("redis-server", [conf, "--sentinel"], { stdio: ["ignore", "pipe", "pipe"] });
+    t.teardown(() => {
+      sentinel.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    await untilRedisReady(sentinel, "+monitor");
+    const atSentinel = await startRefused(t, `redis://127.0.0.1:${port}`);
+    t.log(atSentinel);
+    t.regex(atSentinel, /does not run tsd's commands \(a Sentinel\? give the URL of the Redis it watches\)/);
+    t.is(atSentinel.split("\n").length, 1, atSentinel);
+    t.notRegex(atSentinel, /unknown command|ZSCORE/i);
+
+    const beyond = await startRefused(t, `${t.context.redis.url}/99`);
+    t.log(beyond);
+    t.regex(beyond, /the database number in the URL is beyond its `databases`/);
+    t.is(beyond.split("\n").length, 1, beyond);
+    t.notRegex(beyond, /not connected|DB index/);
   },
 );

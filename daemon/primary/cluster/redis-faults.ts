@@ -83,7 +83,23 @@ const REPLY_FAULTS: Record<string, ReplyFault> = {
 /** Faults Redis answers with its generic code ERR, told by their text. */
 const ERR_FAULTS: [text: RegExp, fault: ReplyFault][] = [
   [/^ERR max number of clients reached/, ["serving", "it has as many clients as it takes (maxclients)"]],
+  [
+    /^ERR DB index is out of range/,
+    ["tsd", "the database number in the URL is beyond its `databases` (redis://host:port/N)"],
+  ],
+  [
+    /^ERR unknown command '(zscore|eval|evalsha|xadd|xread|hget|script)'/i,
+    ["tsd", "it does not run tsd's commands (a Sentinel? give the URL of the Redis it watches)"],
+  ],
 ];
+
+/** The client library's classes of a Redis reply error. */
+const REPLY_ERRORS = new Set(["ErrorReply", "SimpleError", "BlobError"]);
+
+/** The fault a Redis reply error's text names, if any. */
+function replyFault(message: string): ReplyFault | undefined {
+  return REPLY_FAULTS[replyCode(message)] ?? ERR_FAULTS.find(([text]) => text.test(message))?.[1];
+}
 
 /** Why a connection failed, in words, from a socket error's code or the client library's error. */
 const CONNECTION_REASONS: Record<string, string> = {
@@ -137,6 +153,9 @@ export function connectionReason(error: unknown, lastConnectionError?: unknown):
   for (const candidate of [error, lastConnectionError]) {
     if (!(candidate instanceof Error)) continue;
     if (isNotRedisProtocol(candidate)) return NOT_REDIS;
+    // Redis refused the connection's own set-up (AUTH, SELECT, HELLO): its reason, not "not connected".
+    const refused = REPLY_ERRORS.has(candidate.constructor.name) ? replyFault(candidate.message) : undefined;
+    if (refused) return refused[1];
     const code = (candidate as NodeJS.ErrnoException).code;
     if (code && Object.hasOwn(CONNECTION_REASONS, code)) return CONNECTION_REASONS[code]!;
     if (code) return code.toLowerCase().replaceAll("_", " ");
@@ -165,8 +184,7 @@ export function redisFault(error: unknown, context: FaultContext): RedisFault | 
   if (error instanceof RedisFault) return error;
   if (!(error instanceof Error)) return null;
   if (context.isReply) {
-    const fault =
-      REPLY_FAULTS[replyCode(error.message)] ?? ERR_FAULTS.find(([text]) => text.test(error.message))?.[1];
+    const fault = replyFault(error.message);
     if (!fault) return null;
     const [kind, reason] = fault;
     if (kind === "writes")
