@@ -22,7 +22,7 @@ export interface OnlineRecord {
 /** Where the cluster has a session of this node: still here, signed in elsewhere, off line, or its account gone. */
 export type LocalStanding = "here" | "elsewhere" | "off" | "removed";
 
-/** Missed leaves told in one pipelined batch: one round trip for each this many. */
+/** Missed leaves (and records to write again) told in one pipelined batch: one round trip for each this many. */
 const LEAVE_BATCH = 500;
 
 /** Sessions asked about in one script: a bounded reply, and Redis never busy for long. */
@@ -221,7 +221,12 @@ export class ClusterPresence {
 
   /** The records writeLater kept, written now (each stays kept until a write of it goes through). */
   async writePending(): Promise<void> {
-    for (const member of [...this.pendingWrites.values()]) await this.write(member).catch(() => {});
+    const members = [...this.pendingWrites.values()];
+    // In batches issued in one turn (one round trip each), as the missed leaves are: the beat waits for them.
+    for (let at = 0; at < members.length; at += LEAVE_BATCH)
+      await Promise.all(
+        members.slice(at, at + LEAVE_BATCH).map((member) => this.write(member).catch(() => {})),
+      );
   }
 
   async onlineRecord(key: string): Promise<OnlineRecord | null> {
