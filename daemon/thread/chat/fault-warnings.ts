@@ -12,7 +12,7 @@ export const FAULT_WARN_EVERY_MS = 10_000;
  */
 export class FaultWarnings {
   readonly #everyMs: number;
-  readonly #last = new Map<string, { at: number; alike: number }>();
+  readonly #last = new Map<string, Window>();
 
   constructor(everyMs = FAULT_WARN_EVERY_MS) {
     this.#everyMs = everyMs;
@@ -21,15 +21,37 @@ export class FaultWarnings {
   warn(log: ThreadLog, msg: string, meta: Record<string, unknown>, error: unknown): void {
     const kind = `${msg}\0${error instanceof Error ? error.name : typeof error}`;
     const now = Date.now();
+    const message = error instanceof Error ? error.message : String(error);
     const last = this.#last.get(kind);
     if (last && now - last.at < this.#everyMs && now >= last.at) {
       last.alike++;
+      last.latest = { ...meta, error: message };
+      // The window's count is told when it ends, even if no line of this kind comes after it.
+      last.timer ??= setTimeout(
+        () => this.#tellWindow(kind, log, msg),
+        last.at + this.#everyMs - now,
+      ).unref();
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    if (last?.timer) clearTimeout(last.timer);
     log("warn", msg, { ...meta, error: message, ...(last?.alike ? { alikeSinceLastLine: last.alike } : {}) });
-    this.#last.set(kind, { at: now, alike: 0 });
+    this.#last.set(kind, { at: now, alike: 0, latest: null, timer: null });
   }
+
+  #tellWindow(kind: string, log: ThreadLog, msg: string): void {
+    const window = this.#last.get(kind);
+    if (!window || window.alike === 0) return;
+    log("warn", msg, { ...window.latest, alikeSinceLastLine: window.alike });
+    this.#last.set(kind, { at: Date.now(), alike: 0, latest: null, timer: null });
+  }
+}
+
+interface Window {
+  at: number;
+  alike: number;
+  /** The last left-out line's fields, for the line that tells the window's count. */
+  latest: Record<string, unknown> | null;
+  timer: NodeJS.Timeout | null;
 }
 
 /** The thread's one instance: every session's warnings of a kind count together. */
