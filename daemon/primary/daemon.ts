@@ -241,6 +241,8 @@ export class Daemon {
     await this.serveMetrics(hub, chat);
     this.handleSignals(logger, chat);
     this.startWorkers(hub, supervisor);
+    // A stop before every thread listens lets go of the ports first, not after the workers' grace.
+    this.teardown.add("the ports still held at stop", () => listeners.releaseHeld());
     await listeners.whenReady(STARTUP_TIMEOUT_MS);
     this.announceReady(listeners);
     this.reportStatus(listeners, chat);
