@@ -167,7 +167,7 @@ export class Listeners {
   private readonly open = new Set<string>();
   private allClosed: PromiseWithResolvers<void> | null = null;
   private readonly ready = Promise.withResolvers<void>();
-  /** The ports the primary holds until a thread listens on each (at start, and at resume). */
+  /** The ports the primary holds from the start until a thread listens on each (a pause lets go of them). */
   private claim: Pick<PortClaim, "release" | "releaseAll"> | null = null;
 
   /**
