@@ -540,24 +540,25 @@ export class Daemon {
     const resume = async (): Promise<boolean> => {
       if (!this.paused) return false;
       if (this.stopping) throw new DaemonStopping();
-      checking ??= listeners.checkFree().finally(() => {
-        checking = null;
-      });
-      try {
-        await checking;
-      } catch (error) {
-        if (error instanceof PortUnavailable)
-          this.log("warn", "not resumed: a port was taken while paused", {
-            service: error.service,
-            port: error.port,
-            error: error.code,
-          });
-        else if (error instanceof ListenersStillOpen)
-          this.log("warn", "not resumed: a session thread did not close its listeners", {
-            listeners: error.listeners,
-          });
-        throw error;
-      }
+      checking ??= listeners
+        .checkFree()
+        .catch((error: unknown) => {
+          if (error instanceof PortUnavailable)
+            this.log("warn", "not resumed: a port was taken while paused", {
+              service: error.service,
+              port: error.port,
+              error: error.code,
+            });
+          else if (error instanceof ListenersStillOpen)
+            this.log("warn", "not resumed: a session thread did not close its listeners", {
+              listeners: error.listeners,
+            });
+          throw error;
+        })
+        .finally(() => {
+          checking = null;
+        });
+      await checking;
       if (this.stopping) throw new DaemonStopping();
       return setPaused(false);
     };
