@@ -3,7 +3,6 @@ import type { ChatClient } from "../helpers/chat-client.ts";
 import { type RunningDaemon, spawnDaemon, waitFor } from "../helpers/daemon.ts";
 import {
   connect,
-  FreezingProxy,
   freePort,
   register,
   rpc,
@@ -12,6 +11,7 @@ import {
   type ClusterContext,
   threeNodeCluster,
 } from "./cluster-helpers.ts";
+import { CuttingProxy } from "./cutting-proxy.ts";
 import { timesAnnounced } from "./notices.ts";
 
 /**
@@ -257,7 +257,7 @@ serial(`cluster - a second daemon with a live daemon's --node-id is refused at s
 serial(`cluster - a daemon cut off from Redis for good: its users left once within 10 s${why}`, async (t) => {
   const [a, b] = t.context.nodes as [RunningDaemon, RunningDaemon];
   const { open, redis } = t.context;
-  const proxy = new FreezingProxy(redis.port);
+  const proxy = new CuttingProxy(redis.port);
   await proxy.listen();
   const cut = await startNode(proxy, "cut");
   t.teardown(async () => {
@@ -270,7 +270,7 @@ serial(`cluster - a daemon cut off from Redis for good: its users left once with
   await watcher.announced("pia", "joined");
   await other.announced("pia", "joined");
   const cutAt = Date.now();
-  proxy.freeze();
+  proxy.mode = "frozen";
   await watcher.announced("pia", "left", 20_000);
   const elapsed = Date.now() - cutAt;
   t.log(`a cut-off daemon's user announced left after ${elapsed} ms`);

@@ -201,53 +201,6 @@ export function logOf(daemon: RunningDaemon): string {
   }
 }
 
-/**
- * A TCP proxy in front of Redis whose link can be cut without closing anything: freeze() stops
- * forwarding in both directions (what a pulled cable looks like: no FIN, no RST), so the daemon
- * behind it is cut off while its connections stay open.
- */
-export class FreezingProxy {
-  port = 0;
-  private frozen = false;
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(target: number) {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect(target, "127.0.0.1");
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.sockets.add(from);
-        from.on("error", () => {});
-        from.on("data", (chunk) => {
-          if (!this.frozen) to.write(chunk);
-        });
-        from.on("close", () => to.destroy());
-      }
-    });
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  close(): void {
-    this.server.close();
-    for (const socket of this.sockets) socket.destroy();
-  }
-}
-
 /** What a test file of three daemons on one Redis shares: the server, the daemons, the clients to close. */
 export interface ClusterContext {
   redis: TestRedis;

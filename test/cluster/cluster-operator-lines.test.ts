@@ -121,6 +121,26 @@ serial(
   },
 );
 
+/** Starts the daemon at url; resolves once it exited (it must exit 1) with what it said on stderr, all it printed, and when. */
+async function startRefused(
+  t: { is: (a: unknown, b: unknown, m?: string) => void },
+  url: string,
+): Promise<{ said: string; printed: string; tookMs: number }> {
+  const startedAt = Date.now();
+  const daemon = spawnDaemon(["--hub", "redis", "--redis-url", url, "--redis-connect-timeout", "30"]);
+  try {
+    const { code } = await daemon.exited;
+    t.is(code, 1, daemon.stderr());
+    return {
+      said: daemon.stderr().trim(),
+      printed: daemon.stderr() + daemon.stdout(),
+      tookMs: Date.now() - startedAt,
+    };
+  } finally {
+    await daemon.cleanup();
+  }
+}
+
 serial(
   `cluster - a URL at a server that is not Redis: one sentence saying so, exit 1, at once${why}`,
   async (t) => {
@@ -138,46 +158,16 @@ serial(
       http.close();
     });
     for (const port of ports) {
-      const startedAt = Date.now();
-      const daemon = spawnDaemon([
-        "--hub",
-        "redis",
-        "--redis-url",
-        `redis://127.0.0.1:${port}`,
-        "--redis-connect-timeout",
-        "30",
-      ]);
-      try {
-        t.is((await daemon.exited).code, 1);
-        const tookMs = Date.now() - startedAt;
-        const said = daemon.stderr().trim();
-        t.log(`${said} (after ${tookMs} ms)`);
-        t.regex(said, new RegExp(`redis://127\\.0\\.0\\.1:${port}.* does not speak the Redis protocol`));
-        t.is(said.split("\n").length, 1, said);
-        t.false(/\n\s+at /.test(daemon.stderr() + daemon.stdout()), "a stack");
-        // Not the 30 s of the connect timeout: waiting does not make it Redis.
-        t.true(tookMs < 20_000, `${tookMs} ms`);
-      } finally {
-        await daemon.cleanup();
-      }
+      const { said, printed, tookMs } = await startRefused(t, `redis://127.0.0.1:${port}`);
+      t.log(`${said} (after ${tookMs} ms)`);
+      t.regex(said, new RegExp(`redis://127\\.0\\.0\\.1:${port}.* does not speak the Redis protocol`));
+      t.is(said.split("\n").length, 1, said);
+      t.false(/\n\s+at /.test(printed), "a stack");
+      // Not the 30 s of the connect timeout: waiting does not make it Redis.
+      t.true(tookMs < 20_000, `${tookMs} ms`);
     }
   },
 );
-
-/** Starts the daemon at url and resolves with what it said on stderr once it exited (it must exit 1). */
-async function startRefused(
-  t: { is: (a: unknown, b: unknown, m?: string) => void },
-  url: string,
-): Promise<string> {
-  const daemon = spawnDaemon(["--hub", "redis", "--redis-url", url, "--redis-connect-timeout", "30"]);
-  try {
-    const { code } = await daemon.exited;
-    t.is(code, 1, daemon.stderr());
-    return daemon.stderr().trim();
-  } finally {
-    await daemon.cleanup();
-  }
-}
 
 serial(
   `cluster - a URL at a Redis Sentinel, or a database number beyond Redis's: one sentence naming it, not Redis's words${why}`,
@@ -192,13 +182,13 @@ serial(
       fs.rmSync(dir, { recursive: true, force: true });
     });
     await untilRedisReady(sentinel, "+monitor");
-    const atSentinel = await startRefused(t, `redis://127.0.0.1:${port}`);
+    const { said: atSentinel } = await startRefused(t, `redis://127.0.0.1:${port}`);
     t.log(atSentinel);
     t.regex(atSentinel, /does not run tsd's commands \(a Sentinel\? give the URL of the Redis it watches\)/);
     t.is(atSentinel.split("\n").length, 1, atSentinel);
     t.notRegex(atSentinel, /unknown command|ZSCORE/i);
 
-    const beyond = await startRefused(t, `${t.context.redis.url}/99`);
+    const { said: beyond } = await startRefused(t, `${t.context.redis.url}/99`);
     t.log(beyond);
     t.regex(beyond, /the database number in the URL is beyond its `databases`/);
     t.is(beyond.split("\n").length, 1, beyond);

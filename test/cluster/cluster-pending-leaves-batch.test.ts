@@ -1,4 +1,3 @@
-import net from "node:net";
 import test from "ava";
 import { ClusterKeys } from "../../daemon/primary/cluster/cluster-keys.ts";
 import { ClusterPresence } from "../../daemon/primary/cluster/cluster-presence.ts";
@@ -6,6 +5,7 @@ import { RedisLink } from "../../daemon/primary/cluster/redis-link.ts";
 import type { Member } from "../../daemon/primary/hub/roster.ts";
 import { waitFor } from "../helpers/daemon.ts";
 import { NO_REDIS, TestRedis } from "./cluster-helpers.ts";
+import { CuttingProxy } from "./cutting-proxy.ts";
 
 /**
  * After an outage during which many users left, the leaves Redis could not be told are told by
@@ -34,49 +34,6 @@ function member(i: number): Member {
   };
 }
 
-/** A TCP proxy to Redis that delays every chunk by DELAY_MS each way (in order), and can refuse everyone. */
-class SlowLink {
-  port = 0;
-  refusing = false;
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-
-  constructor(target: number) {
-    this.server = net.createServer((client) => {
-      if (this.refusing) return client.destroy();
-      const upstream = net.connect(target, "127.0.0.1");
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.sockets.add(from);
-        from.on("error", () => {});
-        from.on("data", (chunk) => setTimeout(() => to.destroyed || to.write(chunk), DELAY_MS));
-        from.on("close", () => {
-          this.sockets.delete(from);
-          to.destroy();
-        });
-      }
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** Every connection closed, and new ones refused: Redis is away for the daemon. */
-  cut(): void {
-    this.refusing = true;
-    for (const socket of this.sockets) socket.destroy();
-  }
-
-  close(): void {
-    this.server.close();
-    for (const socket of this.sockets) socket.destroy();
-  }
-}
-
 serial(
   `cluster - ${DEPARTURES} leaves queued during an outage are told in a few round trips${why}`,
   async (t) => {
@@ -89,7 +46,7 @@ serial(
       await redis.cleanup();
     });
     await redis.start();
-    const proxy = new SlowLink(redis.port);
+    const proxy = new CuttingProxy(redis.port, { delayMs: DELAY_MS });
     t.teardown(() => proxy.close());
     await proxy.listen();
     const keys = new ClusterKeys("batch");
@@ -104,7 +61,7 @@ serial(
       await Promise.all(members.slice(at, at + 1000).map((m) => setup.join(m)));
     t.is(Number(await redis.cli("HLEN", keys.online)), DEPARTURES);
     const presence = new ClusterPresence(link, keys, NODE);
-    proxy.cut();
+    proxy.cutAll();
     await waitFor(() => !link!.connected, 10_000, "the link to drop");
     for (const m of members) await presence.leave(presence.record(m));
     t.is(Number(await redis.cli("HLEN", keys.online)), DEPARTURES, "a leave reached Redis during the outage");

@@ -17,7 +17,8 @@ interface Pair {
  * and drops what Redis answers (a command runs, its answer is lost); "hold-requests" keeps the
  * requests back (a command is sent but has not reached Redis); "frozen" forwards nothing either way
  * and closes nothing (a frozen middlebox, a pulled cable). blackHoleOpen() does that to the
- * connections open now only (a middlebox that forgot them): new ones are forwarded. cutDaemonSide() closes the daemon's
+ * connections open now only (a middlebox that forgot them): new ones are forwarded. Given a
+ * delay, it forwards every chunk that much later each way. cutDaemonSide() closes the daemon's
  * side of every connection (the daemon sees its connections drop and reconnects) and keeps Redis's
  * side open, so held requests can still reach Redis late (release()).
  */
@@ -33,7 +34,13 @@ export class CuttingProxy {
   private readonly cut: Pair[] = [];
   private trigger: { text: string; mode: CuttingProxy["mode"]; seen: () => void } | null = null;
 
-  constructor(target: number) {
+  /** opts.delayMs: every chunk forwarded that much later, each way, in order (a LAN, another zone). */
+  constructor(target: number, opts: { delayMs?: number } = {}) {
+    const delayMs = opts.delayMs ?? 0;
+    const forward = (to: net.Socket, chunk: Buffer) => {
+      if (delayMs === 0) to.write(chunk);
+      else setTimeout(() => to.destroyed || to.write(chunk), delayMs);
+    };
     this.server = net.createServer((client) => {
       if (this.refusing) {
         client.destroy();
@@ -54,11 +61,11 @@ export class CuttingProxy {
         }
         if (pair.blackHoled || this.mode === "frozen") return;
         if (this.mode === "hold-requests") pair.held.push(chunk);
-        else upstream.write(chunk);
+        else forward(upstream, chunk);
       });
       upstream.on("data", (chunk: Buffer) => {
         pair.answered += chunk.length;
-        if (this.mode === "pass" && !pair.blackHoled && !client.destroyed) client.write(chunk);
+        if (this.mode === "pass" && !pair.blackHoled && !client.destroyed) forward(client, chunk);
       });
       client.on("close", () => {
         this.pairs.delete(pair);
@@ -95,6 +102,15 @@ export class CuttingProxy {
   /** The connections open now forward nothing more, either way, and stay open; new ones are forwarded. */
   blackHoleOpen(): void {
     for (const pair of this.pairs) pair.blackHoled = true;
+  }
+
+  /** Redis goes away for the daemon: every connection closed, new ones refused until `refusing` is false again. */
+  cutAll(): void {
+    this.refusing = true;
+    for (const pair of [...this.pairs]) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
   }
 
   /** Closes the daemon's side of every connection; Redis's side of those holding requests stays open until release(). */
